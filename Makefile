@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both set everything up first.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTHON ?= python3
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: setup system-deps test lint typecheck pytest demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v ffprobe >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Debian's ffmpeg gives the ffprobe backend and the cross-check tests their binary. Without
+# root or apt the package still works (PyAV needs no ffmpeg, fix falls back to imageio-ffmpeg).
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; \
+	else \
+		echo "note: no ffprobe on PATH and no root apt-get; install ffmpeg for the ffprobe backend and its tests"; \
+	fi
+
+lint: setup
+	$(VENV)/bin/ruff check realavatar_nb tests bench
+	$(VENV)/bin/ruff format --check realavatar_nb tests bench
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+demo: setup
+	$(VENV)/bin/realavatar-nb demo --out build/demo
+
+bench: setup
+	$(PY) bench/probe.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

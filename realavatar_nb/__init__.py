@@ -1,0 +1,140 @@
+"""realavatar_nb: the Seedance 2.0 real-person asset flow, Jupyter first.
+
+``import realavatar_nb as ra`` is light: pandas, PyAV, Pillow and ipywidgets load only when a
+name that needs them (``ra.validate_folder``, ``ra.fix`` …) is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._config import Secret, Settings
+from ._exceptions import (
+    AssetFailedError,
+    AuthenticationError,
+    CallbackParseError,
+    ConfigurationError,
+    ConsentRequiredError,
+    FixError,
+    InsufficientBalanceError,
+    InvalidRequestError,
+    JobFailedError,
+    LedgerError,
+    MediaError,
+    MediaToolMissingError,
+    MissingAPIKeyError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PersonMismatchError,
+    PollTimeoutError,
+    ProfileError,
+    ProviderError,
+    RateLimitError,
+    RealAvatarError,
+    ServerError,
+    TransportError,
+    UnknownStatusError,
+    UnsupportedOperationError,
+    VerificationError,
+    VerificationExpiredError,
+    VerificationRejectedError,
+)
+from ._models import (
+    Asset,
+    CallbackResult,
+    Consent,
+    GenerationJob,
+    Verification,
+    VerificationSession,
+    parse_callback,
+)
+
+if TYPE_CHECKING:
+    from .media.fix import fix
+    from .media.probe import MediaInfo, probe
+    from .media.report import write_report
+    from .media.rules import Profile, get_profile
+    from .media.validate import REPORT_COLUMNS, Validation, checks_frame, validate, validate_folder
+
+__version__ = "0.1.0"
+
+# Names that live in heavy modules, resolved on first use (PEP 562).
+_LAZY: dict[str, str] = {
+    "MediaInfo": "realavatar_nb.media.probe",
+    "probe": "realavatar_nb.media.probe",
+    "Profile": "realavatar_nb.media.rules",
+    "get_profile": "realavatar_nb.media.rules",
+    "REPORT_COLUMNS": "realavatar_nb.media.validate",
+    "Validation": "realavatar_nb.media.validate",
+    "checks_frame": "realavatar_nb.media.validate",
+    "validate": "realavatar_nb.media.validate",
+    "validate_folder": "realavatar_nb.media.validate",
+    "write_report": "realavatar_nb.media.report",
+    "fix": "realavatar_nb.media.fix",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'realavatar_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "REPORT_COLUMNS",
+    "Asset",
+    "AssetFailedError",
+    "AuthenticationError",
+    "CallbackParseError",
+    "CallbackResult",
+    "ConfigurationError",
+    "Consent",
+    "ConsentRequiredError",
+    "FixError",
+    "GenerationJob",
+    "InsufficientBalanceError",
+    "InvalidRequestError",
+    "JobFailedError",
+    "LedgerError",
+    "MediaError",
+    "MediaInfo",
+    "MediaToolMissingError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PersonMismatchError",
+    "PollTimeoutError",
+    "Profile",
+    "ProfileError",
+    "ProviderError",
+    "RateLimitError",
+    "RealAvatarError",
+    "Secret",
+    "ServerError",
+    "Settings",
+    "TransportError",
+    "UnknownStatusError",
+    "UnsupportedOperationError",
+    "Validation",
+    "Verification",
+    "VerificationError",
+    "VerificationExpiredError",
+    "VerificationRejectedError",
+    "VerificationSession",
+    "checks_frame",
+    "fix",
+    "get_profile",
+    "parse_callback",
+    "probe",
+    "validate",
+    "validate_folder",
+    "write_report",
+]

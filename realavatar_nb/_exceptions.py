@@ -1,0 +1,239 @@
+"""The error tree. Every error says what happened and what to do next.
+
+::
+
+    RealAvatarError
+     ├── ConfigurationError              bad setting, unknown provider or profile
+     │    └── MissingAPIKeyError         no key in the environment for a real provider
+     ├── ProviderError                   a provider answered with an error (status, code, request_id)
+     │    ├── AuthenticationError        401/403: missing or wrong key
+     │    ├── NotFoundError              404: unknown id (or another account's)
+     │    ├── InvalidRequestError        400/422: a field the provider rejected
+     │    ├── RateLimitError             429: slow down (retry_after)
+     │    ├── InsufficientBalanceError   402: top up the account
+     │    └── ServerError                5xx: the provider failed
+     ├── TransportError                  the network failed after retries
+     ├── OutcomeUnknownError             a create may or may not have happened; reconcile first
+     ├── UnknownStatusError              a provider status no adapter knows (never an endless poll)
+     ├── UnsupportedOperationError       the provider has no such endpoint
+     ├── CallbackParseError              a callback URL without bytedToken/resultCode
+     ├── PollTimeoutError                a wait ran past its timeout (also a TimeoutError)
+     ├── VerificationError
+     │    ├── VerificationExpiredError   the 120 s link ran out: create a new session
+     │    ├── VerificationRejectedError  the liveness check failed (result_code)
+     │    └── PersonMismatchError        a group verified for one person used for another
+     ├── ConsentRequiredError            no recorded consent for this person
+     ├── AssetFailedError                an asset ended Failed (error_code, e.g. FaceMismatch)
+     ├── JobFailedError                  a generation job ended failed/cancelled/expired
+     ├── LedgerError                     the SQLite ledger cannot be read or written
+     └── MediaError                      local media work
+          ├── ProfileError               a limit profile that is unknown or malformed
+          ├── MediaToolMissingError      no ffmpeg/ffprobe binary to run
+          └── FixError                   a conforming copy could not be written
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AssetFailedError",
+    "AuthenticationError",
+    "CallbackParseError",
+    "ConfigurationError",
+    "ConsentRequiredError",
+    "FixError",
+    "InsufficientBalanceError",
+    "InvalidRequestError",
+    "JobFailedError",
+    "LedgerError",
+    "MediaError",
+    "MediaToolMissingError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PersonMismatchError",
+    "PollTimeoutError",
+    "ProfileError",
+    "ProviderError",
+    "RateLimitError",
+    "RealAvatarError",
+    "ServerError",
+    "TransportError",
+    "UnknownStatusError",
+    "UnsupportedOperationError",
+    "VerificationError",
+    "VerificationExpiredError",
+    "VerificationRejectedError",
+]
+
+
+class RealAvatarError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigurationError(RealAvatarError, ValueError):
+    """A setting, provider name or profile name that cannot be used."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """A real provider was chosen but no API key was found."""
+
+    def __init__(self, provider: str, env_vars: tuple[str, ...]) -> None:
+        self.provider = provider
+        self.env_vars = env_vars
+        names = " or ".join(env_vars)
+        super().__init__(
+            f"No API key for provider {provider!r}. Set {names} in the environment, pass api_key=..., "
+            f'or use ra.AsyncClient("sandbox") to run against the built-in emulator.'
+        )
+
+
+class ProviderError(RealAvatarError):
+    """A provider answered with an error. ``status_code``, ``code`` and ``request_id`` say which."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+        super().__init__(message)
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused the key (401/403)."""
+
+
+class NotFoundError(ProviderError):
+    """The id is unknown to the provider, or belongs to another account (404)."""
+
+
+class InvalidRequestError(ProviderError):
+    """The provider rejected a field of the request (400/422)."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests (429). ``retry_after`` is the provider's hint in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InsufficientBalanceError(ProviderError):
+    """The account has no balance left (402): top it up at the provider."""
+
+
+class ServerError(ProviderError):
+    """The provider failed (5xx)."""
+
+
+class TransportError(RealAvatarError):
+    """The request never got an answer (connection refused, reset, timed out) after retries."""
+
+
+class OutcomeUnknownError(RealAvatarError):
+    """A create request may or may not have taken effect; it was not sent again blindly.
+
+    Rerun the same call: the client reconciles with its ledger and the provider's list/get first.
+    """
+
+
+class UnknownStatusError(RealAvatarError):
+    """A provider reported a status no adapter knows; polling stops instead of looping forever."""
+
+    def __init__(self, provider: str, status: object, kind: str) -> None:
+        self.provider = provider
+        self.status = status
+        self.kind = kind
+        super().__init__(
+            f"{provider} reported an unknown {kind} status {status!r}. Polling stopped; check the "
+            f"provider's status page or report it so the adapter can learn the new spelling."
+        )
+
+
+class UnsupportedOperationError(RealAvatarError):
+    """The provider has no endpoint for this operation."""
+
+
+class CallbackParseError(RealAvatarError, ValueError):
+    """A callback URL that lacks ``bytedToken`` or ``resultCode``."""
+
+
+class PollTimeoutError(RealAvatarError, TimeoutError):
+    """A wait ran past its timeout. The last state seen is in ``last``."""
+
+    def __init__(self, message: str, *, last: Any = None) -> None:
+        self.last = last
+        super().__init__(message)
+
+
+class VerificationError(RealAvatarError):
+    """A liveness verification that did not yield a group."""
+
+
+class VerificationExpiredError(VerificationError):
+    """The H5 link's 120 s ran out before the person finished: create a new session."""
+
+
+class VerificationRejectedError(VerificationError):
+    """The liveness check failed. ``result_code`` is the H5 page's code."""
+
+    def __init__(self, message: str, *, result_code: str | None = None) -> None:
+        self.result_code = result_code
+        super().__init__(message)
+
+
+class PersonMismatchError(VerificationError):
+    """A group verified for one person was about to be used for another."""
+
+
+class ConsentRequiredError(RealAvatarError):
+    """No consent is recorded for this person: pass consent=ra.Consent(...) or ask them first."""
+
+
+class AssetFailedError(RealAvatarError):
+    """An asset ended ``failed``. ``error_code`` is the provider's (e.g. ``FaceMismatch``)."""
+
+    def __init__(self, message: str, *, error_code: str | None = None, asset: Any = None) -> None:
+        self.error_code = error_code
+        self.asset = asset
+        super().__init__(message)
+
+
+class JobFailedError(RealAvatarError):
+    """A generation job ended failed, cancelled or expired."""
+
+    def __init__(self, message: str, *, job: Any = None) -> None:
+        self.job = job
+        super().__init__(message)
+
+
+class LedgerError(RealAvatarError):
+    """The SQLite ledger cannot be opened, read or written."""
+
+
+class MediaError(RealAvatarError):
+    """Local media work failed in a way that is not a property of one file."""
+
+
+class ProfileError(MediaError, ConfigurationError):
+    """A limit profile that is unknown or malformed."""
+
+
+class MediaToolMissingError(MediaError):
+    """No ffmpeg (or ffprobe) binary could be found."""
+
+
+class FixError(MediaError):
+    """A conforming copy could not be written (for example, the output would overwrite an original)."""

@@ -1,0 +1,78 @@
+"""Status literals, terminal sets and the names every layer shares.
+
+Statuses are neutral and lower case: every adapter maps its provider's spelling onto
+these, and every waiter and widget reads only these.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Provider = Literal["toapis", "apimart", "crun", "easyrouter", "anyfast", "sandbox"]
+PROVIDERS: Final[tuple[str, ...]] = ("toapis", "apimart", "crun", "easyrouter", "anyfast")
+"""The five real providers (the seeds); ``"sandbox"`` is the embedded emulator."""
+
+VerificationStatus = Literal["pending", "verified", "failed", "expired"]
+AssetStatus = Literal["processing", "active", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "expired"]
+
+VERIFICATION_STATUSES: Final = frozenset({"pending", "verified", "failed", "expired"})
+ASSET_STATUSES: Final = frozenset({"processing", "active", "failed"})
+JOB_STATUSES: Final = frozenset({"queued", "running", "succeeded", "failed", "cancelled", "expired"})
+
+VERIFICATION_TERMINAL: Final = frozenset({"verified", "failed", "expired"})
+ASSET_TERMINAL: Final = frozenset({"active", "failed"})
+JOB_TERMINAL: Final = frozenset({"succeeded", "failed", "cancelled", "expired"})
+
+MediaKind = Literal["image", "video", "audio", "unknown"]
+AssetType = Literal["Image", "Video", "Audio"]
+ASSET_TYPE_OF_KIND: Final[dict[str, str]] = {"image": "Image", "video": "Video", "audio": "Audio"}
+
+RESULT_CODE_PASSED: Final = "10000"
+"""The H5 page's ``resultCode`` for a passed liveness check (the only documented value)."""
+
+# Asset failure codes as upstream names them (reference/upstream.md §3.9). Local validation
+# uses the same names, so a local verdict and a server rejection read the same.
+MEDIA_PROBLEM_CODES: Final = frozenset(
+    {
+        "TypeMismatch",
+        "FormatUnsupported",
+        "FormatUndetectable",
+        "DurationTooShort",
+        "DurationTooLong",
+        "WidthTooSmall",
+        "WidthTooLarge",
+        "HeightTooSmall",
+        "HeightTooLarge",
+        "AspectRatioTooSmall",
+        "AspectRatioTooLarge",
+        "FileSizeTooLarge",
+        "PixelCountTooSmall",
+        "PixelCountTooLarge",
+        "FpsTooLow",
+        "FpsTooHigh",
+        "AudioTrackRequired",
+        "AudioTrackForbidden",
+    }
+)
+# Local-only codes for files that never reach a media check; upstream would answer
+# DownloadFailed or FormatUndetectable for these.
+LOCAL_PROBLEM_CODES: Final = frozenset(
+    {
+        "FileEmpty",  # zero bytes
+        "FileTruncated",  # cut off: a box, chunk or end marker is missing
+        "FileUnreadable",  # permissions, symlink loop, vanished, not a regular file
+        "ProbeTimeout",  # the probe did not finish in time, even isolated
+        "ProbeCrashed",  # the isolated probe process died
+    }
+)
+SERVER_ONLY_CODES: Final = frozenset(
+    {
+        "DownloadFailed",
+        "FaceMismatch",
+        "ContentRestricted",
+        "TranscodingFailed",
+        "ModerationServiceErrorUploadFailed",
+        "InternalError",
+    }
+)

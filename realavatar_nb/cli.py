@@ -1,0 +1,158 @@
+"""The ``realavatar-nb`` command: ``validate``, ``fix`` and ``demo``.
+
+Exit codes: 0 when every file passes, 1 when some file fails (one line per bad file says
+why), 2 when the command itself cannot run (a missing folder, an unknown profile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from ._exceptions import RealAvatarError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["main"]
+
+
+def _printable(path: object) -> str:
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
+def _summarise(report: pd.DataFrame, out: TextIO, label: str = "") -> int:
+    """Print one line per failing file and a summary; return how many files fail."""
+    bad = report[~report["ok"]]
+    for row in bad.itertuples(index=False):
+        fix_hint = " [fixable]" if row.fixable else ""
+        out.write(f"{row.name}: {row.message}{fix_hint}\n")
+    fixable = int(bad["fixable"].sum())
+    out.write(
+        f"{label}{len(report)} files: {len(report) - len(bad)} ok, {len(bad)} with problems ({fixable} fixable)\n"
+    )
+    return len(bad)
+
+
+def _write_exports(report: pd.DataFrame, args: argparse.Namespace, out: TextIO) -> None:
+    from .media.report import write_report
+
+    for fmt in ("csv", "parquet", "html"):
+        target = getattr(args, fmt, None)
+        if target:
+            out.write(f"wrote {_printable(write_report(report, target, format=fmt))}\n")
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from .media.validate import validate_folder
+
+    report = validate_folder(args.folder, args.profile, workers=args.workers, progress=not args.quiet)
+    failing = _summarise(report, out)
+    _write_exports(report, args, out)
+    if args.fix:
+        return _cmd_fix_report(report, args.fix, args, out)
+    return 1 if failing else 0
+
+
+def _cmd_fix_report(report: pd.DataFrame, out_dir: str, args: argparse.Namespace, out: TextIO) -> int:
+    from .media.fix import fix
+
+    fixed = fix(report, out_dir, args.profile, workers=args.workers, progress=not args.quiet)
+    for row in fixed[fixed["fixed"]].itertuples(index=False):
+        out.write(f"fixed {row.name}: {row.action}\n")
+    failing = _summarise(fixed, out, label="after fixing: ")
+    out.write(f"conforming copies in {_printable(out_dir)}\n")
+    return 1 if failing else 0
+
+
+def _cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
+    from .media.validate import validate_folder
+
+    report = validate_folder(args.folder, args.profile, workers=args.workers, progress=not args.quiet)
+    return _cmd_fix_report(report, args.out_dir, args, out)
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .media.fix import fix
+    from .media.report import write_report
+    from .media.validate import validate_folder
+    from .samples import make_demo_folder
+
+    root = Path(args.out)
+    media = root / "media"
+    out.write(f"1/4 generating demo media in {media}\n")
+    make_demo_folder(media)
+    out.write("2/4 validating against the seedance-2.0 limits\n")
+    report = validate_folder(media, progress=not args.quiet)
+    _summarise(report, out)
+    out.write("3/4 fixing what can be fixed\n")
+    fixed = fix(report, root / "fixed", progress=not args.quiet)
+    for row in fixed[fixed["fixed"]].itertuples(index=False):
+        out.write(f"  fixed {row.name}: {row.action}\n")
+    _summarise(fixed, out, label="after fixing: ")
+    out.write("4/4 writing reports\n")
+    written = [write_report(report, root / "reports" / f"validation.{fmt}") for fmt in ("csv", "parquet", "html")]
+    written += [
+        write_report(fixed, root / "reports" / f"fixed.{fmt}", title="After fixing")
+        for fmt in ("csv", "parquet", "html")
+    ]
+    out.write("\nReports:\n" + "".join(f"  {p}\n" for p in written))
+    out.write(f"Conforming copies: {root / 'fixed'}\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="realavatar-nb",
+        description="Seedance 2.0 real-person assets: validate and fix media, run the demo.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--profile",
+            default=None,
+            help="limit profile: seedance-2.0 (default), byteplus-2026-09 or a JSON file",
+        )
+        p.add_argument("--workers", type=int, default=None, help="probe threads (default: the machine's cores)")
+        p.add_argument("--quiet", action="store_true", help="no progress line")
+
+    v = sub.add_parser("validate", help="validate a folder of portrait media")
+    v.add_argument("folder")
+    common(v)
+    export = v.add_mutually_exclusive_group()
+    export.add_argument("--csv", metavar="OUT", help="write the report as CSV")
+    export.add_argument("--parquet", metavar="OUT", help="write the report as Parquet")
+    export.add_argument("--html", metavar="OUT", help="write the report as a standalone HTML page")
+    v.add_argument("--fix", metavar="OUT_DIR", help="also write conforming copies of what can be fixed")
+    v.set_defaults(run=_cmd_validate)
+
+    f = sub.add_parser("fix", help="write conforming copies of a folder's media")
+    f.add_argument("folder")
+    f.add_argument("out_dir")
+    common(f)
+    f.set_defaults(run=_cmd_fix)
+
+    d = sub.add_parser("demo", help="generate demo media, validate it, fix it, write the reports")
+    d.add_argument("--out", default="build/demo", help="where to write everything (default build/demo)")
+    d.add_argument("--quiet", action="store_true", help="no progress line")
+    d.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    stream = out if out is not None else sys.stdout
+    try:
+        return int(args.run(args, stream))
+    except RealAvatarError as exc:
+        sys.stderr.write(f"realavatar-nb: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("realavatar-nb: interrupted\n")
+        return 130

@@ -1,0 +1,3 @@
+"""Local media work: probe files, judge them against limit profiles, fix what can be fixed."""
+
+from __future__ import annotations

@@ -1,0 +1,363 @@
+"""Validate files against a limit profile: one ``Validation`` per file, one report row per file.
+
+``validate(path)`` judges one file; ``validate_folder(folder)`` walks a folder and returns a
+pandas DataFrame with the columns in ``REPORT_COLUMNS`` (one row per file, whatever it is);
+``checks_frame(report)`` is the long form, one row per file × check, for drill-down.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from .._display import DisplayMixin
+from .._exceptions import MediaError
+from .probe import Backend, Isolate, MediaInfo, probe
+from .progress import ProgressArg, make_progress
+from .rules import Check, Profile, evaluate, fixable, get_profile, problems_of
+from .sniff import family_of_extension
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CHECK_COLUMNS", "REPORT_COLUMNS", "Validation", "checks_frame", "validate", "validate_folder"]
+
+REPORT_COLUMNS: Final[dict[str, str]] = {
+    "path": "object",  # the real os path (a non-UTF-8 name keeps its surrogate escapes)
+    "name": "string",  # path relative to the folder, printable
+    "kind": "string",  # image | video | audio | unknown
+    "format": "string",  # content family: jpeg, png, mp4, mov, mp3, wav, ...
+    "extension": "string",
+    "container": "string",
+    "codec": "string",
+    "size_bytes": "Int64",
+    "width": "Int64",
+    "height": "Int64",
+    "pixels": "Int64",
+    "aspect": "Float64",
+    "duration_s": "Float64",
+    "fps": "Float64",
+    "frames": "Int64",
+    "has_audio": "boolean",
+    "ok": "bool",
+    "problems": "string",  # failure codes joined by ";" ("" when ok)
+    "fixable": "bool",  # every problem is one ra.fix can repair
+    "message": "string",  # one line for a person
+    "note": "string",  # how the file was probed, when it matters
+    "sha256": "string",
+    "backend": "string",
+    "profile": "string",
+}
+CHECK_COLUMNS: Final[dict[str, str]] = {
+    "path": "object",
+    "name": "string",
+    "check": "string",
+    "ok": "bool",
+    "actual": "string",
+    "required": "string",
+    "code": "string",
+}
+_READ_ERRORS: Final = ("FileEmpty", "FileUnreadable", "ProbeTimeout", "ProbeCrashed", "FormatUndetectable")
+
+
+@dataclass(frozen=True, repr=False)
+class Validation(DisplayMixin):
+    """The verdict on one file: ``ok``, its ``problems`` (upstream codes) and the ``info`` they rest on."""
+
+    path: str
+    ok: bool
+    kind: str
+    problems: tuple[str, ...]
+    info: MediaInfo
+    checks: tuple[Check, ...]
+    fixable: bool
+    profile: str
+
+    @property
+    def message(self) -> str:
+        """One line for a person: ``ok`` or each failed check with what it needs."""
+        if self.ok:
+            return "ok"
+        parts = []
+        for c in self.checks:
+            if c.ok:
+                continue
+            if c.check in ("readable", "complete"):
+                parts.append(f"{c.code}: {c.actual}")
+            else:
+                shown = "unknown" if c.actual is None else c.actual
+                parts.append(f"{c.code}: {c.check} {shown}, needs {c.required}")
+        return "; ".join(parts)
+
+    def _display_title(self) -> str:
+        return f"Validation of {_printable(os.path.basename(self.path))}"
+
+    def _display_rows(self) -> list[tuple[str, Any]]:
+        i = self.info
+        return [
+            ("verdict", "ok" if self.ok else "problem"),
+            ("kind", f"{self.kind} ({i.format or '?'})"),
+            ("problems", ", ".join(self.problems) or "none"),
+            ("size", f"{i.width}×{i.height}" if i.width else ""),
+            ("duration", f"{i.duration_s:.2f} s" if i.duration_s is not None else ""),
+            ("fps", f"{i.fps:.3g}" if i.fps else ""),
+            ("fixable", "yes" if self.fixable else ("n/a" if self.ok else "no")),
+            ("message", self.message),
+        ]
+
+    def __repr__(self) -> str:
+        return (
+            f"Validation(ok={self.ok}, kind={self.kind!r}, problems={self.problems!r}, path={_printable(self.path)!r})"
+        )
+
+
+def _printable(path: str) -> str:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def judge(info: MediaInfo, profile: Profile) -> Validation:
+    """Return the verdict of ``profile`` on already-probed facts."""
+    checks = evaluate(info, profile)
+    problems = problems_of(checks)
+    return Validation(
+        path=info.path,
+        ok=not problems,
+        kind=info.kind,
+        problems=problems,
+        info=info,
+        checks=tuple(checks),
+        fixable=fixable(info.kind, problems),
+        profile=profile.name,
+    )
+
+
+def validate(
+    path: str | os.PathLike[str],
+    profile: str | os.PathLike[str] | Mapping[str, Any] | Profile | None = None,
+    *,
+    backend: Backend = "auto",
+    timeout: float = 30.0,
+    isolate: Isolate = "untrusted",
+) -> Validation:
+    """Return the verdict on one file (never raises for a bad file; see ``Validation.problems``)."""
+    rules = get_profile(profile)
+    return judge(probe(path, backend=backend, timeout=timeout, isolate=isolate), rules)
+
+
+def _row(v: Validation, name: str) -> dict[str, Any]:
+    i = v.info
+    return {
+        "path": v.path,
+        "name": name,
+        "kind": v.kind,
+        "format": i.format,
+        "extension": i.extension,
+        "container": i.container,
+        "codec": i.codec,
+        "size_bytes": i.size_bytes,
+        "width": i.width,
+        "height": i.height,
+        "pixels": i.pixels,
+        "aspect": i.aspect,
+        "duration_s": i.duration_s,
+        "fps": i.fps,
+        "frames": i.frames,
+        "has_audio": i.has_audio,
+        "ok": v.ok,
+        "problems": ";".join(v.problems),
+        "fixable": v.fixable,
+        "message": _printable(v.message),
+        "note": _printable(i.note) if i.note else None,
+        "sha256": i.sha256,
+        "backend": i.backend,
+        "profile": v.profile,
+    }
+
+
+def _validate_row(path: str, name: str, profile: Profile, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Probe and judge one file into a report row; a picklable task for any executor. Never raises."""
+    try:
+        info = probe(path, **options)
+    except Exception as exc:  # a bug or a missing tool must cost one row, not the batch
+        info = MediaInfo(path=path, error="ProbeCrashed", note=f"the probe failed: {type(exc).__name__}: {exc}")
+    return _row(judge(info, profile), name)
+
+
+def _crashed_row(path: str, name: str, profile: Profile, exc: BaseException) -> dict[str, Any]:
+    info = MediaInfo(path=path, error="ProbeCrashed", note=f"the worker probing this file died: {type(exc).__name__}")
+    return _row(judge(info, profile), name)
+
+
+def _entries(folder: str, recursive: bool) -> Iterator[tuple[str, str]]:
+    """Yield (path, name) for every file-like entry under ``folder``, sorted, without following links to dirs."""
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        here = os.path.join(folder, rel) if rel else folder
+        try:
+            with os.scandir(here) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError:
+            yield here, rel or "."
+            continue
+        subdirs = []
+        for entry in items:
+            name = os.path.join(rel, entry.name) if rel else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if family_of_extension(entry.name.rpartition(".")[2]) and "." in entry.name:
+                    yield entry.path, name  # a directory named like a media file gets its own row
+                if recursive:
+                    subdirs.append(name)
+                continue
+            yield entry.path, name
+        stack.extend(reversed(subdirs))
+
+
+def _frame(rows: Sequence[Mapping[Any, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=list(columns))
+    return frame.astype(dict(columns))
+
+
+def validate_folder(
+    folder: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    profile: str | os.PathLike[str] | Mapping[str, Any] | Profile | None = None,
+    *,
+    recursive: bool = True,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    progress: ProgressArg = "auto",
+    backend: Backend = "auto",
+    timeout: float = 30.0,
+    isolate: Isolate = "untrusted",
+) -> pd.DataFrame:
+    """Return a report with one row per file under ``folder`` (columns: ``REPORT_COLUMNS``).
+
+    ``folder`` may also be a single file or a list of paths. ``executor`` is any
+    ``concurrent.futures.Executor`` (a ``dask.distributed`` client's ``get_executor()`` included);
+    without one, ``workers`` threads (default: the machine's cores; ``1`` runs inline) probe the
+    files. A file that hangs or crashes its probe costs one row that says so, never the batch.
+    """
+    rules = get_profile(profile)
+    targets = _targets(folder, recursive)
+    options = {"backend": backend, "timeout": timeout, "isolate": isolate}
+    bar = make_progress(progress, len(targets))
+    rows: list[dict[str, Any] | None] = [None] * len(targets)
+    try:
+        if executor is None and (workers or os.cpu_count() or 1) <= 1:
+            for n, (path, name) in enumerate(targets):
+                rows[n] = _validate_row(path, name, rules, options)
+                bar.update(n + 1)
+        else:
+            own = executor is None
+            pool = executor or ThreadPoolExecutor(max_workers=workers or os.cpu_count(), thread_name_prefix="ra-probe")
+            try:
+                futures: dict[Future[dict[str, Any]], int] = {
+                    pool.submit(_validate_row, path, name, rules, options): n for n, (path, name) in enumerate(targets)
+                }
+                for done, future in enumerate(as_completed(futures), start=1):
+                    n = futures[future]
+                    try:
+                        rows[n] = future.result()
+                    except Exception as exc:  # the executor lost the task (a dead worker process)
+                        rows[n] = _crashed_row(*targets[n], rules, exc)
+                    bar.update(done)
+            finally:
+                if own:
+                    pool.shutdown(wait=False, cancel_futures=True)
+    finally:
+        bar.close()
+    report = _frame([r for r in rows if r is not None], REPORT_COLUMNS)
+    report.attrs["profile"] = rules.to_dict()
+    return report
+
+
+def _targets(
+    folder: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], recursive: bool
+) -> list[tuple[str, str]]:
+    if isinstance(folder, (str, os.PathLike)):
+        top = os.fspath(folder)
+        try:
+            mode = os.stat(top).st_mode
+        except OSError as exc:
+            raise MediaError(f"Cannot open the folder {top!r}: {exc.strerror}. Check the path and try again.") from None
+        if not stat.S_ISDIR(mode):
+            return [(top, os.path.basename(top))]
+        return [(path, _printable(name)) for path, name in _entries(top, recursive)]
+    return [(os.fspath(p), _printable(os.fspath(p))) for p in folder]
+
+
+def _info_from_row(row: Mapping[Any, Any]) -> MediaInfo:
+    import pandas as pd
+
+    def val(name: str) -> Any:
+        value = row.get(name)
+        return None if value is None or pd.isna(value) else value
+
+    problems = (val("problems") or "").split(";")
+    kind = val("kind") or "unknown"
+    # A read error stands alone only when nothing was learned about the file; a missing value
+    # of a known kind (FormatUndetectable from one check) is re-derived by the rules themselves.
+    error = next((p for p in problems if p == "FileTruncated" or (p in _READ_ERRORS and kind == "unknown")), None)
+    return MediaInfo(
+        path=row["path"],
+        kind=kind,
+        format=val("format"),
+        extension=val("extension") or "",
+        size_bytes=val("size_bytes"),
+        width=val("width"),
+        height=val("height"),
+        duration_s=val("duration_s"),
+        fps=val("fps"),
+        error=error,
+        note=val("note") or val("message"),
+    )
+
+
+def checks_frame(report: pd.DataFrame, profile: str | Mapping[str, Any] | Profile | None = None) -> pd.DataFrame:
+    """Return the long form of ``report``: one row per file × check (``CHECK_COLUMNS``).
+
+    The checks are re-derived from the report's facts with the profile it was made with
+    (``report.attrs["profile"]``), or with ``profile`` to see the same files under other limits.
+    """
+    rules = get_profile(profile if profile is not None else report.attrs.get("profile") or None)
+    rows = []
+    for record in report.to_dict("records"):
+        info = _info_from_row(record)
+        for c in evaluate(info, rules):
+            rows.append(
+                {
+                    "path": record["path"],
+                    "name": record["name"],
+                    "check": c.check,
+                    "ok": c.ok,
+                    "actual": None if c.actual is None else _printable(str(c.actual)),
+                    "required": c.required,
+                    "code": c.code,
+                }
+            )
+    return _frame(rows, CHECK_COLUMNS)
+
+
+def with_profile(report: pd.DataFrame, profile: str | Mapping[str, Any] | Profile) -> pd.DataFrame:
+    """Return ``report`` re-judged under another profile, without probing any file again."""
+    rules = get_profile(profile)
+    rows = []
+    for record in report.to_dict("records"):
+        info = _info_from_row(record)
+        v = judge(replace(info, sha256=record.get("sha256")), rules)
+        row = dict(record)
+        row.update(ok=v.ok, problems=";".join(v.problems), fixable=v.fixable, message=v.message, profile=rules.name)
+        rows.append(row)
+    out = _frame(rows, REPORT_COLUMNS)
+    out.attrs["profile"] = rules.to_dict()
+    return out
