@@ -207,7 +207,7 @@ def pyav_facts(path: str, timeout: float | None = None, *, decode_check: bool = 
         facts: dict[str, Any] = {
             "kind": "video" if video else "audio",
             "container": container.format.name,
-            "codec": main.codec_context.name,
+            "codec": main.codec_context.codec.canonical_name,
             "duration_s": duration,
             "has_audio": bool(audio),
             "backend": "pyav",
@@ -357,14 +357,20 @@ def probe(
     except _quarantine.ProbeFailure as failure:
         return replace(base, format=sniffed.format if sniffed else None, error=failure.code, note=failure.note)
     except Exception as exc:
-        code = damage.code if damage is not None else "FormatUndetectable"
-        why = damage.note if damage is not None else f"the file cannot be read as media ({_short(exc)})"
-        return replace(base, format=sniffed.format if sniffed else None, error=code, note=why)
+        why = f"the file cannot be read as media ({_short(exc)})"
+        # Box and chunk sizes are firm evidence of a cut-off file; a missing end marker is not,
+        # when the header itself does not parse: that image is corrupt, not merely short.
+        if damage is not None and (sniffed is None or sniffed.format not in IMAGE_FORMATS):
+            return replace(base, format=sniffed.format if sniffed else None, error=damage.code, note=damage.note)
+        return replace(base, format=sniffed.format if sniffed else None, error="FormatUndetectable", note=why)
 
     fmt = _family_from_demuxer(facts.get("container"), sniffed)
     info = replace(base, format=fmt, **{k: v for k, v in facts.items() if k in MediaInfo.__dataclass_fields__})
     if sniffed is not None and sniffed.kind == "audio" and info.kind == "video":
         info = replace(info, kind="audio")  # cover art in an mp3 or m4a is not a video
+    if sniffed is not None and sniffed.kind == "image" and info.kind != "image":
+        # ffprobe reads a GIF or WebP as a short video; the signature says it is an image.
+        info = replace(info, kind="image", duration_s=None, fps=None, frames=None)
     if damage is not None:
         info = replace(info, error=damage.code, note=damage.note)
     elif note:

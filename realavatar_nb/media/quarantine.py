@@ -42,8 +42,9 @@ def _worker_command() -> list[str]:
 class Quarantine:
     """One isolated probe process, started on first use; ``probe`` is safe to call from many threads."""
 
-    def __init__(self, command: Sequence[str] | None = None) -> None:
+    def __init__(self, command: Sequence[str] | None = None, *, startup_allowance: float = 30.0) -> None:
         self._command = list(command) if command is not None else _worker_command()
+        self._startup_allowance = startup_allowance
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._buffer = b""
@@ -104,7 +105,7 @@ class Quarantine:
             startup = 0.0
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
-                startup = 30.0
+                startup = self._startup_allowance
             proc = self._proc
             assert proc.stdin is not None
             try:

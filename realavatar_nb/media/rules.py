@@ -258,7 +258,7 @@ def _value(info: MediaInfo, name: str) -> float | int | None:
 
 def evaluate(info: MediaInfo, profile: Profile) -> list[Check]:
     """Return every check of ``profile`` applied to ``info``, passing and failing alike."""
-    if info.error in ("FileEmpty", "FileUnreadable", "ProbeTimeout", "ProbeCrashed", "FormatUndetectable"):
+    if info.error is not None and (info.kind == "unknown" or info.error != "FileTruncated"):
         return [Check("readable", False, info.note or info.error, "a readable media file", info.error)]
     checks: list[Check] = [Check("readable", True, info.format, "a readable media file")]
     if info.error == "FileTruncated":

@@ -224,8 +224,11 @@ def _entries(folder: str, recursive: bool) -> Iterator[tuple[str, str]]:
 def _frame(rows: Sequence[Mapping[Any, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(rows, columns=list(columns))
-    return frame.astype(dict(columns))
+    # Column by column with the dtype given: letting pandas infer first would turn the path
+    # column into Arrow strings, which cannot hold the surrogate escapes of non-UTF-8 names.
+    return pd.DataFrame(
+        {name: pd.Series([row.get(name) for row in rows], dtype=dtype) for name, dtype in columns.items()}
+    )
 
 
 def validate_folder(
@@ -292,7 +295,7 @@ def _targets(
             raise MediaError(f"Cannot open the folder {top!r}: {exc.strerror}. Check the path and try again.") from None
         if not stat.S_ISDIR(mode):
             return [(top, os.path.basename(top))]
-        return [(path, _printable(name)) for path, name in _entries(top, recursive)]
+        return sorted(((path, _printable(name)) for path, name in _entries(top, recursive)), key=lambda t: t[1])
     return [(os.fspath(p), _printable(os.fspath(p))) for p in folder]
 
 

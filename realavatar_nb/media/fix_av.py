@@ -1,0 +1,285 @@
+"""Conforming copies of video and audio, written by ffmpeg through ffmpeg-python.
+
+Clips that are too long are trimmed a little under the limit, frame rates out of range are
+resampled to the nearest bound, pictures are scaled and padded (``geometry.plan_size``, even
+sides, yuv420p), containers the profile does not take become H.264 + AAC in MP4 (audio becomes
+MP3), and a file over the size limit is re-encoded at a bitrate computed to land under it.
+``-map_metadata 0`` keeps the container's tags, the face-identity ``comment`` among them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Collection
+from typing import Any, Final
+
+from .._exceptions import FixError, MediaToolMissingError
+from .geometry import plan_size
+from .probe import MediaInfo
+from .rules import KindLimits, Range
+
+__all__ = ["find_ffmpeg", "write_audio", "write_video"]
+
+# A trimmed clip ends this far under the limit: muxers round the container's duration up by
+# a frame or an audio packet, and a clip of exactly the limit can be judged over it.
+_TRIM_MARGIN: Final = 0.1
+_PRESET: Final = "veryfast"
+_CRF: Final = 20
+_AUDIO_BPS: Final = 128_000
+# Share of the size limit the bitrate aims at; the rest absorbs container overhead and the
+# rate control's overshoot.
+_BUDGET: Final = 0.9
+_MIN_VIDEO_BPS: Final = 64_000
+_ENCODE_TRIES: Final = 3
+_MP3_KBPS: Final = (320, 256, 224, 192, 160, 128, 112, 96, 80, 64, 56, 48, 40, 32)
+_MP3_DEFAULT_KBPS: Final = 192
+
+
+def find_ffmpeg(explicit: str | None = None) -> str:
+    """Return the ffmpeg binary to run: ``explicit``, else ``ffmpeg`` on PATH, else imageio-ffmpeg's own.
+
+    Raises ``MediaToolMissingError`` saying how to get one when there is none.
+    """
+    if explicit:
+        if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
+            return explicit
+        found = shutil.which(explicit)
+        if found:
+            return found
+        raise MediaToolMissingError(f"ffmpeg={explicit!r} is not an executable file; pass the path of an ffmpeg binary.")
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError):
+        raise MediaToolMissingError(
+            "Fixing video and audio needs ffmpeg: pip install imageio-ffmpeg, install your system's ffmpeg "
+            "(Debian: apt-get install ffmpeg), or pass ffmpeg='/path/to/ffmpeg'."
+        ) from None
+
+
+def _last_line(stderr: bytes | None) -> str:
+    lines = [line.strip() for line in (stderr or b"").decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "it exited with an error and said nothing"
+
+
+def _run(spec: Any, binary: str) -> None:
+    import ffmpeg
+
+    # -nostdin: ffmpeg otherwise reads keystrokes from a terminal or a notebook's stdin.
+    command = spec.global_args("-nostdin", "-hide_banner", "-loglevel", "error").overwrite_output()
+    try:
+        command.run(cmd=binary, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        raise FixError(f"ffmpeg failed: {_last_line(exc.stderr)}") from None
+    except OSError as exc:
+        raise FixError(f"ffmpeg failed: cannot run {binary}: {exc.strerror or exc}") from None
+
+
+def _mib(size: float) -> str:
+    return f"{size / 1024 / 1024:.3g} MiB"
+
+
+def trim_target(info: MediaInfo, problems: Collection[str], limits: KindLimits) -> float | None:
+    """Return the duration to trim to, a little under the limit, or ``None`` when no trim is needed."""
+    rng = limits.duration_s
+    if "DurationTooLong" not in problems or rng is None or rng.max is None:
+        return None
+    floor = rng.min or 0.0
+    return round(rng.max - min(_TRIM_MARGIN, (rng.max - floor) / 4), 3)
+
+
+def rate_target(info: MediaInfo, problems: Collection[str], limits: KindLimits) -> float | None:
+    """Return the frame rate to resample to (the nearest allowed bound), or ``None`` to keep it."""
+    rng = limits.fps
+    if rng is None:
+        return None
+    if "FpsTooLow" in problems and rng.min is not None:
+        return rng.min if rng.min_inclusive else rng.min + 1
+    if "FpsTooHigh" in problems and rng.max is not None:
+        return rng.max if rng.max_inclusive else rng.max - 1
+    return None
+
+
+def _container(target: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"f": target, "map_metadata": 0}
+    if target in ("mp4", "mov"):
+        options["movflags"] = "+faststart"  # the index first, so a player or an upload check can start early
+    return options
+
+
+def _video_spec(
+    source: str,
+    dest: str,
+    target: str,
+    info: MediaInfo,
+    limits: KindLimits,
+    *,
+    rate: float | None,
+    trim: float | None,
+    bitrate: int | None,
+) -> Any:
+    import ffmpeg
+
+    source_stream = ffmpeg.input(source)
+    video = source_stream["v:0"]
+    if rate is not None:
+        video = video.filter("fps", fps=rate)
+    if info.width and info.height:
+        plan = plan_size(info.width, info.height, limits, even=True)
+        if plan.refusal:
+            raise FixError(plan.refusal)
+        if plan.changes:
+            video = video.filter("scale", plan.content_width, plan.content_height)
+            if plan.padded:
+                video = video.filter("pad", plan.width, plan.height, plan.left, plan.top, color="gray")
+    video = video.filter("setsar", 1).filter("format", "yuv420p")
+    streams = [video, source_stream["a:0"]] if info.has_audio else [video]
+    options = {**_container(target), "vcodec": "libx264", "preset": _PRESET}
+    if info.has_audio:
+        options.update(acodec="aac", audio_bitrate=_AUDIO_BPS)
+    if trim is not None:
+        options["t"] = trim
+    if bitrate is None:
+        options["crf"] = _CRF
+    else:
+        options.update(video_bitrate=bitrate, maxrate=int(bitrate * 1.5), bufsize=int(bitrate * 2))
+    return ffmpeg.output(*streams, dest, **options)
+
+
+def write_video(
+    source: str,
+    dest: str,
+    info: MediaInfo,
+    problems: Collection[str],
+    limits: KindLimits,
+    target: str,
+    binary: str,
+) -> list[str]:
+    """Write a conforming ``target`` (mp4 or mov) copy of the clip at ``source`` to ``dest``; return the steps.
+
+    Raises ``FixError`` with the reason (ffmpeg's last word included) when no copy can be made.
+    """
+    import ffmpeg
+
+    wanted = set(problems)
+    if wanted == {"TypeMismatch"}:
+        _run(ffmpeg.input(source).output(dest, c="copy", **_container(target)), binary)
+        return [f"remuxed into {target} without re-encoding"]
+    trim = trim_target(info, wanted, limits)
+    if wanted <= {"DurationTooLong", "TypeMismatch"} and trim is not None and target == info.format:
+        # Cutting the end needs no re-encode: the clip still starts on its first keyframe.
+        _run(ffmpeg.input(source).output(dest, c="copy", t=trim, **_container(target)), binary)
+        return [f"trimmed to {trim:g} s without re-encoding"]
+
+    rate = rate_target(info, wanted, limits)
+    steps = []
+    if target != info.format:
+        steps.append(f"converted {info.format} → {target} (h264 + aac)")
+    if trim is not None:
+        steps.append(f"trimmed to {trim:g} s")
+    if rate is not None:
+        steps.append(f"resampled {info.fps or 0:.4g}→{rate:g} fps")
+    if info.width and info.height:
+        described = plan_size(info.width, info.height, limits, even=True).describe()
+        if described:
+            steps.append(described)
+    duration = trim or info.duration_s
+    rule = limits.size_bytes
+    bitrate = _video_bitrate(rule, duration, bool(info.has_audio)) if "FileSizeTooLarge" in wanted else None
+    for _ in range(_ENCODE_TRIES):
+        _run(_video_spec(source, dest, target, info, limits, rate=rate, trim=trim, bitrate=bitrate), binary)
+        size = os.path.getsize(dest)
+        if rule is None or not rule.above(size):
+            break
+        # Over the limit (an overshoot, or a crf encode larger than its source): aim lower in
+        # proportion to how far over this try landed.
+        spent = bitrate or _video_bitrate(Range(max=size), duration, bool(info.has_audio))
+        bitrate = int(spent * (rule.max or size) / size * _BUDGET)
+        if bitrate < _MIN_VIDEO_BPS:
+            raise FixError(f"cannot fit {duration or 0:.1f} s of video under {_mib(rule.max or 0)}")
+    else:
+        raise FixError(f"still {_mib(size)} after {_ENCODE_TRIES} encodes, over {_mib(rule.max or 0)}")
+    if bitrate is not None:
+        steps.append(f"re-encoded at {bitrate // 1000} kb/s to fit under {_mib(rule.max or 0)}")
+    return steps or ["re-encoded"]
+
+
+def _video_bitrate(rule: Range | None, duration: float | None, has_audio: bool) -> int:
+    """Return the video bitrate (bit/s) that lands a ``duration`` clip under the size rule."""
+    if rule is None or rule.max is None:
+        raise FixError("the profile has no size limit to aim for")
+    if not duration:
+        raise FixError("the clip's duration is unknown, so no bitrate can be computed")
+    bitrate = int(rule.max * 8 * _BUDGET / duration) - (_AUDIO_BPS if has_audio else 0)
+    if bitrate < _MIN_VIDEO_BPS:
+        raise FixError(f"cannot fit {duration:.1f} s of video under {_mib(rule.max)}")
+    return bitrate
+
+
+def _mp3_kbps(rule: Range | None, duration: float | None, oversize: bool) -> int:
+    """Return the highest standard MP3 bitrate whose file fits the size rule (192 kb/s when size is no issue)."""
+    ceiling = _MP3_KBPS[0] if oversize else _MP3_DEFAULT_KBPS
+    if rule is None or rule.max is None or not duration:
+        return ceiling
+    fits = rule.max * 8 * _BUDGET / duration / 1000
+    for kbps in _MP3_KBPS:
+        if kbps <= min(ceiling, fits):
+            return kbps
+    raise FixError(f"cannot fit {duration:.1f} s of audio under {_mib(rule.max)} even at {_MP3_KBPS[-1]} kb/s")
+
+
+def write_audio(
+    source: str,
+    dest: str,
+    info: MediaInfo,
+    problems: Collection[str],
+    limits: KindLimits,
+    target: str,
+    binary: str,
+) -> list[str]:
+    """Write a conforming ``target`` (mp3 or wav) copy of the audio at ``source`` to ``dest``; return the steps.
+
+    Raises ``FixError`` with the reason (ffmpeg's last word included) when no copy can be made.
+    """
+    import ffmpeg
+
+    wanted = set(problems)
+    sound = ffmpeg.input(source)["a:0"]
+    if wanted == {"TypeMismatch"}:
+        _run(sound.output(dest, acodec="copy", **_container(target)), binary)
+        return [f"remuxed into {target} without re-encoding"]
+    trim = trim_target(info, wanted, limits)
+    timing = {"t": trim} if trim is not None else {}
+    steps = [f"converted {info.format} → {target}"] if target != info.format else []
+    if trim is not None:
+        steps.append(f"trimmed to {trim:g} s")
+    rule = limits.size_bytes
+    oversize = "FileSizeTooLarge" in wanted
+    if target == "wav" or (target == info.format == "mp3" and not oversize):
+        pcm = info.format == "wav" and (info.codec or "").startswith("pcm_")
+        codec = "copy" if target == info.format and (target == "mp3" or pcm) else "pcm_s16le"
+        _run(sound.output(dest, acodec=codec, **timing, **_container(target)), binary)
+        if rule is not None and rule.above(os.path.getsize(dest)):
+            raise FixError(f"still {_mib(os.path.getsize(dest))} as {target}, over {_mib(rule.max or 0)}")
+        return steps or ["rewritten"]
+    kbps = _mp3_kbps(rule, trim or info.duration_s, oversize)
+    for _ in range(_ENCODE_TRIES):
+        _run(sound.output(dest, acodec="libmp3lame", audio_bitrate=f"{kbps}k", **timing, **_container(target)), binary)
+        size = os.path.getsize(dest)
+        if rule is None or not rule.above(size):
+            break
+        lower = [k for k in _MP3_KBPS if k < kbps]
+        if not lower:
+            break
+        kbps = lower[0]
+    else:
+        raise FixError(f"still {_mib(size)} as mp3, over {_mib(rule.max or 0)}")
+    if rule is not None and rule.above(size):
+        raise FixError(f"still {_mib(size)} at {kbps} kb/s, over {_mib(rule.max or 0)}")
+    steps.append(f"encoded as mp3 at {kbps} kb/s" + (f" to fit under {_mib(rule.max or 0)}" if oversize else ""))
+    return steps
