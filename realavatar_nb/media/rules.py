@@ -8,6 +8,7 @@ codes, so a local verdict and a server rejection read the same.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -76,9 +77,8 @@ class Range:
         return value > self.max if self.max_inclusive else value >= self.max
 
     def describe(self, unit: str = "") -> str:
-        lo = "" if self.min is None else f"{'≥' if self.min_inclusive else '>'} {_num(self.min)}{unit}"
-        hi = "" if self.max is None else f"{'≤' if self.max_inclusive else '<'} {_num(self.max)}{unit}"
-        return ", ".join(part for part in (lo, hi) if part)
+        """Return the range as a person reads it, e.g. ``≥ 24 fps, ≤ 60 fps``."""
+        return _describe(self, unit)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Range | None:
@@ -100,6 +100,14 @@ class Range:
         if not self.max_inclusive:
             out["max_inclusive"] = False
         return out
+
+
+@functools.cache
+def _describe(rng: Range, unit: str) -> str:
+    # Cached: profiles are frozen, and the same few ranges are described for every file.
+    lo = "" if rng.min is None else f"{'≥' if rng.min_inclusive else '>'} {_num(rng.min)}{unit}"
+    hi = "" if rng.max is None else f"{'≤' if rng.max_inclusive else '<'} {_num(rng.max)}{unit}"
+    return ", ".join(part for part in (lo, hi) if part)
 
 
 def _num(value: float) -> str:

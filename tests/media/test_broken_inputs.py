@@ -71,7 +71,7 @@ def test_a_decompression_bomb_is_measured_but_never_decoded(
 
 
 def test_non_utf8_names_survive_into_every_export(built: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
-    folder, paths = built
+    paths = built[1]
     report = validate_folder([paths["caf\\xe9.jpg"]], progress=False)
     assert os.path.exists(report.loc[0, "path"])  # the real path still opens the file
     for suffix in ("csv", "parquet", "html"):
