@@ -20,15 +20,12 @@ def test_demo_validates_fixes_and_writes_every_report(tmp_path: Path) -> None:
     found = {row.name: tuple(filter(None, row.problems.split(";"))) for row in report.itertuples()}
     assert found == DEMO_EXPECTED
 
-    fixed = pd.read_parquet(tmp_path / "reports" / "fixed.parquet").set_index("name")
-    fixable = {name for name in DEMO_EXPECTED if report.set_index("name").loc[name, "fixable"]}
-    assert fixable  # the demo shows fixing, so something must need it
+    fixed = pd.read_parquet(tmp_path / "reports" / "fixed.parquet").set_index("source")
+    by_name = report.set_index("name")
+    assert by_name["fixable"].any()  # the demo shows fixing, so something must need it
     for name, codes in DEMO_EXPECTED.items():
-        stem = name.rsplit(".", 1)[0]
-        rows = fixed[[n.rsplit(".", 1)[0] == stem for n in fixed.index]]
-        assert len(rows) == 1, name
-        row = rows.iloc[0]
-        if not codes or name in fixable:
+        row = fixed.loc[by_name.loc[name, "path"]]
+        if not codes or by_name.loc[name, "fixable"]:
             assert bool(row["ok"]), (name, row["message"])
         else:
             assert not bool(row["ok"]) and str(row["action"]).startswith("not fixed"), name

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Collection
+from fractions import Fraction
 from typing import Any, Final
 
 from .._exceptions import FixError, MediaToolMissingError
-from .geometry import plan_size
+from .geometry import SizePlan, plan_size
 from .probe import MediaInfo
 from .rules import KindLimits, Range
 
@@ -47,7 +48,9 @@ def find_ffmpeg(explicit: str | None = None) -> str:
         found = shutil.which(explicit)
         if found:
             return found
-        raise MediaToolMissingError(f"ffmpeg={explicit!r} is not an executable file; pass the path of an ffmpeg binary.")
+        raise MediaToolMissingError(
+            f"ffmpeg={explicit!r} is not an executable file; pass the path of an ffmpeg binary."
+        )
     found = shutil.which("ffmpeg")
     if found:
         return found
@@ -81,7 +84,15 @@ def _run(spec: Any, binary: str) -> None:
 
 
 def _mib(size: float) -> str:
-    return f"{size / 1024 / 1024:.3g} MiB"
+    return f"{size / 1024 / 1024:.3g} MiB" if size >= 1024 * 1024 else f"{size / 1024:.3g} KiB"
+
+
+def _limit(rule: Range | None) -> str:
+    return _mib(rule.max) if rule is not None and rule.max is not None else "the size limit"
+
+
+def _over(rule: Range | None, path: str) -> bool:
+    return rule is not None and rule.above(os.path.getsize(path))
 
 
 def trim_target(info: MediaInfo, problems: Collection[str], limits: KindLimits) -> float | None:
@@ -105,11 +116,28 @@ def rate_target(info: MediaInfo, problems: Collection[str], limits: KindLimits) 
     return None
 
 
-def _container(target: str) -> dict[str, Any]:
+def _container(target: str, source_format: str | None = None, stream: str = "a") -> dict[str, Any]:
     options: dict[str, Any] = {"f": target, "map_metadata": 0}
+    if source_format == "ogg":
+        # Ogg keeps its tags (the face-identity comment among them) on a stream, not the
+        # container: lift that stream's tags to the new file's global ones as well.
+        options["map_metadata:g"] = f"0:s:{stream}:0"
     if target in ("mp4", "mov"):
         options["movflags"] = "+faststart"  # the index first, so a player or an upload check can start early
     return options
+
+
+def _display_rotation(source: str) -> int:
+    """Return the clockwise display rotation of the clip's first frame, in degrees (0, 90, 180 or 270)."""
+    import av
+
+    try:
+        with av.open(source, metadata_errors="ignore") as container:
+            for frame in container.decode(video=0):
+                return round(float(getattr(frame, "rotation", 0) or 0)) % 360
+    except (av.FFmpegError, OSError, ValueError):
+        pass  # a clip PyAV cannot decode is left for ffmpeg to judge
+    return 0
 
 
 def _video_spec(
@@ -117,9 +145,9 @@ def _video_spec(
     dest: str,
     target: str,
     info: MediaInfo,
-    limits: KindLimits,
+    plan: SizePlan | None,
     *,
-    rate: float | None,
+    rate: str | None,
     trim: float | None,
     bitrate: int | None,
 ) -> Any:
@@ -129,17 +157,17 @@ def _video_spec(
     video = source_stream["v:0"]
     if rate is not None:
         video = video.filter("fps", fps=rate)
-    if info.width and info.height:
-        plan = plan_size(info.width, info.height, limits, even=True)
-        if plan.refusal:
-            raise FixError(plan.refusal)
-        if plan.changes:
-            video = video.filter("scale", plan.content_width, plan.content_height)
-            if plan.padded:
-                video = video.filter("pad", plan.width, plan.height, plan.left, plan.top, color="gray")
+    if plan is not None and plan.changes:
+        video = video.filter("scale", plan.content_width, plan.content_height)
+        if plan.padded:
+            video = video.filter("pad", plan.width, plan.height, plan.left, plan.top, color="gray")
     video = video.filter("setsar", 1).filter("format", "yuv420p")
     streams = [video, source_stream["a:0"]] if info.has_audio else [video]
-    options = {**_container(target), "vcodec": "libx264", "preset": _PRESET}
+    options = {
+        **_container(target, info.format, "a" if info.has_audio else "v"),
+        "vcodec": "libx264",
+        "preset": _PRESET,
+    }
     if info.has_audio:
         options.update(acodec="aac", audio_bitrate=_AUDIO_BPS)
     if trim is not None:
@@ -177,35 +205,50 @@ def write_video(
         return [f"trimmed to {trim:g} s without re-encoding"]
 
     rate = rate_target(info, wanted, limits)
+    # ffmpeg turns a clip with a display rotation upright as it re-encodes, so the frames the
+    # sizing plan applies to have the displayed shape, not the stored one the report measured.
+    turn = _display_rotation(source)
+    width, height = (info.height, info.width) if turn % 180 else (info.width, info.height)
+    # Planned even when no size rule fails: 4:2:0 H.264 needs even sides whatever the source had.
+    plan = plan_size(width, height, limits, even=True) if width and height else None
+    if plan is not None and plan.refusal:
+        raise FixError(plan.refusal)
     steps = []
     if target != info.format:
         steps.append(f"converted {info.format} → {target} (h264 + aac)")
+    if turn:
+        steps.append(f"turned upright (stored rotated {turn}°)")
     if trim is not None:
         steps.append(f"trimmed to {trim:g} s")
     if rate is not None:
         steps.append(f"resampled {info.fps or 0:.4g}→{rate:g} fps")
-    if info.width and info.height:
-        described = plan_size(info.width, info.height, limits, even=True).describe()
-        if described:
-            steps.append(described)
+    if plan is not None and plan.changes:
+        steps.append(plan.describe())
     duration = trim or info.duration_s
     rule = limits.size_bytes
     bitrate = _video_bitrate(rule, duration, bool(info.has_audio)) if "FileSizeTooLarge" in wanted else None
+    # The fps filter runs even at the source's own rate: it makes the output constant-rate, where
+    # a dropped or shifted first frame (AVI's placeholder frames) would otherwise leave an
+    # average rate below the one the source was made at.
+    pace = rate if rate is not None else info.fps
+    pace_text = None if pace is None else str(Fraction(pace).limit_denominator(1001))
     for _ in range(_ENCODE_TRIES):
-        _run(_video_spec(source, dest, target, info, limits, rate=rate, trim=trim, bitrate=bitrate), binary)
-        size = os.path.getsize(dest)
-        if rule is None or not rule.above(size):
+        _run(_video_spec(source, dest, target, info, plan, rate=pace_text, trim=trim, bitrate=bitrate), binary)
+        if not _over(rule, dest):
             break
         # Over the limit (an overshoot, or a crf encode larger than its source): aim lower in
         # proportion to how far over this try landed.
-        spent = bitrate or _video_bitrate(Range(max=size), duration, bool(info.has_audio))
-        bitrate = int(spent * (rule.max or size) / size * _BUDGET)
+        size = os.path.getsize(dest)
+        if not duration or rule is None or rule.max is None:
+            raise FixError(f"still {_mib(size)}, over {_limit(rule)}, and no bitrate can be computed")
+        spent = bitrate or int(size * 8 / duration) - (_AUDIO_BPS if info.has_audio else 0)
+        bitrate = int(spent * rule.max / size * _BUDGET)
         if bitrate < _MIN_VIDEO_BPS:
-            raise FixError(f"cannot fit {duration or 0:.1f} s of video under {_mib(rule.max or 0)}")
+            raise FixError(f"cannot fit {duration:.1f} s of video under {_limit(rule)}")
     else:
-        raise FixError(f"still {_mib(size)} after {_ENCODE_TRIES} encodes, over {_mib(rule.max or 0)}")
+        raise FixError(f"still {_mib(os.path.getsize(dest))} after {_ENCODE_TRIES} encodes, over {_limit(rule)}")
     if bitrate is not None:
-        steps.append(f"re-encoded at {bitrate // 1000} kb/s to fit under {_mib(rule.max or 0)}")
+        steps.append(f"re-encoded at {bitrate // 1000} kb/s to fit under {_limit(rule)}")
     return steps or ["re-encoded"]
 
 
@@ -250,8 +293,9 @@ def write_audio(
 
     wanted = set(problems)
     sound = ffmpeg.input(source)["a:0"]
+    container = _container(target, info.format)
     if wanted == {"TypeMismatch"}:
-        _run(sound.output(dest, acodec="copy", **_container(target)), binary)
+        _run(sound.output(dest, acodec="copy", **container), binary)
         return [f"remuxed into {target} without re-encoding"]
     trim = trim_target(info, wanted, limits)
     timing = {"t": trim} if trim is not None else {}
@@ -263,23 +307,18 @@ def write_audio(
     if target == "wav" or (target == info.format == "mp3" and not oversize):
         pcm = info.format == "wav" and (info.codec or "").startswith("pcm_")
         codec = "copy" if target == info.format and (target == "mp3" or pcm) else "pcm_s16le"
-        _run(sound.output(dest, acodec=codec, **timing, **_container(target)), binary)
-        if rule is not None and rule.above(os.path.getsize(dest)):
-            raise FixError(f"still {_mib(os.path.getsize(dest))} as {target}, over {_mib(rule.max or 0)}")
+        _run(sound.output(dest, acodec=codec, **timing, **container), binary)
+        if _over(rule, dest):
+            raise FixError(f"still {_mib(os.path.getsize(dest))} as {target}, over {_limit(rule)}")
         return steps or ["rewritten"]
     kbps = _mp3_kbps(rule, trim or info.duration_s, oversize)
     for _ in range(_ENCODE_TRIES):
-        _run(sound.output(dest, acodec="libmp3lame", audio_bitrate=f"{kbps}k", **timing, **_container(target)), binary)
-        size = os.path.getsize(dest)
-        if rule is None or not rule.above(size):
-            break
+        _run(sound.output(dest, acodec="libmp3lame", audio_bitrate=f"{kbps}k", **timing, **container), binary)
         lower = [k for k in _MP3_KBPS if k < kbps]
-        if not lower:
+        if not _over(rule, dest) or not lower:
             break
         kbps = lower[0]
-    else:
-        raise FixError(f"still {_mib(size)} as mp3, over {_mib(rule.max or 0)}")
-    if rule is not None and rule.above(size):
-        raise FixError(f"still {_mib(size)} at {kbps} kb/s, over {_mib(rule.max or 0)}")
-    steps.append(f"encoded as mp3 at {kbps} kb/s" + (f" to fit under {_mib(rule.max or 0)}" if oversize else ""))
+    if _over(rule, dest):
+        raise FixError(f"still {_mib(os.path.getsize(dest))} at {kbps} kb/s, over {_limit(rule)}")
+    steps.append(f"encoded as mp3 at {kbps} kb/s" + (f" to fit under {_limit(rule)}" if oversize else ""))
     return steps

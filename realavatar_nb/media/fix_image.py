@@ -9,7 +9,6 @@ face-identity tag the emulator reads survives a change of format.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -19,6 +18,7 @@ from .geometry import GEOMETRY_CODES, SizePlan, plan_size
 from .heif import register_heif
 from .probe import MediaInfo
 from .rules import KindLimits, Range
+from .tags import EXIF_IMAGE_DESCRIPTION, PNG_TAG_KEY, TAG_PREFIX
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -32,13 +32,9 @@ _LOSSY: Final = frozenset({"jpeg", "webp", "heic"})
 LOSSLESS_FORMATS: Final = frozenset({"png", "gif", "bmp", "tiff"})
 _QUALITIES: Final = (90, 80, 70, 60, 50, 40, 30)
 _NEUTRAL: Final = (128, 128, 128)
-_EXIF_DESCRIPTION: Final = 0x010E
 # EXIF tags worth keeping from a TIFF, whose own tag table also holds strip offsets and the like
 # that would be wrong in any other file.
 _TIFF_NOTES: Final = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
-# The PNG text key the face-identity tag lives under (``realavatar_nb.samples``, the emulator).
-_IDENTITY_KEY: Final = "realavatar"
-_IDENTITY_PREFIX: Final = "realavatar:"
 _WORKING_MODES: Final = frozenset({"L", "LA", "RGB", "RGBA", "CMYK"})
 
 
@@ -47,7 +43,7 @@ def too_large_to_decode(pixels: int | None) -> bool:
     from PIL import Image
 
     limit = Image.MAX_IMAGE_PIXELS
-    return bool(limit) and pixels is not None and pixels > limit
+    return limit is not None and pixels is not None and pixels > limit
 
 
 def _alpha(im: Image.Image) -> bool:
@@ -74,12 +70,12 @@ class _Notes:
 
     @property
     def description(self) -> str | None:
-        value = self.exif.get(_EXIF_DESCRIPTION)
+        value = self.exif.get(EXIF_IMAGE_DESCRIPTION)
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         if isinstance(value, str) and value.strip("\x00 "):
             return value.strip("\x00")
-        return self.texts.get(_IDENTITY_KEY) or self.texts.get("Description") or self.comment
+        return self.texts.get(PNG_TAG_KEY) or self.texts.get("Description") or self.comment
 
     @classmethod
     def read(cls, im: Image.Image, fmt: str | None) -> _Notes:
@@ -107,8 +103,8 @@ class _Notes:
             options["icc_profile"] = self.icc
         if target in ("jpeg", "webp", "heic", "png"):
             exif = self.exif
-            if description and _EXIF_DESCRIPTION not in exif and target != "png":
-                exif[_EXIF_DESCRIPTION] = description
+            if description and EXIF_IMAGE_DESCRIPTION not in exif and target != "png":
+                exif[EXIF_IMAGE_DESCRIPTION] = description
             if len(exif):
                 options["exif"] = exif.tobytes()
         if target == "png":
@@ -117,7 +113,7 @@ class _Notes:
             info = PngInfo()
             texts = dict(self.texts)
             if description and description not in texts.values():
-                texts[_IDENTITY_KEY if description.startswith(_IDENTITY_PREFIX) else "Description"] = description
+                texts[PNG_TAG_KEY if description.startswith(TAG_PREFIX) else "Description"] = description
             for key, value in texts.items():
                 # tEXt is Latin-1 only; iTXt holds any text.
                 if value.isascii():
@@ -228,13 +224,15 @@ def write_image(
             if plan.refusal:
                 raise FixError(plan.refusal)
         count = getattr(im, "n_frames", 1)
-        animated = count > 1 and target == info.format == "gif"
+        animated = count > 1 and target == info.format and target in ("gif", "webp")
         sources = [frame.copy() for frame in ImageSequence.Iterator(im)] if animated else [im.copy()]
-        timing = {"duration": im.info.get("duration", 100), "loop": im.info.get("loop", 0)} if animated else {}
+        timing: dict[str, Any] = {}
+        if animated:
+            timing = {"duration": [f.info.get("duration", 100) for f in sources], "loop": im.info.get("loop", 0)}
     if target != info.format:
         steps.append(f"converted {info.format} → {target}")
-        if count > 1 and info.format in ("gif", "webp"):
-            steps.append(f"kept the first of {count} frames")
+    if count > 1 and not animated and info.format in ("gif", "webp"):
+        steps.append(f"kept the first of {count} frames")
     if plan is not None and plan.changes:
         steps.append(plan.describe())
     frames = [_for_target(_apply(frame, plan), target) for frame in sources]
@@ -245,6 +243,4 @@ def write_image(
         steps.append(f"re-encoded as {target}{at} ({_mib(len(data))})")
     with open(dest, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     return steps

@@ -104,17 +104,24 @@ def _candidates(ideal: float, step: int) -> list[int]:
     return sorted({base + k * step for k in range(-_SEARCH_STEPS, _SEARCH_STEPS + 2) if base + k * step >= step})
 
 
-def _integer_canvas(ideal_w: float, ideal_h: float, limits: KindLimits, step: int) -> tuple[int, int] | None:
-    """Return the allowed integer canvas nearest ``ideal_w × ideal_h`` (sides multiples of ``step``)."""
-    best: tuple[float, int, int] | None = None
+def _integer_canvas(
+    ideal_w: float, ideal_h: float, limits: KindLimits, step: int, picture: tuple[int, int] | None, scale: float
+) -> tuple[int, int] | None:
+    """Return the allowed integer canvas (sides multiples of ``step``) nearest ``ideal_w × ideal_h``.
+
+    For a padded ``picture``, nearest first in how far the picture inside strays from the planned
+    ``scale``, so rounding grows the border rather than shrinking the picture; then in size.
+    """
+    best: tuple[float, float, int, int] | None = None
     for w in _candidates(ideal_w, step):
         for h in _candidates(ideal_h, step):
             if not _fits(w, h, limits):
                 continue
-            cost = abs(w - ideal_w) / ideal_w + abs(h - ideal_h) / ideal_h
-            if best is None or cost < best[0]:
-                best = (cost, w, h)
-    return None if best is None else (best[1], best[2])
+            fit = scale if picture is None else min(w / picture[0], h / picture[1])
+            cost = (round(abs(fit / scale - 1), 9), abs(w - ideal_w) / ideal_w + abs(h - ideal_h) / ideal_h, w, h)
+            if best is None or cost < best:
+                best = cost
+    return None if best is None else (best[2], best[3])
 
 
 def _scale_bounds(width: float, height: float, limits: KindLimits) -> tuple[float, float]:
@@ -177,7 +184,9 @@ def plan_size(
         return _refused(
             width, height, f"too small to upscale meaningfully (needs ×{scale:.2g}, at most ×{max_upscale:g})"
         )
-    canvas = _integer_canvas(canvas_w * scale, canvas_h * scale, limits, step)
+    canvas = _integer_canvas(
+        canvas_w * scale, canvas_h * scale, limits, step, (width, height) if padded else None, scale
+    )
     if canvas is None:
         return _refused(width, height, f"no whole-pixel size fits every limit for a {width}×{height} picture")
     out_w, out_h = canvas

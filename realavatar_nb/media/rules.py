@@ -315,6 +315,22 @@ def problems_of(checks: list[Check]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c.code for c in checks if not c.ok and c.code))
 
 
-def fixable(kind: str, problems: tuple[str, ...]) -> bool:
-    """Return whether ``fix`` can make a file with these problems conform."""
-    return bool(problems) and kind in ("image", "video", "audio") and set(problems) <= FIXABLE_CODES
+# What ``fix`` writes: any of these formats for a conversion, the first (lossy) one to shrink a file.
+FIX_TARGETS: Final[dict[str, tuple[str, ...]]] = {
+    "image": ("jpeg", "png"),
+    "video": ("mp4", "mov"),
+    "audio": ("mp3", "wav"),
+}
+
+
+def fixable(kind: str, problems: tuple[str, ...], profile: Profile | None = None) -> bool:
+    """Return whether ``fix`` can make a file with these problems conform under ``profile``."""
+    if not problems or kind not in FIX_TARGETS or not set(problems) <= FIXABLE_CODES:
+        return False
+    limits = profile.limits(kind) if profile is not None else None
+    if limits is None:
+        return True
+    targets = FIX_TARGETS[kind]
+    if "FormatUnsupported" in problems and not set(targets) & set(limits.formats):
+        return False
+    return not ("FileSizeTooLarge" in problems and targets[0] not in limits.formats)

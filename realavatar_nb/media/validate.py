@@ -130,7 +130,7 @@ def judge(info: MediaInfo, profile: Profile) -> Validation:
         problems=problems,
         info=info,
         checks=tuple(checks),
-        fixable=fixable(info.kind, problems),
+        fixable=fixable(info.kind, problems, profile),
         profile=profile.name,
     )
 
@@ -296,7 +296,10 @@ def _targets(
         if not stat.S_ISDIR(mode):
             return [(top, os.path.basename(top))]
         return sorted(((path, _printable(name)) for path, name in _entries(top, recursive)), key=lambda t: t[1])
-    return [(os.fspath(p), _printable(os.fspath(p))) for p in folder]
+    paths = [os.fspath(p) for p in folder]
+    # Names relative to the files' common folder, as they would be had that folder been walked.
+    common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else ""
+    return [(p, _printable(os.path.relpath(os.path.abspath(p), common))) for p in paths]
 
 
 def _info_from_row(row: Mapping[Any, Any]) -> MediaInfo:

@@ -154,3 +154,16 @@ def test_fixable_codes_are_all_upstream_media_codes() -> None:
 
     assert FIXABLE_CODES <= MEDIA_PROBLEM_CODES
     assert "DurationTooShort" not in FIXABLE_CODES
+
+
+def test_fixable_only_when_the_profile_accepts_a_format_fix_can_write() -> None:
+    from realavatar_nb.media.rules import fixable
+
+    wav_only = get_profile("seedance-2.0").to_dict()
+    wav_only["audio"]["formats"] = ["wav"]
+    strict = Profile.from_dict(wav_only | {"name": "wav-only"})
+    assert fixable("audio", ("FileSizeTooLarge",), get_profile("seedance-2.0"))
+    assert not fixable("audio", ("FileSizeTooLarge",), strict)  # shrinking audio means mp3
+    assert fixable("audio", ("FormatUnsupported",), strict)  # flac -> wav is still possible
+    assert not fixable("audio", ("DurationTooShort",), strict)
+    assert not fixable("unknown", ("TypeMismatch",))

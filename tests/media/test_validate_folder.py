@@ -145,3 +145,12 @@ def test_validate_accepts_a_single_file_and_a_profile(good_media: Path) -> None:
     assert result.ok and result.profile == "byteplus-2026-09"
     bundle = result._repr_mimebundle_()
     assert "ok" in bundle["text/plain"] and "<table>" in bundle["text/html"]
+
+
+def test_a_list_of_paths_is_named_relative_to_their_common_folder(good_media: Path, tmp_path: Path) -> None:
+    nested = tmp_path / "alice" / "more"
+    nested.mkdir(parents=True)
+    (nested / "copy.jpg").write_bytes((good_media / "portrait.jpg").read_bytes())
+    (tmp_path / "alice" / "front.jpg").write_bytes((good_media / "portrait.jpg").read_bytes())
+    report = ra.validate_folder([tmp_path / "alice" / "front.jpg", nested / "copy.jpg"], progress=False)
+    assert list(report["name"]) == ["front.jpg", "more/copy.jpg"]
