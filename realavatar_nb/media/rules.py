@@ -245,7 +245,7 @@ class _Measure:
 
 
 _MEASURES: Final = (
-    _Measure("size_bytes", "FileSizeTooLarge", "FileSizeTooLarge", " B"),
+    _Measure("size_bytes", "FileSizeTooLarge", "FileSizeTooLarge", " bytes"),
     _Measure("width", "WidthTooSmall", "WidthTooLarge", " px"),
     _Measure("height", "HeightTooSmall", "HeightTooLarge", " px"),
     _Measure("aspect", "AspectRatioTooSmall", "AspectRatioTooLarge"),

@@ -61,6 +61,15 @@ CHECK_COLUMNS: Final[dict[str, str]] = {
     "required": "string",
     "code": "string",
 }
+# How a check's value reads in a message: a label and a unit.
+_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "size_bytes": ("size", " bytes"),
+    "width": ("width", " px"),
+    "height": ("height", " px"),
+    "pixels": ("pixel count", " px"),
+    "duration_s": ("duration", " s"),
+    "fps": ("frame rate", " fps"),
+}
 _READ_ERRORS: Final = ("FileEmpty", "FileUnreadable", "ProbeTimeout", "ProbeCrashed", "FormatUndetectable")
 
 
@@ -89,8 +98,9 @@ class Validation(DisplayMixin):
             if c.check in ("readable", "complete"):
                 parts.append(f"{c.code}: {c.actual}")
             else:
-                shown = "unknown" if c.actual is None else c.actual
-                parts.append(f"{c.code}: {c.check} {shown}, needs {c.required}")
+                label, unit = _LABELS.get(c.check, (c.check, ""))
+                shown = "unknown" if c.actual is None else f"{_plain(c.actual)}{unit}"
+                parts.append(f"{c.code}: {label} {shown}, needs {c.required}")
         return "; ".join(parts)
 
     def _display_title(self) -> str:
@@ -113,6 +123,14 @@ class Validation(DisplayMixin):
         return (
             f"Validation(ok={self.ok}, kind={self.kind!r}, problems={self.problems!r}, path={_printable(self.path)!r})"
         )
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}" if value >= 10000 else str(value)
+    return str(value)
 
 
 def _printable(path: str) -> str:
