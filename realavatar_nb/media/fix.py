@@ -25,7 +25,7 @@ from .fix_names import Output, output_names, printable, refuse_overwrites, split
 from .probe import MediaInfo
 from .progress import ProgressArg, make_progress
 from .rules import FIXABLE_CODES, Profile, fixable, get_profile
-from .validate import REPORT_COLUMNS, validate_folder, with_profile
+from .validate import REPORT_COLUMNS, facts_from_row, validate_folder, with_profile
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,29 +82,6 @@ def _value(record: Mapping[str, Any], name: str) -> Any:
     return None if value is None or pd.isna(value) else value
 
 
-def _facts(record: Mapping[str, Any]) -> MediaInfo:
-    """Return the facts a report row holds about its file."""
-
-    def number(name: str, kind: type) -> Any:
-        value = _value(record, name)
-        return None if value is None else kind(value)
-
-    return MediaInfo(
-        path=record["path"],
-        kind=_value(record, "kind") or "unknown",
-        format=_value(record, "format"),
-        extension=_value(record, "extension") or "",
-        container=_value(record, "container"),
-        codec=_value(record, "codec"),
-        size_bytes=number("size_bytes", int),
-        width=number("width", int),
-        height=number("height", int),
-        duration_s=number("duration_s", float),
-        fps=number("fps", float),
-        has_audio=number("has_audio", bool),
-    )
-
-
 def _target(info: MediaInfo, problems: frozenset[str], rules: Profile) -> str | None:
     """Return the format family the output takes, or ``None`` when the profile accepts none fix writes."""
     limits = rules.limits(info.kind)
@@ -133,7 +110,7 @@ def _target(info: MediaInfo, problems: frozenset[str], rules: Profile) -> str | 
 
 
 def _plan(index: int, record: Mapping[str, Any], rules: Profile, include_ok: bool) -> _Job:
-    info = _facts(record)
+    info = facts_from_row(record)
     problems = frozenset(p for p in (_value(record, "problems") or "").split(";") if p)
     job = _Job(index, record["path"], info, problems, "none")
     if not problems:

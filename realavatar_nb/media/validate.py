@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from .._display import DisplayMixin
@@ -320,12 +320,15 @@ def _targets(
     return [(p, _printable(os.path.relpath(os.path.abspath(p), common))) for p in paths]
 
 
-def _info_from_row(row: Mapping[Any, Any]) -> MediaInfo:
+def facts_from_row(row: Mapping[Any, Any]) -> MediaInfo:
+    """Return the facts a report row holds about its file (numbers as plain Python values)."""
     import pandas as pd
 
-    def val(name: str) -> Any:
+    def val(name: str, kind: type | None = None) -> Any:
         value = row.get(name)
-        return None if value is None or pd.isna(value) else value
+        if value is None or pd.isna(value):
+            return None
+        return kind(value) if kind is not None else value
 
     problems = (val("problems") or "").split(";")
     kind = val("kind") or "unknown"
@@ -337,11 +340,15 @@ def _info_from_row(row: Mapping[Any, Any]) -> MediaInfo:
         kind=kind,
         format=val("format"),
         extension=val("extension") or "",
-        size_bytes=val("size_bytes"),
-        width=val("width"),
-        height=val("height"),
-        duration_s=val("duration_s"),
-        fps=val("fps"),
+        container=val("container"),
+        codec=val("codec"),
+        size_bytes=val("size_bytes", int),
+        width=val("width", int),
+        height=val("height", int),
+        duration_s=val("duration_s", float),
+        fps=val("fps", float),
+        has_audio=val("has_audio", bool),
+        sha256=val("sha256"),
         error=error,
         note=val("note") or val("message"),
     )
@@ -356,7 +363,7 @@ def checks_frame(report: pd.DataFrame, profile: str | Mapping[str, Any] | Profil
     rules = get_profile(profile if profile is not None else report.attrs.get("profile") or None)
     rows = []
     for record in report.to_dict("records"):
-        info = _info_from_row(record)
+        info = facts_from_row(record)
         for c in evaluate(info, rules):
             rows.append(
                 {
@@ -377,8 +384,8 @@ def with_profile(report: pd.DataFrame, profile: str | Mapping[str, Any] | Profil
     rules = get_profile(profile)
     rows = []
     for record in report.to_dict("records"):
-        info = _info_from_row(record)
-        v = judge(replace(info, sha256=record.get("sha256")), rules)
+        info = facts_from_row(record)
+        v = judge(info, rules)
         row = dict(record)
         row.update(ok=v.ok, problems=";".join(v.problems), fixable=v.fixable, message=v.message, profile=rules.name)
         rows.append(row)

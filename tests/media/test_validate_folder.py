@@ -154,3 +154,18 @@ def test_a_list_of_paths_is_named_relative_to_their_common_folder(good_media: Pa
     (tmp_path / "alice" / "front.jpg").write_bytes((good_media / "portrait.jpg").read_bytes())
     report = ra.validate_folder([tmp_path / "alice" / "front.jpg", nested / "copy.jpg"], progress=False)
     assert list(report["name"]) == ["front.jpg", "more/copy.jpg"]
+
+
+def test_progress_in_a_notebook_is_a_widget_bar(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from realavatar_nb.media import progress
+
+    monkeypatch.setattr(progress, "_in_notebook", lambda: True)
+    bar = progress.make_progress("auto", 3)
+    bar.update(3)
+    bar.close()
+    assert type(bar).__name__ == "_WidgetProgress"
+    assert (bar._bar.value, bar._bar.max, bar._text.value) == (3, 3, "3/3 files")  # type: ignore[attr-defined]
+    assert bar._bar.bar_style == "success"  # type: ignore[attr-defined]
+    assert "validating [" not in capsys.readouterr().err
