@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["DisplayMixin", "html_table"]
+__all__ = ["DisplayMixin", "html_table", "printable"]
 
 _STATUS_COLOURS = {
     "verified": "#1a7f37",
@@ -22,6 +23,11 @@ _STATUS_COLOURS = {
     "cancelled": "#6e7781",
     "problem": "#cf222e",
 }
+
+
+def printable(path: str | os.PathLike[str]) -> str:
+    """Return a path as valid UTF-8 text: bytes of a non-UTF-8 name show as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _cell(value: Any) -> str:

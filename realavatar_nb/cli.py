@@ -7,22 +7,18 @@ why), 2 when the command itself cannot run (a missing folder, an unknown profile
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ._display import printable
 from ._exceptions import RealAvatarError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["main"]
-
-
-def _printable(path: object) -> str:
-    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 def _summarise(report: pd.DataFrame, out: TextIO, label: str = "") -> int:
@@ -44,7 +40,7 @@ def _write_exports(report: pd.DataFrame, args: argparse.Namespace, out: TextIO) 
     for fmt in ("csv", "parquet", "html"):
         target = getattr(args, fmt, None)
         if target:
-            out.write(f"wrote {_printable(write_report(report, target, format=fmt))}\n")
+            out.write(f"wrote {printable(write_report(report, target, format=fmt))}\n")
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -65,7 +61,7 @@ def _cmd_fix_report(report: pd.DataFrame, out_dir: str, args: argparse.Namespace
     for row in fixed[fixed["fixed"]].itertuples(index=False):
         out.write(f"fixed {row.name}: {row.action}\n")
     failing = _summarise(fixed, out, label="after fixing: ")
-    out.write(f"conforming copies in {_printable(out_dir)}\n")
+    out.write(f"conforming copies in {printable(out_dir)}\n")
     return 1 if failing else 0
 
 

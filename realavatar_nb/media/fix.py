@@ -18,10 +18,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from .._display import printable
 from .._exceptions import FixError
 from .fix_av import find_ffmpeg, write_audio, write_video
 from .fix_image import LOSSLESS_FORMATS, has_alpha, too_large_to_decode, write_image
-from .fix_names import Output, output_names, printable, refuse_overwrites, split_name
+from .fix_names import Output, output_names, refuse_overwrites, split_name
 from .probe import MediaInfo
 from .progress import ProgressArg, make_progress
 from .rules import FIXABLE_CODES, Profile, fixable, get_profile

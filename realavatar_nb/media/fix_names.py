@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Final
 
+from .._display import printable
 from .._exceptions import FixError
 from .sniff import compatible, family_of_extension
 
-__all__ = ["CANONICAL_EXTENSIONS", "Output", "output_names", "printable", "refuse_overwrites", "relative_name"]
+__all__ = ["CANONICAL_EXTENSIONS", "Output", "output_names", "refuse_overwrites", "relative_name"]
 
 CANONICAL_EXTENSIONS: Final[dict[str, str]] = {
     "jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "heic": "heic", "bmp": "bmp", "tiff": "tiff",
@@ -36,11 +37,6 @@ class Output:
     path: str
     name: str
     target: str | None
-
-
-def printable(path: str) -> str:
-    """Return ``path`` as valid UTF-8 text (undecodable bytes shown as ``\\xNN``)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def relative_name(path: str, name: str) -> str:

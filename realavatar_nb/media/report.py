@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from .._display import printable
 from .._exceptions import MediaError
 
 if TYPE_CHECKING:
@@ -22,11 +23,7 @@ def portable(report: pd.DataFrame) -> pd.DataFrame:
     out = report.copy()
     for column in ("path", "source"):
         if column in out.columns:
-            out[column] = (
-                out[column]
-                .map(lambda p: None if p is None else os.fsencode(p).decode("utf-8", "backslashreplace"))
-                .astype("string")
-            )
+            out[column] = out[column].map(lambda p: None if p is None else printable(p)).astype("string")
     return out
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_complete
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from .._display import DisplayMixin
+from .._display import DisplayMixin, printable
 from .._exceptions import MediaError
 from .probe import Backend, Isolate, MediaInfo, probe
 from .progress import ProgressArg, make_progress
@@ -104,7 +104,7 @@ class Validation(DisplayMixin):
         return "; ".join(parts)
 
     def _display_title(self) -> str:
-        return f"Validation of {_printable(os.path.basename(self.path))}"
+        return f"Validation of {printable(os.path.basename(self.path))}"
 
     def _display_rows(self) -> list[tuple[str, Any]]:
         i = self.info
@@ -121,7 +121,7 @@ class Validation(DisplayMixin):
 
     def __repr__(self) -> str:
         return (
-            f"Validation(ok={self.ok}, kind={self.kind!r}, problems={self.problems!r}, path={_printable(self.path)!r})"
+            f"Validation(ok={self.ok}, kind={self.kind!r}, problems={self.problems!r}, path={printable(self.path)!r})"
         )
 
 
@@ -131,10 +131,6 @@ def _plain(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}" if value >= 10000 else str(value)
     return str(value)
-
-
-def _printable(path: str) -> str:
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def judge(info: MediaInfo, profile: Profile) -> Validation:
@@ -188,8 +184,8 @@ def _row(v: Validation, name: str) -> dict[str, Any]:
         "ok": v.ok,
         "problems": ";".join(v.problems),
         "fixable": v.fixable,
-        "message": _printable(v.message),
-        "note": _printable(i.note) if i.note else None,
+        "message": printable(v.message),
+        "note": printable(i.note) if i.note else None,
         "sha256": i.sha256,
         "backend": i.backend,
         "profile": v.profile,
@@ -313,11 +309,11 @@ def _targets(
             raise MediaError(f"Cannot open the folder {top!r}: {exc.strerror}. Check the path and try again.") from None
         if not stat.S_ISDIR(mode):
             return [(top, os.path.basename(top))]
-        return sorted(((path, _printable(name)) for path, name in _entries(top, recursive)), key=lambda t: t[1])
+        return sorted(((path, printable(name)) for path, name in _entries(top, recursive)), key=lambda t: t[1])
     paths = [os.fspath(p) for p in folder]
     # Names relative to the files' common folder, as they would be had that folder been walked.
     common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else ""
-    return [(p, _printable(os.path.relpath(os.path.abspath(p), common))) for p in paths]
+    return [(p, printable(os.path.relpath(os.path.abspath(p), common))) for p in paths]
 
 
 def facts_from_row(row: Mapping[Any, Any]) -> MediaInfo:
@@ -371,7 +367,7 @@ def checks_frame(report: pd.DataFrame, profile: str | Mapping[str, Any] | Profil
                     "name": record["name"],
                     "check": c.check,
                     "ok": c.ok,
-                    "actual": None if c.actual is None else _printable(str(c.actual)),
+                    "actual": None if c.actual is None else printable(str(c.actual)),
                     "required": c.required,
                     "code": c.code,
                 }

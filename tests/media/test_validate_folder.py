@@ -79,7 +79,7 @@ def test_any_executor_gives_the_same_report_as_inline(good_media: Path, make: An
 
 @pytest.mark.slow
 def test_a_dask_cluster_executor_gives_the_same_report(good_media: Path) -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed
     inline = ra.validate_folder(good_media, workers=1, progress=False)
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
