@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,10 @@ def test_long_form_under_another_profile_rejudges_without_probing(tmp_path: Path
     assert set(newer.loc[~newer["ok"], "code"]) == {"PixelCountTooSmall"}
 
 
-@pytest.mark.parametrize("make", [lambda: ThreadPoolExecutor(3), lambda: ProcessPoolExecutor(2)])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: ThreadPoolExecutor(3), lambda: ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))],
+)
 def test_any_executor_gives_the_same_report_as_inline(good_media: Path, make: Any) -> None:
     inline = ra.validate_folder(good_media, workers=1, progress=False)
     with make() as pool:
@@ -80,6 +84,7 @@ def test_any_executor_gives_the_same_report_as_inline(good_media: Path, make: An
 @pytest.mark.slow
 def test_a_dask_cluster_executor_gives_the_same_report(good_media: Path) -> None:
     import distributed
+
     inline = ra.validate_folder(good_media, workers=1, progress=False)
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
