@@ -27,22 +27,32 @@ def portable(report: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# The HTML page leads with the verdict; the full facts stay in the CSV and Parquet exports.
+_HTML_COLUMNS = (
+    "name", "ok", "problems", "message", "fixable", "action",
+    "kind", "format", "width", "height", "duration_s", "fps", "size_bytes", "note",
+)  # fmt: skip
+_HTML_FORMATS = {"duration_s": "{:.2f}", "fps": "{:.3g}", "size_bytes": "{:,}"}
+
+
 def _html(report: pd.DataFrame, title: str) -> str:
-    shown = portable(report)
-    shown = shown.drop(columns=[c for c in ("sha256", "path") if c in shown.columns])
+    shown = portable(report)[[c for c in _HTML_COLUMNS if c in report.columns]]
 
     def highlight(row: pd.Series) -> list[str]:
         colour = "" if bool(row.get("ok", True)) else "background-color:#ffebe9"
         return [colour] * len(row)
 
-    table = shown.style.apply(highlight, axis=1).hide(axis="index").to_html()
+    styler = shown.style.apply(highlight, axis=1).hide(axis="index")
+    styler = styler.format({k: v for k, v in _HTML_FORMATS.items() if k in shown.columns}, na_rep="")
+    table = styler.format(na_rep="", subset=[c for c in shown.columns if c not in _HTML_FORMATS]).to_html()
     ok = int(report["ok"].sum()) if "ok" in report else 0
     summary = f"{len(report)} files: {ok} ok, {len(report) - ok} with problems"
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
-        "td,th{border:1px solid #ddd;padding:3px 6px;text-align:left}</style></head><body>"
+        "td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}"
+        "td{max-width:32em}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>{table}</body></html>"
     )
 
