@@ -4,25 +4,30 @@ PY     := $(VENV)/bin/python
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup system-deps test lint typecheck pytest demo bench clean
+.PHONY: setup system system-deps test lint typecheck pytest demo bench clean
 
-setup: $(STAMP)
+setup: system $(STAMP)
+
+system:
+	@{ command -v ffprobe && command -v chromium; } >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps
 
 $(STAMP): pyproject.toml
-	@command -v ffprobe >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Debian's ffmpeg gives the ffprobe backend and the cross-check tests their binary. Without
-# root or apt the package still works (PyAV needs no ffmpeg, fix falls back to imageio-ffmpeg).
+# Debian's ffmpeg gives the ffprobe backend and the cross-check tests their binary; Debian's
+# chromium is the browser the browser tests drive through Playwright (never `playwright install`).
+# Without root or apt the package still works: PyAV needs no ffmpeg, fix falls back to
+# imageio-ffmpeg, and the browser tests skip saying why.
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			ffmpeg chromium fonts-dejavu-core >/dev/null; \
 	else \
-		echo "note: no ffprobe on PATH and no root apt-get; install ffmpeg for the ffprobe backend and its tests"; \
+		echo "note: no root apt-get: install ffmpeg and chromium for the ffprobe and browser tests"; \
 	fi
 
 lint: setup

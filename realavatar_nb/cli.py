@@ -101,6 +101,37 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
+    import time
+
+    from ._types import PROVIDERS
+    from .simulator import Sandbox
+
+    sandbox = Sandbox(
+        autopilot=args.autopilot,
+        processing_seconds=args.processing,
+        link_ttl=args.link_ttl,
+        faults=args.faults,
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+    )
+    sandbox.start()
+    out.write(f"realavatar-nb sandbox serving {sandbox.url}\n")
+    for provider in PROVIDERS:
+        out.write(f"  {provider:<10} {sandbox.base_url(provider)}\n")
+    out.write(f"  stats      {sandbox.url}/_sandbox/stats\nany non-empty API key is an account; Ctrl-C stops\n")
+    out.flush()
+    try:
+        while sandbox.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.close()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="realavatar-nb",
@@ -132,6 +163,16 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("out_dir")
     common(f)
     f.set_defaults(run=_cmd_fix)
+
+    s = sub.add_parser("sandbox", help="serve the emulator of the five providers on loopback")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    s.add_argument("--autopilot", type=float, default=None, metavar="SECONDS", help="pass each session by itself")
+    s.add_argument("--processing", type=float, default=3.0, metavar="SECONDS", help="an asset's time in Processing")
+    s.add_argument("--link-ttl", type=float, default=120.0, metavar="SECONDS", help="the H5 link's life")
+    s.add_argument("--faults", default=None, help="e.g. 429=0.1,5xx=0.2,drop=0.05,latency=0.01")
+    s.add_argument("--seed", type=int, default=0, help="seed for ids and fault injection")
+    s.set_defaults(run=_cmd_sandbox)
 
     d = sub.add_parser("demo", help="generate demo media, validate it, fix it, write the reports")
     d.add_argument("--out", default="build/demo", help="where to write everything (default build/demo)")

@@ -1,0 +1,14 @@
+"""The embedded emulator of the five providers: ``Sandbox`` runs it, ``create_app`` builds it.
+
+It imports the package's types, errors and ``media/`` (so a file is judged alike here and
+locally), never the client or the adapters: it stays an independent stand-in for the real
+services.
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .server import Sandbox
+from .state import SimConfig, SimError, State
+
+__all__ = ["Sandbox", "SimConfig", "SimError", "State", "create_app"]

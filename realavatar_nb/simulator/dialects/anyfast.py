@@ -1,0 +1,474 @@
+"""Anyfast (docs.anyfast.ai): Bearer; BytePlus actions in PascalCase with no envelope.
+
+Every ``/volc/asset/<Action>`` is a POST with a JSON body (CreateAsset also takes a multipart
+form or inline base64) answering upstream's bare ``Result``; refusals carry upstream's
+``ResponseMetadata.Error``. Generation is Ark-native at ``/v1/video/generations`` and is polled
+through new-api's task envelope ``{code: "success", message, data}`` (reference/providers.md §5).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, Final
+from urllib.parse import unquote_to_bytes
+
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message
+
+from ..state import Asset, Group, Job, SimError
+from .base import MAX_BODY, Body, Context, Dialect, Handler, asset_refs, iso, json_response
+from .easyrouter import (
+    ASSET_TYPES,
+    RATIOS,
+    STATUSES,
+    bounded,
+    choice,
+    presigned_url,
+    public_url,
+    seedance_duration,
+    stamp,
+    strings,
+    within,
+)
+
+__all__ = ["Anyfast"]
+
+A: Final = "/volc/asset"
+MAX_UPLOAD: Final = 64 * 1024 * 1024  # upstream's request-body ceiling (reference/upstream.md §4.5)
+_MODEL_TYPE: Final = {"volc-asset": "Image", "volc-asset-video": "Video", "volc-asset-audio": "Audio"}
+_TYPE_MODEL: Final = {kind: model for model, kind in _MODEL_TYPE.items()}
+# inferred: only `seedance-fast` is documented; the standard model's name and both upstream ids are guesses.
+_UPSTREAM_MODEL: Final = {"seedance": "doubao-seedance-2-0-260128", "seedance-fast": "doubao-seedance-2-0-fast-260128"}
+_RESOLUTIONS: Final = {"seedance": ("480p", "720p", "1080p"), "seedance-fast": ("480p", "720p")}
+# inferred: NOT_START is never shown, as the emulator submits upstream at once; Ark's failed,
+# cancelled and expired all read as FAILURE (the quota is refunded on each).
+_TASK_STATUS: Final = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILURE",
+                       "cancelled": "FAILURE", "expired": "FAILURE"}  # fmt: skip
+_ROLES: Final = {"image_url": ("first_frame", "last_frame", "reference_image"), "video_url": ("reference_video",),
+                 "audio_url": ("reference_audio",)}  # fmt: skip
+_MAX_REFS: Final = {"image_url": 9, "video_url": 3, "audio_url": 3}  # reference/upstream.md §4.5
+# The state layer names fields in snake case; upstream's parameter codes use the wire names.
+_WIRE: Final = {"asset_type": "AssetType", "url": "URL", "group_id": "GroupId", "asset_id": "Id",
+                "byted_token": "BytedToken", "name": "Name"}  # fmt: skip
+# inferred: new-api's TaskError codes for the task routes.
+_TASK_CODES: Final = {"invalid": "invalid_request", "not_found": "task_not_exist", "expired": "invalid_request",
+                      "not_ready": "invalid_request", "rate_limited": "rate_limit_exceeded"}  # fmt: skip
+
+# The action a /volc/asset request is for, so a refusal raised anywhere can name it; None on the task routes.
+_ACTION: ContextVar[str | None] = ContextVar("anyfast_action", default=None)
+
+
+class Anyfast(Dialect):
+    name = "anyfast"
+
+    def error(self, status: int, code: str, message: str, field: str | None = None) -> Response:
+        action = _ACTION.get()
+        if action is None:
+            return json_response({"code": _TASK_CODES.get(code, code), "message": message, "data": None}, status)
+        # inferred: Anyfast's error body is not documented; upstream's, as the actions pass its Result through.
+        metadata = {
+            "RequestId": self.state.ids.token(self.state.clock()),
+            "Action": action,
+            "Version": "2024-01-01",
+            "Service": "ark",
+            "Region": "ap-southeast-1",
+            "Error": {"Code": _error_code(code, message, field), "Message": message},
+        }
+        return json_response({"ResponseMetadata": metadata}, status)
+
+    def ok(self, data: Any) -> Response:
+        return json_response({"code": "success", "message": "", "data": data})
+
+    def _action(
+        self, name: str | None, handler: Handler, *, parse_body: bool = True
+    ) -> Callable[..., Awaitable[Response]]:
+        inner = self.endpoint(handler, parse_body=parse_body)
+
+        async def run(request: Request) -> Response:
+            token = _ACTION.set(name or request.path_params.get("action", ""))
+            try:
+                return await inner(request)
+            finally:
+                _ACTION.reset(token)
+
+        return run
+
+    # -- liveness --------------------------------------------------------------------------
+
+    async def create_session(self, ctx: Context) -> Response:
+        callback = public_url(ctx.body, "CallbackURL")
+        session = ctx.state.create_session(ctx.account, callback_url=callback)
+        # inferred: with no CallbackURL the echo is empty and the H5 page ends on its own done page.
+        data = {
+            "BytedToken": session.token,
+            "CallbackURL": callback or "",
+            "H5Link": ctx.h5_link(session.token, session.lng),
+        }
+        return json_response(data)
+
+    async def get_result(self, ctx: Context) -> Response:
+        session = ctx.state.result(ctx.account, ctx.body.text("BytedToken", required=True))
+        # inferred: a failed or expired session answers upstream's error shape with these messages.
+        if session.state == "failed":
+            message = f"Visual validation failed (resultCode {session.result_code}); create a new session."
+            raise SimError("invalid", message, field="BytedToken")
+        if session.state == "expired":
+            message = "The H5 link expired before verification finished; create a new session."
+            raise SimError("expired", message, field="BytedToken")
+        # Not finished yet: an empty GroupId, as the guide says; query again.
+        return json_response({"GroupId": session.group_id or ""})
+
+    # -- groups ----------------------------------------------------------------------------
+
+    async def create_group(self, ctx: Context) -> Response:
+        b = ctx.body
+        choice(b.text("model", default="volc-asset"), "model", tuple(_MODEL_TYPE))
+        b.text("Name", required=True, max_len=64)
+        b.text("Description", max_len=300)
+        if b.text("GroupType", default="AIGC") != "AIGC":
+            raise SimError("invalid", "GroupType must be one of [AIGC]", field="GroupType")
+        # The state models only real-person groups (made by a passed liveness session, checked
+        # against that person's face); a virtual AIGC group has neither, so it is refused plainly.
+        return self.error(400, "UnsupportedOperation", "The emulator does not model AIGC (virtual) asset groups; "
+                          "real-person groups come from GetVisualValidateResult.")  # fmt: skip
+
+    async def list_groups(self, ctx: Context) -> Response:
+        b = ctx.body
+        choice(b.text("model", required=True), "model", tuple(_MODEL_TYPE))
+        f = b.obj("Filter", required=True)
+        with within("Filter"):
+            name, ids = f.text("Name", max_len=64), set(strings(f, "GroupIds", max_items=100))
+            group_type = f.text("GroupType")
+            choice(group_type or "AIGC", "GroupType", ("AIGC", "LivenessFace"))
+        page_number, page_size = _paging(b, default_size=10)
+        choice(b.text("SortBy", default="CreateTime"), "SortBy", ("CreateTime", "UpdateTime"))
+        descending = choice(b.text("SortOrder", default="Desc"), "SortOrder", ("Desc", "Asc")) == "Desc"
+        groups = [
+            g
+            for g in list(ctx.state.groups.values())
+            if g.account == ctx.account
+            and (not ids or g.id in ids)
+            and (not name or name in _group_name(g))
+            and (group_type is None or g.group_type == group_type)
+        ]
+        # A group never changes once made, so UpdateTime sorts as CreateTime does.
+        groups.sort(key=lambda g: (g.created_at, g.id), reverse=descending)
+        start = (page_number - 1) * page_size
+        items = [_group(g) for g in groups[start : start + page_size]]
+        return json_response(
+            {"Items": items, "TotalCount": len(groups), "PageNumber": page_number, "PageSize": page_size}
+        )
+
+    # -- assets ----------------------------------------------------------------------------
+
+    async def create_asset(self, ctx: Context) -> Response:
+        kind = ctx.request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if kind == "multipart/form-data":
+            body, upload = await _multipart(ctx.request)
+        else:
+            body, upload = await self.body(ctx.request), None
+        model = choice(body.text("model", default="volc-asset"), "model", tuple(_MODEL_TYPE))
+        group_id = body.text("GroupId", required=True)
+        name = body.text("Name", max_len=64)
+        asset_type = choice(body.text("AssetType", default=_MODEL_TYPE[model]), "AssetType", ASSET_TYPES)
+        if asset_type != _MODEL_TYPE[model]:
+            needed = _TYPE_MODEL[asset_type]
+            message = f"model {model} uploads {_MODEL_TYPE[model]} assets; a {asset_type} asset needs model {needed}."
+            raise SimError("invalid", message, field="model")
+        ctx.state.group(ctx.account, group_id)  # refuse another account's group before keeping any file
+        url = ctx.root + ctx.files.store(*upload)[1] if upload is not None else _hosted(ctx, body, name)
+        asset = ctx.state.create_asset(ctx.account, group_id=group_id, url=url, asset_type=asset_type, name=name)
+        return json_response({"Id": asset.id})  # inferred: like CreateAssetGroup's {"Id"}
+
+    async def get_asset(self, ctx: Context) -> Response:
+        return json_response(self._asset(ctx, ctx.state.asset(ctx.account, ctx.body.text("Id", required=True))))
+
+    async def list_assets(self, ctx: Context) -> Response:
+        b = ctx.body
+        choice(b.text("model", default="volc-asset"), "model", tuple(_MODEL_TYPE))
+        f = b.obj("Filter")
+        with within("Filter"):
+            group_ids = strings(f, "GroupIds", max_items=100)
+            statuses = [choice(s, "Statuses", STATUSES) for s in strings(f, "Statuses", max_items=len(STATUSES))]
+            group_type = f.text("GroupType")
+            choice(group_type or "AIGC", "GroupType", ("AIGC", "LivenessFace"))
+            name = f.text("Name", max_len=64)
+        page_number, page_size = _paging(b, default_size=10)  # inferred: ListAssetGroups' default size
+        sort_by = choice(b.text("SortBy", default="CreateTime"), "SortBy", ("CreateTime", "UpdateTime", "GroupId"))
+        descending = choice(b.text("SortOrder", default="Desc"), "SortOrder", ("Desc", "Asc")) == "Desc"
+        items = ctx.state.list_assets(
+            ctx.account, group_ids=group_ids or None, statuses=statuses or None, name=name, sort_by=sort_by,
+            descending=descending,
+        )  # fmt: skip
+        if group_type is not None:
+            groups = ctx.state.groups
+            items = [a for a in items if getattr(groups.get(a.group_id), "group_type", None) == group_type]
+        start = (page_number - 1) * page_size
+        page = [self._asset(ctx, a) for a in items[start : start + page_size]]
+        return json_response(
+            {"PageNumber": page_number, "PageSize": page_size, "TotalCount": len(items), "Items": page}
+        )
+
+    async def delete_asset(self, ctx: Context) -> Response:
+        choice(ctx.body.text("model", default="volc-asset"), "model", tuple(_MODEL_TYPE))
+        asset_id = ctx.body.text("Id", required=True)
+        ctx.state.delete_asset(ctx.account, asset_id)
+        return json_response({"Id": asset_id, "Deleted": True})
+
+    def _asset(self, ctx: Context, a: Asset) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "Id": a.id,
+            "Name": a.name,
+            "URL": presigned_url(ctx, a.url, a.id),
+            "AssetType": a.asset_type,
+            "GroupId": a.group_id,
+            "Status": a.status,
+            "ProjectName": a.project,
+            "CreateTime": iso(a.created_at),
+            "UpdateTime": iso(a.updated_at),
+        }
+        if a.status == "Failed":
+            data["Error"] = {"Code": a.error_code, "Message": a.error_message}  # inferred: upstream's GetAsset
+        return data
+
+    async def unknown_action(self, ctx: Context) -> Response:
+        action = ctx.request.path_params["action"]
+        if action in self._handlers():
+            return self.error(405, "InvalidMethod", f"{action} accepts POST only.")
+        return self.error(404, "InvalidAction", f"The action {action} is not supported.")
+
+    # -- generation ------------------------------------------------------------------------
+
+    async def create_generation(self, ctx: Context) -> Response:
+        b = ctx.body
+        model = choice(b.text("model", required=True), "model", tuple(_UPSTREAM_MODEL))
+        prompt, urls, roles = _content(b.items("content", required=True, max_items=16))
+        job = ctx.state.create_job(
+            ctx.account,
+            model=model,
+            prompt=prompt,
+            references=asset_refs(urls),
+            duration=seedance_duration(b.integer("duration", default=5)),
+            ratio=choice(b.text("ratio", default="16:9"), "ratio", RATIOS),
+            resolution=choice(b.text("resolution", default="720p"), "resolution", _RESOLUTIONS[model]),
+            seed=b.integer("seed"),
+            job_id=ctx.state.ids.hex("asyntask_", 32),  # inferred: only the `asyntask_` prefix is documented
+        )
+        job.extra.update(
+            action=_action_of(roles),
+            upstream_id=ctx.state.ids.dated("cgt", job.created_at),
+            generate_audio=b.flag("generate_audio", True),
+        )
+        return self.ok({"task_id": job.id})  # inferred: the create response was not visible
+
+    async def get_generation(self, ctx: Context) -> Response:
+        job = ctx.state.job(ctx.account, ctx.request.path_params["task_id"])
+        status = _TASK_STATUS[job.status]
+        video = ctx.video_url(job.id) if status == "SUCCESS" else ""
+        finished = status in ("SUCCESS", "FAILURE")
+        upstream: dict[str, Any] = {
+            "id": job.extra.get("upstream_id", ""),
+            "model": _UPSTREAM_MODEL.get(job.model, job.model),
+            "status": job.status,
+            "created_at": int(job.created_at),
+            "updated_at": int(
+                job.done_at if finished else job.started_at if job.status == "running" else job.created_at
+            ),
+            "duration": job.duration,
+            "ratio": job.ratio,
+            "resolution": job.resolution,
+            "generate_audio": job.extra.get("generate_audio", True),
+        }
+        if status == "SUCCESS":
+            upstream["content"] = {"video_url": video}
+            tokens = _tokens(job)
+            upstream["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
+        elif status == "FAILURE":
+            upstream["error"] = {"code": job.error_code or "InternalServiceError", "message": job.error_message or ""}
+        return self.ok(
+            {
+                "task_id": job.id,
+                "action": job.extra.get("action", "generate"),
+                "status": status,
+                "result_url": video,
+                "original_result_url": video,
+                "fail_reason": (job.error_message or "") if status == "FAILURE" else "",
+                "submit_time": int(job.created_at),
+                "start_time": int(job.started_at) if job.status != "queued" else 0,
+                "finish_time": int(job.done_at) if finished else 0,
+                "progress": f"{job.progress}%",
+                "request_id": stamp(job.created_at) + hashlib.sha256(job.id.encode()).hexdigest()[:20].upper(),
+                "data": upstream,
+            }
+        )
+
+    def _handlers(self) -> dict[str, tuple[Handler, bool]]:
+        return {
+            "CreateVisualValidateSession": (self.create_session, True),
+            "GetVisualValidateResult": (self.get_result, True),
+            "CreateAssetGroup": (self.create_group, True),
+            "ListAssetGroups": (self.list_groups, True),
+            "CreateAsset": (self.create_asset, False),  # JSON or multipart: the handler reads the body
+            "GetAsset": (self.get_asset, True),
+            "ListAssets": (self.list_assets, True),
+            "DeleteAsset": (self.delete_asset, True),
+        }
+
+    def routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [
+            Route(f"{A}/{name}", self._action(name, handler, parse_body=parse), methods=["POST"])
+            for name, (handler, parse) in self._handlers().items()
+        ]
+        anything = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        return [
+            *routes,
+            Route(f"{A}/{{action}}", self._action(None, self.unknown_action), methods=anything),
+            Route("/v1/video/generations", self.endpoint(self.create_generation), methods=["POST"]),
+            Route("/v1/video/generations/{task_id}", self.endpoint(self.get_generation), methods=["GET"]),
+        ]
+
+
+def _error_code(kind: str, message: str, field: str | None) -> str:
+    """Return upstream's error code for a refusal (reference/upstream.md §3.13)."""
+    wire = _WIRE.get(field, field) if field else None
+    if kind == "not_found":
+        return f"NotFound.{field}" if field else "ResourceNotFound"  # upstream writes NotFound.asset_id
+    if kind in ("invalid", "not_ready", "expired"):
+        if not wire:
+            return "InvalidParameter"
+        missing = field is not None and message == f"{field} is required."
+        return f"{'MissingParameter' if missing else 'InvalidParameter'}.{wire}"
+    # inferred: Ark's code for a bad API key; the others as upstream lists them.
+    named = {"unauthorized": "AuthenticationError", "forbidden": "AccessDenied", "conflict": "Conflict",
+             "internal_error": "InternalError", "method_not_allowed": "InvalidMethod",
+             "rate_limited": "RateLimitExceeded"}  # fmt: skip
+    return named.get(kind, kind)
+
+
+def _paging(b: Body, *, default_size: int) -> tuple[int, int]:
+    number = bounded(b.integer("PageNumber", default=1), "PageNumber", 1, 1_000_000)
+    return number, bounded(b.integer("PageSize", default=default_size), "PageSize", 1, 100)
+
+
+def _group_name(g: Group) -> str:
+    return g.id  # inferred: a LivenessFace group's Name is not documented; the id stands in
+
+
+def _group(g: Group) -> dict[str, Any]:
+    name = _group_name(g)
+    return {"Id": g.id, "Name": name, "Title": name, "Description": "", "GroupType": g.group_type,
+            "ProjectName": g.project, "CreateTime": iso(g.created_at), "UpdateTime": iso(g.created_at)}  # fmt: skip
+
+
+async def _multipart(request: Request) -> tuple[Body, tuple[bytes, str]]:
+    """Return a multipart form's text fields and its one ``file`` (bytes, file name)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD:
+        raise SimError("invalid", f"The upload is larger than {MAX_UPLOAD} bytes.", field="file")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_UPLOAD:
+            raise SimError("invalid", f"The upload is larger than {MAX_UPLOAD} bytes.", field="file")
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": bytes(raw), "more_body": False}
+
+    fields: dict[str, str] = {}
+    try:
+        async with Request(request.scope, replay).form(max_files=1, max_fields=20) as form:
+            for key, value in form.multi_items():
+                if isinstance(value, str):
+                    fields.setdefault(key, value)
+            item = form.get("file")
+            if item is None:
+                raise SimError("invalid", "file is required.", field="file")
+            if isinstance(item, str):
+                raise SimError("invalid", "file must be a file part, not a text field.", field="file")
+            data, filename = await item.read(), item.filename or "upload"
+    except (HTTPException, MultiPartException) as exc:
+        detail = exc.detail if isinstance(exc, HTTPException) else exc.message
+        raise SimError("invalid", f"The multipart form could not be read: {detail}") from None
+    if not data:
+        raise SimError("invalid", "file is empty.", field="file")
+    return Body(fields), (data, filename)
+
+
+def _hosted(ctx: Context, body: Body, name: str | None) -> str:
+    """Return the asset's URL: a public URL as given, inline data re-hosted on the file host."""
+    url = body.text("URL", required=True, max_len=MAX_BODY)
+    if url.startswith(("http://", "https://")):
+        return str(public_url(body, "URL", required=True))
+    try:
+        if url.startswith("data:"):
+            header, comma, payload = url.partition(",")
+            if not comma:
+                raise ValueError("no comma")
+            data = base64.b64decode(payload, validate=True) if header.endswith(";base64") else unquote_to_bytes(payload)
+        else:  # raw base64, taken as a PNG upstream; the file host names it by its content
+            data = base64.b64decode("".join(url.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise SimError(
+            "invalid", "URL must be a public http(s) URL, a data: URI or base64 data.", field="URL"
+        ) from None
+    if not data:
+        raise SimError("invalid", "URL holds no data.", field="URL")
+    return ctx.root + ctx.files.store(data, name or "upload")[1]
+
+
+def _content(items: list[Any]) -> tuple[str, list[str], list[tuple[str, str | None]]]:
+    """Return (prompt, media URLs, (kind, role) of each) from Ark's ``content`` array."""
+    texts: list[str] = []
+    urls: list[str] = []
+    roles: list[tuple[str, str | None]] = []
+    for i, item in enumerate(items):
+        where = f"content[{i}]"
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind == "text":
+            if not isinstance(item.get("text"), str):
+                raise SimError("invalid", f"{where}.text must be a string.", field="content")
+            texts.append(item["text"])
+            continue
+        if kind not in _ROLES:
+            raise SimError("invalid", f"{where}.type must be text, image_url, video_url or audio_url.", field="content")
+        inner, role = item.get(kind), item.get("role")
+        if not isinstance(inner, dict) or not isinstance(inner.get("url"), str):
+            raise SimError("invalid", f"{where}.{kind}.url must be a URL string.", field="content")
+        if role is not None and role not in _ROLES[kind]:
+            raise SimError("invalid", f"{where}.role must be one of [{', '.join(_ROLES[kind])}].", field="content")
+        urls.append(inner["url"])
+        roles.append((kind, role))
+    for kind, limit in _MAX_REFS.items():
+        if sum(k == kind for k, _ in roles) > limit:
+            raise SimError("invalid", f"content holds more than {limit} {kind} items.", field="content")
+    frames = {r for _, r in roles} & {"first_frame", "last_frame"}
+    if frames and any(r in ("reference_image", "reference_video", "reference_audio") for _, r in roles):
+        raise SimError("invalid", "First/last-frame images cannot be mixed with reference items.", field="content")
+    return " ".join(texts), urls, roles
+
+
+def _action_of(roles: list[tuple[str, str | None]]) -> str:
+    # inferred: which of Anyfast's documented actions each kind of request is filed under.
+    kinds = {k for k, _ in roles}
+    if kinds & {"video_url", "audio_url"}:
+        return "omniGenerate"
+    if any(r == "last_frame" for _, r in roles):
+        return "firstTailGenerate"
+    if any(r == "reference_image" for _, r in roles):
+        return "referenceGenerate"
+    return "generate"
+
+
+def _tokens(job: Job) -> int:
+    """Return Ark's billed tokens for the clip: seconds × width × height × 24 fps / 1024."""
+    short = {"480p": 480, "720p": 720, "1080p": 1080}.get(job.resolution, 720)
+    w, h = (int(n) for n in job.ratio.split(":")) if ":" in job.ratio else (16, 9)
+    return job.duration * short * (short * max(w, h) // min(w, h)) * 24 // 1024

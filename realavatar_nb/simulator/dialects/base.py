@@ -1,0 +1,218 @@
+"""What every dialect shares: reading keys and bodies safely, and turning refusals into responses.
+
+A dialect is a ``Dialect`` subclass with its auth header, its error shape and its routes. Each
+handler is wrapped by ``Dialect.endpoint``: the account is resolved, the JSON body read with a
+size cap, and any ``SimError`` (or a malformed body) becomes the provider's own error response;
+an unexpected exception becomes the provider's 500 shape without a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar, Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from ..files import FileHost
+from ..state import SimError, State
+
+__all__ = ["MAX_BODY", "Body", "Context", "Dialect"]
+
+MAX_BODY: Final = 1024 * 1024  # JSON bodies; uploads of files go through /files or multipart
+log = logging.getLogger("realavatar_nb.simulator")
+
+STATUS_OF: Final[dict[str, int]] = {
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "invalid": 400,
+    "not_ready": 400,
+    "expired": 400,
+    "conflict": 409,
+    "rate_limited": 429,
+}
+
+
+class Body:
+    """A JSON object from a request, with typed getters that raise ``SimError`` naming the field."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def _get(self, name: str, kind: type | tuple[type, ...], required: bool, default: Any) -> Any:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise SimError("invalid", f"{name} is required.", field=name)
+            return default
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float, (int, float))):
+            expected = kind.__name__ if isinstance(kind, type) else "number"
+            raise SimError("invalid", f"{name} must be a {_TYPE_WORDS.get(expected, expected)}.", field=name)
+        return value
+
+    def text(self, name: str, *, required: bool = False, default: str | None = None, max_len: int = 4096) -> Any:
+        value = self._get(name, str, required, default)
+        if isinstance(value, str):
+            if required and not value.strip():
+                raise SimError("invalid", f"{name} must not be empty.", field=name)
+            if len(value) > max_len:
+                raise SimError("invalid", f"{name} is longer than {max_len} characters.", field=name)
+        return value
+
+    def integer(self, name: str, *, required: bool = False, default: int | None = None) -> Any:
+        value = self._get(name, (int, float), required, default)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise SimError("invalid", f"{name} must be a whole number.", field=name)
+            value = int(value)
+        return value
+
+    def flag(self, name: str, default: bool | None = None) -> Any:
+        return self._get(name, bool, False, default)
+
+    def obj(self, name: str, *, required: bool = False) -> Body:
+        return Body(self._get(name, dict, required, {}) or {})
+
+    def items(self, name: str, *, required: bool = False, max_items: int = 100) -> list[Any]:
+        value = self._get(name, list, required, [])
+        if len(value) > max_items:
+            raise SimError("invalid", f"{name} holds more than {max_items} items.", field=name)
+        if required and not value:
+            raise SimError("invalid", f"{name} must not be empty.", field=name)
+        return list(value)
+
+
+_TYPE_WORDS: Final = {"str": "string", "int": "whole number", "dict": "JSON object", "list": "JSON array",
+                      "bool": "boolean"}  # fmt: skip
+
+
+class Context:
+    """One request as a handler sees it: the account, the body, and the emulator's public root URL."""
+
+    def __init__(self, request: Request, account: str, body: Body, state: State, files: FileHost) -> None:
+        self.request = request
+        self.account = account
+        self.body = body
+        self.state = state
+        self.files = files
+        self.root = str(request.base_url).rstrip("/")
+
+    def query(self, name: str, *, required: bool = False) -> str | None:
+        value = self.request.query_params.get(name)
+        if required and not value:
+            raise SimError("invalid", f"{name} is required.", field=name)
+        return value
+
+    def h5_link(self, token: str, lng: str) -> str:
+        # Shaped like upstream's KYC H5 link (reference/upstream.md §2.2): opaque, token inside.
+        return f"{self.root}/h5/{token}?configId=sandbox-liveness&bytedToken={token}&lng={lng}"
+
+    def video_url(self, job_id: str) -> str:
+        return f"{self.root}/videos/{job_id}.mp4"
+
+
+Handler = Callable[[Context], Awaitable[Response]]
+
+
+class Dialect:
+    """A provider's wire format: subclasses set ``name`` and ``auth``, and define ``routes`` and ``error``."""
+
+    name: ClassVar[str]
+    auth: ClassVar[str] = "bearer"  # or "x-api-key"
+
+    def __init__(self, state: State, files: FileHost) -> None:
+        self.state = state
+        self.files = files
+
+    def routes(self) -> list[BaseRoute]:
+        raise NotImplementedError
+
+    def error(self, status: int, code: str, message: str, field: str | None = None) -> Response:
+        """Return the provider's error response."""
+        raise NotImplementedError
+
+    def refusal(self, exc: SimError) -> Response:
+        """Return the provider's response to a ``SimError``; dialects override where they differ."""
+        return self.error(STATUS_OF.get(exc.kind, 400), exc.kind, exc.message, exc.field)
+
+    def key(self, request: Request) -> str | None:
+        if self.auth == "x-api-key":
+            return request.headers.get("x-api-key")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+
+    async def body(self, request: Request) -> Body:
+        if request.method in ("GET", "DELETE", "HEAD"):
+            return Body({})
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+            raise SimError("invalid", f"The request body is larger than {MAX_BODY} bytes.")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise SimError("invalid", f"The request body is larger than {MAX_BODY} bytes.")
+        if not raw.strip():
+            return Body({})
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise SimError("invalid", "The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise SimError("invalid", "The request body must be a JSON object.")
+        return Body(data)
+
+    def endpoint(self, handler: Handler, *, parse_body: bool = True) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap ``handler`` with auth, body parsing and this provider's error shapes."""
+
+        async def run(request: Request) -> Response:
+            try:
+                account = self.state.account(self.key(request), self.name)
+                body = await self.body(request) if parse_body else Body({})
+                return await handler(Context(request, account, body, self.state, self.files))
+            except SimError as exc:
+                response = self.refusal(exc)
+                if exc.retry_after is not None:
+                    response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+                return response
+            except Exception:
+                log.exception("sandbox %s handler failed", self.name)
+                return self.error(500, "internal_error", "Internal server error.")
+
+        return run
+
+
+def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """Return ``data`` as JSON (non-ASCII kept as is)."""
+    return JSONResponse(data, status_code=status, headers=dict(headers or {}))
+
+
+def iso(ts: float) -> str:
+    """Return an epoch time as RFC 3339 UTC (``2026-03-18T03:33:32Z``), as upstream writes it."""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def asset_refs(items: Any) -> list[str]:
+    """Return the ``asset://`` ids among URL strings or ``{url: ...}`` items; other URLs are refused."""
+    refs: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        url = item.get("url") if isinstance(item, dict) else item
+        if not isinstance(url, str):
+            raise SimError("invalid", "Each reference must be a URL string.", field="content")
+        if not url.startswith("asset://"):
+            # Upstream moderation refuses real faces given as plain URLs (reference/upstream.md §4.5).
+            raise SimError(
+                "invalid",
+                "InputImageSensitiveContentDetected.PrivacyInformation: the input image may contain a real "
+                "person; use an Active asset:// reference.",
+                field="content",
+            )
+        refs.append(url)
+    return refs

@@ -1,0 +1,389 @@
+"""Deterministic fault injection for the emulator: 429s, 5xx answers, dropped connections, latency.
+
+    Sandbox(faults="429=0.1,5xx=0.05,drop=0.02,latency=0.01", seed=7)
+
+``fault_middleware`` wraps the app in a pure ASGI layer. What happens to the n-th request on a
+(method, path) is drawn from ``random.Random(f"{seed}:{method}:{path}:{n}")`` alone, so the same
+seed and the same order of requests on each path give the same faults, however requests on
+different paths interleave. Nothing here touches the global ``random``.
+
+The kinds of fault:
+
+* ``429``: answered at once with ``Retry-After``; the app never sees the request.
+* ``5xx``: answered at once with 500, 502 or 503 (drawn); the app never sees the request.
+* ``drop``: the app *does* handle the request, then its answer is lost: the status line goes
+  out and the connection closes without a body, so an HTTP client raises
+  ``httpx.RemoteProtocolError``. That is the case a client must reconcile (did my create
+  happen?). In-process (``httpx.ASGITransport``, Starlette's ``TestClient``) the app raises
+  ``ConnectionDropped``, itself an ``httpx.RemoteProtocolError``, which those transports hand
+  to the caller unless told not to raise app exceptions. HEAD requests are never dropped: a
+  response without a body cannot be cut short.
+* ``latency``: seconds slept (``asyncio.sleep``) before any of the above or the normal answer.
+
+Paths under ``exempt`` prefixes (stats, H5 page, file host, videos) are never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Final, Literal
+
+import httpx
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["ConnectionDropped", "Fault", "FaultMiddleware", "FaultPlan", "Faults", "decide", "fault_middleware"]
+
+log = logging.getLogger("realavatar_nb.simulator")
+
+DEFAULT_EXEMPT: Final = ("/_sandbox", "/h5", "/files", "/videos")
+KINDS: Final = ("429", "5xx", "drop")
+SERVER_ERRORS: Final = (500, 502, 503)
+_ERROR_CODES: Final = {429: "rate_limited", 500: "internal_error", 502: "bad_gateway", 503: "service_unavailable"}
+# What ``Faults.parse`` and a dict may call each field, beside its own name.
+_ALIASES: Final = {"429": "rate_429", "5xx": "rate_5xx", "drop": "rate_drop", "latency": "latency",
+                   "retry_after": "retry_after", "retry-after": "retry_after"}  # fmt: skip
+_FIELDS: Final = {name: name for name in ("rate_429", "rate_5xx", "rate_drop")}
+_SPEC_HELP: Final = "expected e.g. '429=0.1,5xx=0.2,drop=0.05,latency=0.01' (latency may be a range: 0.01-0.05)"
+
+FaultKind = Literal["429", "5xx", "drop"]
+RouteKey = str | re.Pattern[str]
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """The emulator dropped this connection on purpose (fault injection), after handling the request."""
+
+
+@dataclass(frozen=True, repr=False)
+class Faults:
+    """Which faults to inject, and how often (each rate is a probability per request).
+
+    ``routes`` maps a path prefix, or a regular expression (a string starting with ``^`` or a
+    compiled pattern, searched in the path), to the ``Faults`` used instead of these for the
+    paths it matches; the first match in the mapping's order wins. Values may also be dicts or
+    ``parse`` strings. ``exempt`` prefixes are never faulted, whatever ``routes`` says.
+    """
+
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    rate_drop: float = 0.0
+    latency: float | tuple[float, float] = 0.0  # seconds, or a (min, max) range drawn uniformly
+    retry_after: int = 1  # seconds, in the 429's Retry-After header
+    routes: Mapping[RouteKey, Faults] = field(default_factory=dict, hash=False)
+    exempt: tuple[str, ...] = DEFAULT_EXEMPT
+
+    def __post_init__(self) -> None:
+        for name in ("rate_429", "rate_5xx", "rate_drop"):
+            rate = getattr(self, name)
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be a probability between 0 and 1, not {rate!r}.")
+            object.__setattr__(self, name, float(rate))
+        if self.rate_429 + self.rate_5xx + self.rate_drop > 1.0 + 1e-9:
+            raise ValueError("rate_429 + rate_5xx + rate_drop must not exceed 1: each request gets one fault at most.")
+        object.__setattr__(self, "latency", _latency(self.latency))
+        retry = self.retry_after
+        if isinstance(retry, bool) or not isinstance(retry, (int, float)) or retry < 0 or retry != int(retry):
+            raise ValueError(f"retry_after must be a whole number of seconds (0 or more), not {retry!r}.")
+        object.__setattr__(self, "retry_after", int(retry))
+        exempt = (self.exempt,) if isinstance(self.exempt, str) else tuple(self.exempt)
+        if not all(isinstance(p, str) for p in exempt):
+            raise ValueError(f"exempt must be path prefixes (strings), not {self.exempt!r}.")
+        object.__setattr__(self, "exempt", exempt)
+        routes: dict[RouteKey, Faults] = {}
+        for key, value in dict(self.routes or {}).items():
+            if not isinstance(key, (str, re.Pattern)):
+                raise ValueError(f"A routes key must be a path prefix or a regex, not {key!r}.")
+            if isinstance(key, str) and key.startswith("^"):
+                try:
+                    re.compile(key)
+                except re.error as exc:
+                    raise ValueError(f"The routes key {key!r} is not a valid regular expression: {exc}.") from None
+            override = Faults.coerce(value)
+            if override.routes:
+                raise ValueError(f"The override for {key!r} has routes of its own; overrides do not nest.")
+            routes[key] = override
+        object.__setattr__(self, "routes", routes)
+
+    @classmethod
+    def parse(cls, spec: str) -> Faults:
+        """Return the faults a ``--faults`` string asks for, e.g. ``"429=0.1,5xx=0.2,drop=0.05,latency=0.01"``.
+
+        Keys: ``429``, ``5xx``, ``drop`` (rates, as fractions or percentages: ``0.1`` or ``10%``),
+        ``latency`` (seconds, or ``min-max``) and ``retry_after`` (whole seconds). An empty string
+        means no faults. Raises ``ValueError`` naming the bad item.
+        """
+        if not isinstance(spec, str):
+            raise ValueError(f"Faults must be given as a string like '429=0.1', not {type(spec).__name__}.")
+        values: dict[str, Any] = {}
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            key, sep, raw = (s.strip() for s in item.partition("="))
+            if not sep or not key or not raw:
+                raise ValueError(f"The fault {item!r} in {spec!r} is not key=value; {_SPEC_HELP}.")
+            name = _ALIASES.get(key.lower()) or _FIELDS.get(key.lower())
+            if name is None:
+                known = ", ".join(k for k in _ALIASES if k != "retry-after")
+                raise ValueError(f"Unknown fault {key!r} in {spec!r}; known: {known}.")
+            if name in values:
+                raise ValueError(f"The fault {key!r} is given twice in {spec!r}.")
+            values[name] = _parse_value(name, raw, spec)
+        return cls(**values)
+
+    @classmethod
+    def coerce(cls, value: Faults | Mapping[str, Any] | str | None) -> Faults:
+        """Return ``value`` as ``Faults``: a ``Faults``, a dict of its fields (or ``parse`` keys), a string, or None."""
+        if value is None:
+            return cls()
+        if isinstance(value, Faults):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        if isinstance(value, Mapping):
+            known = {f.name for f in fields(cls)}
+            kwargs: dict[str, Any] = {}
+            for key, item in value.items():
+                name = key if key in known else _ALIASES.get(str(key).lower())
+                if name is None:
+                    raise ValueError(f"Unknown fault setting {key!r}; known: {', '.join(sorted(known))}.")
+                kwargs[name] = item
+            return cls(**kwargs)
+        raise ValueError(f"Faults must be a Faults, a dict or a string like '429=0.1', not {type(value).__name__}.")
+
+    @property
+    def active(self) -> bool:
+        """Whether these faults can change any answer (a rate, a latency or an override is set)."""
+        return bool(self.rate_429 or self.rate_5xx or self.rate_drop or self.latency != 0.0 or self.routes)
+
+    def __repr__(self) -> str:
+        changed = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) != (f.default_factory() if callable(f.default_factory) else f.default)
+        ]
+        return f"Faults({', '.join(changed)})"
+
+
+def _latency(value: Any) -> float | tuple[float, float]:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        low, high = (_seconds(v, "latency") for v in value)
+        if low > high:
+            raise ValueError(f"latency's range must be (min, max) with min <= max, not {tuple(value)!r}.")
+        return (low, high) if low != high else low
+    return _seconds(value, "latency")
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be seconds (a number, 0 or more) or a (min, max) pair, not {value!r}.")
+    return float(value)
+
+
+def _parse_value(name: str, raw: str, spec: str) -> Any:
+    if name == "retry_after":
+        if not raw.isdigit():
+            raise ValueError(f"retry_after in {spec!r} must be a whole number of seconds, not {raw!r}.")
+        return int(raw)
+    try:
+        if name == "latency":
+            parts = re.split(r"(?<=[0-9.])-", raw)  # "0.01-0.05" is a range; "1e-3" and "-1" are not
+            return (float(parts[0]), float(parts[1])) if len(parts) == 2 else float(raw)
+        return float(raw.removesuffix("%")) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"The value {raw!r} for {name} in {spec!r} is not a number; {_SPEC_HELP}.") from None
+
+
+# --- deciding (no I/O) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What happens to one request: a fault kind (or none), the status it is answered with, the delay."""
+
+    kind: FaultKind | None
+    status: int | None = None
+    delay: float = 0.0
+    retry_after: int | None = None  # seconds, for a 429
+
+
+def decide(faults: Faults, seed: int | str, method: str, path: str, n: int) -> Fault:
+    """Return the fault for the ``n``-th request (from 0) on ``method`` ``path``: a pure function of its arguments.
+
+    Every draw is made whatever the rates, so changing one rate never shifts the others' draws.
+    """
+    rng = random.Random(f"{seed}:{method}:{path}:{n}")
+    draw = rng.random()
+    status = SERVER_ERRORS[rng.randrange(len(SERVER_ERRORS))]
+    latency = faults.latency
+    delay = rng.uniform(*latency) if isinstance(latency, tuple) else latency
+    if draw < faults.rate_429:
+        return Fault("429", 429, delay, faults.retry_after)
+    if draw < faults.rate_429 + faults.rate_5xx:
+        return Fault("5xx", status, delay)
+    if draw < faults.rate_429 + faults.rate_5xx + faults.rate_drop and method != "HEAD":
+        return Fault("drop", None, delay)
+    return Fault(None, None, delay)
+
+
+class FaultPlan:
+    """The faults for one app: which requests get which fault, and a count of what was injected."""
+
+    def __init__(self, faults: Faults, seed: int | str = 0) -> None:
+        self.faults = faults
+        self.seed = seed
+        self._routes = [(_matcher(key), override) for key, override in faults.routes.items()]
+        self._lock = threading.Lock()
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._counts: Counter[str] = Counter()
+
+    def faults_for(self, path: str) -> Faults | None:
+        """Return the faults that apply to ``path``, or ``None`` if it is exempt."""
+        if path.startswith(self.faults.exempt):
+            return None
+        for matches, override in self._routes:
+            if matches(path):
+                return override
+        return self.faults
+
+    def next(self, method: str, path: str) -> Fault | None:
+        """Return the fault for the next request on ``method`` ``path`` and count it; ``None`` if exempt."""
+        faults = self.faults_for(path)
+        if faults is None:
+            return None
+        with self._lock:
+            n = self._seen[(method, path)]
+            self._seen[(method, path)] = n + 1
+            self._counts["requests"] += 1
+        if not faults.active:
+            return Fault(None)
+        fault = decide(faults, self.seed, method, path, n)
+        with self._lock:
+            if fault.kind is not None:
+                self._counts[fault.kind] += 1
+            if fault.delay > 0:
+                self._counts["delayed"] += 1
+        return fault
+
+    def stats(self) -> dict[str, int]:
+        """Return how many requests were seen (not exempt) and how many got each fault."""
+        with self._lock:
+            return {key: self._counts[key] for key in ("requests", *KINDS, "delayed")}
+
+    def reset(self) -> None:
+        """Start every path's sequence again from its first request, and zero the counts."""
+        with self._lock:
+            self._seen.clear()
+            self._counts.clear()
+
+
+def _matcher(key: RouteKey) -> Any:
+    if isinstance(key, re.Pattern):
+        return key.search
+    if key.startswith("^"):
+        return re.compile(key).search
+    return lambda path: path.startswith(key)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+class FaultInjector:
+    """Pure ASGI middleware that applies a ``FaultPlan`` to every HTTP request."""
+
+    def __init__(self, app: ASGIApp, plan: FaultPlan) -> None:
+        self.app = app
+        self.plan = plan
+        _quiet_uvicorn_about_drops()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fault = self.plan.next(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        if fault.kind is None:
+            await self.app(scope, receive, send)
+        elif fault.kind == "drop":
+            await self._drop(scope, receive, send)
+        else:
+            await self._refuse(fault, scope, receive, send)
+
+    async def _refuse(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+        status = fault.status or 500
+        headers: dict[str, str] = {"x-sandbox-fault": fault.kind or ""}
+        if status == 429:
+            headers["retry-after"] = str(fault.retry_after or 0)
+            message = f"Too many requests; retry after {fault.retry_after or 0} s (injected by the sandbox)."
+        else:
+            message = f"The service answered {status} (injected by the sandbox); try again."
+        log.debug("sandbox fault: %s %s -> %s", scope["method"], scope["path"], status)
+        body = {"error": {"code": _ERROR_CODES[status], "message": message}}
+        await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
+
+    async def _drop(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 200
+
+        async def lose(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await self.app(scope, receive, lose)
+        if status < 200 or status in (204, 304):  # these have no body to cut short
+            status = 200
+        log.debug("sandbox fault: %s %s -> dropped after %s", scope["method"], scope["path"], status)
+        # No content-length: the server frames the body as chunked, and closing mid-body is what
+        # the client sees. Raising after the start makes uvicorn close the connection.
+        headers = [(b"content-type", b"application/json"), (b"x-sandbox-fault", b"drop")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        raise ConnectionDropped("The sandbox dropped the connection on purpose (fault injection).")
+
+
+class _QuietDrops(logging.Filter):
+    """Keeps uvicorn from logging a traceback for each connection dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+def _quiet_uvicorn_about_drops() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietDrops) for f in logger.filters):
+        logger.addFilter(_QuietDrops())
+
+
+class FaultMiddleware(Middleware):
+    """A Starlette ``Middleware`` entry for the fault injector that keeps its plan within reach."""
+
+    def __init__(self, plan: FaultPlan) -> None:
+        super().__init__(FaultInjector, plan=plan)
+        self.plan = plan
+
+    @property
+    def faults(self) -> Faults:
+        return self.plan.faults
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests seen (not exempt) and faults injected: ``requests``, ``429``, ``5xx``, ``drop``, ``delayed``."""
+        return self.plan.stats()
+
+    def reset(self) -> None:
+        """Restart every path's fault sequence and zero the counts."""
+        self.plan.reset()
+
+    def __repr__(self) -> str:
+        return f"FaultMiddleware({self.plan.faults!r}, seed={self.plan.seed!r})"
+
+
+def fault_middleware(faults: Faults | Mapping[str, Any] | str | None, *, seed: int | str = 0) -> FaultMiddleware:
+    """Return the middleware entry that injects ``faults`` (a ``Faults``, a dict or a ``parse`` string)."""
+    return FaultMiddleware(FaultPlan(Faults.coerce(faults), seed))

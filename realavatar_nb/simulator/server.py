@@ -1,0 +1,133 @@
+"""Run the emulator on a free loopback port in a background thread: ``Sandbox``.
+
+    with Sandbox(autopilot=3) as sb:
+        sb.base_url("crun")    # http://127.0.0.1:<port>/crun
+        sb.url                 # the emulator's root: /_sandbox/stats, /h5/…, /files
+
+A ``Sandbox`` can be started and stopped again (a notebook's cells reuse one), and its state
+survives a stop/start of the same object.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from .._exceptions import ConfigurationError
+from .._types import PROVIDERS
+from .state import SimConfig, State
+
+__all__ = ["Sandbox"]
+
+
+class Sandbox:
+    """The emulator, served by uvicorn on ``host`` (loopback) at ``port`` (0: a free one)."""
+
+    def __init__(
+        self,
+        autopilot: float | None = None,
+        processing_seconds: float = 3.0,
+        link_ttl: float = 120.0,
+        faults: Any = None,
+        seed: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **settings: Any,
+    ) -> None:
+        from .app import create_app
+
+        self.config = SimConfig(
+            autopilot=autopilot, processing_seconds=processing_seconds, link_ttl=link_ttl, seed=seed, **settings
+        )
+        middleware = []
+        if faults is not None:
+            from .faults import fault_middleware
+
+            middleware.append(fault_middleware(faults, seed=seed))
+        self.app = create_app(self.config, middleware=middleware)
+        self.host = host
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def state(self) -> State:
+        """The emulator's backend (sessions, groups, assets, jobs)."""
+        state: State = self.app.state.sim
+        return state
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def url(self) -> str:
+        """The emulator's root URL (started on first use)."""
+        if not self.running:
+            self.start()
+        return f"http://{self.host}:{self._port}"
+
+    def base_url(self, provider: str) -> str:
+        """Return the root of ``provider``'s dialect, e.g. ``http://127.0.0.1:8765/crun``."""
+        if provider not in PROVIDERS:
+            raise ConfigurationError(f"Unknown provider {provider!r}; the emulator speaks {', '.join(PROVIDERS)}.")
+        return f"{self.url}/{provider}"
+
+    def start(self, timeout: float = 10.0) -> Sandbox:
+        """Serve the app in a background thread; return once it accepts connections."""
+        if self.running:
+            return self
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._port))
+        self._port = sock.getsockname()[1]
+        self._socket = sock
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="realavatar-sandbox", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"The sandbox did not start on {self.host}:{self._port}.")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (state is kept; ``start()`` serves it again on the same port)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def close(self) -> None:
+        """Stop serving and the background workers."""
+        self.stop()
+        self.state.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Return what each account created (``/_sandbox/stats``)."""
+        return self.state.stats()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self._port}" if self.running else "stopped"
+        cfg = self.config
+        return f"Sandbox({where}, autopilot={cfg.autopilot}, processing_seconds={cfg.processing_seconds})"
