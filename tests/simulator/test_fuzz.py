@@ -204,12 +204,13 @@ HINTS = (
     (re.compile(r"asset.?id|^ids?$|asset$", re.I), "asset"),
     (re.compile(r"token|session", re.I), "token"),
     (re.compile(r"task|job", re.I), "job"),
-    (re.compile(r"url|link|uri|image|video|audio|content|reference", re.I), "url"),
+    (re.compile(r"(url|link|uri)$", re.I), "url"),
+    (re.compile(r"urls|image|video|audio|content|reference|assets$|items$", re.I), "urls"),
     (re.compile(r"model", re.I), "model"),
     (re.compile(r"type|kind|role", re.I), "kind"),
     (re.compile(r"prompt|name|person|text|description", re.I), "text"),
 )
-_MODEL = re.compile(r"seedance|volc|dreamina|doubao", re.I)
+_MODEL = re.compile(r"[a-z0-9][\w./-]*(seedance|volc|dreamina|doubao)[\w./-]*", re.I)
 _KIND = re.compile(r"^(image|video|audio|text)(_url)?$|^reference_", re.I)
 
 
@@ -227,16 +228,20 @@ class Values:
         self.real = st.sampled_from(target.everything + list(constants))
         self.plain = st.one_of(self.real, self.real.map(lambda v: [v]), st.integers(-5, 30), st.booleans())
         seeds = {kind: list(values) for kind, values in target.seeds.items()}
-        seeds["model"] = [c for c in constants if _MODEL.search(c)] or ["seedance"]
+        seeds["model"] = [c for c in constants if _MODEL.fullmatch(c)] or ["seedance"]
         seeds["kind"] = [c for c in constants if _KIND.search(c)] or ["Image"]
         seeds["text"] = ["fuzz", "a slow smile", "前面"]
+        seeds["urls"] = seeds["url"]
         self.seeds = {kind: st.sampled_from(values) for kind, values in seeds.items()}
         self.hinted = dict(self.seeds)
-        self.hinted["url"] = st.one_of(
-            self.seeds["url"],
-            self.seeds["url"].map(lambda v: [v]),
-            st.fixed_dictionaries({"url": self.seeds["url"], "type": self.seeds["kind"], "role": self.seeds["kind"]}),
-            st.lists(st.fixed_dictionaries({"url": self.seeds["url"], "type": self.seeds["kind"]}), max_size=3),
+        url, kind = self.seeds["url"], self.seeds["kind"]
+        self.hinted["urls"] = st.one_of(
+            st.lists(url, min_size=1, max_size=3),
+            st.lists(st.fixed_dictionaries({"url": url, "type": kind, "role": kind}), min_size=1, max_size=3),
+            st.lists(
+                st.fixed_dictionaries({"type": kind, "image_url": st.fixed_dictionaries({"url": url})}), max_size=3
+            ),
+            url,
         )
         huge = st.integers(min_value=4000, max_value=200_000).map(lambda n: "x" * n)
         self.deep = st.recursive(scalars | self.real, self._containers, max_leaves=10) | huge
@@ -341,7 +346,7 @@ def _segment(draw: st.DrawFn, name: str, target: Target, aimed: bool) -> str:
 
 @st.composite
 def real_requests(draw: st.DrawFn, target: Target, template: str, methods: tuple[str, ...]) -> Request:
-    """A request on the route ``template``: half aimed (its methods, a key, every field it reads, real ids), half noise."""
+    """A request on ``template``: half aimed (its methods, a key, every field it reads, real ids), half noise."""
     values = Values(target, VOCABULARIES.get(template.split("/")[1], VOCABULARIES[""]))
     aimed = draw(st.booleans())
     method = draw(st.sampled_from(methods) if aimed or draw(st.booleans()) else st.sampled_from(METHODS))

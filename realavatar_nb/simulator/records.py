@@ -1,0 +1,149 @@
+"""What the emulator keeps: its settings, its refusals, and the records it creates.
+
+Plain dataclasses with no behaviour beyond derived properties; ``state.State`` owns them.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "ALGORITHM_FAILED",
+    "RESULT_FAILED",
+    "RESULT_PASSED",
+    "Asset",
+    "Group",
+    "Job",
+    "Session",
+    "SimConfig",
+    "SimError",
+    "Task",
+]
+
+ErrorKind = Literal[
+    "unauthorized", "not_found", "invalid", "not_ready", "expired", "conflict", "forbidden", "rate_limited"
+]
+
+# The H5 page's failure code when a person presses "Fail": upstream documents only 10000 (pass);
+# inferred: a KYC-style 5-digit code, with the algorithm's sub-code beside it.
+RESULT_PASSED = "10000"
+RESULT_FAILED = "60203"
+ALGORITHM_FAILED = "10001"
+
+
+class SimError(Exception):
+    """A request the emulator refuses; dialects turn ``kind`` into their own error shape."""
+
+    def __init__(
+        self, kind: ErrorKind, message: str, *, field: str | None = None, retry_after: float | None = None
+    ) -> None:
+        self.kind = kind
+        self.message = message
+        self.field = field
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+@dataclass
+class SimConfig:
+    """How the emulator behaves; every default is what upstream documents or what tests want."""
+
+    autopilot: float | None = None  # seconds after which a new session passes by itself
+    autopilot_person: str = "autopilot"
+    processing_seconds: float = 3.0  # an asset's time in Processing
+    job_seconds: float = 4.0  # a generation job's time from queued to succeeded
+    link_ttl: float = 120.0  # the H5 link's life
+    token_ttl: float = 1800.0  # how long a passed session's token still answers
+    profile: str = "seedance-2.0"  # the media limits uploads are checked against
+    api_keys: frozenset[str] | None = None  # None: any non-empty key is an account
+    seed: int = 0
+    crun_code: int | None = None  # answer every Crun request with this code (402, 455, 505; 501 fails jobs)
+    persist: str | None = None  # a SQLite file that keeps the state across restarts
+    rate_limit: float | None = None  # requests per second per account (None: unlimited), answered 429
+
+
+@dataclass
+class Session:
+    token: str
+    account: str
+    created_at: float
+    expires_at: float
+    callback_url: str | None = None
+    project: str = "default"
+    lng: str = "zh"
+    biz_id: str | None = None
+    state: Literal["pending", "verified", "failed", "expired"] = "pending"
+    person: str | None = None
+    result_code: str | None = None
+    algorithm_code: str | None = None
+    group_id: str | None = None
+    finished_at: float | None = None
+
+
+@dataclass
+class Group:
+    id: str
+    account: str
+    person: str
+    token: str
+    created_at: float
+    project: str = "default"
+    group_type: str = "LivenessFace"
+
+
+@dataclass
+class Asset:
+    id: str
+    account: str
+    group_id: str
+    url: str
+    asset_type: str  # Image | Video | Audio
+    name: str
+    created_at: float
+    ready_at: float
+    project: str = "default"
+    status: Literal["Processing", "Active", "Failed"] = "Processing"
+    error_code: str | None = None
+    error_message: str | None = None
+    updated_at: float = 0.0
+    sha256: str | None = None
+    verdict: Future[tuple[str | None, str | None, str | None]] | None = field(default=None, repr=False)
+
+
+@dataclass
+class Job:
+    id: str
+    account: str
+    model: str
+    prompt: str
+    references: tuple[str, ...]
+    duration: int
+    ratio: str
+    resolution: str
+    created_at: float
+    started_at: float
+    done_at: float
+    seed: int | None = None
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled", "expired"] = "queued"
+    video_path: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    render: Future[str] | None = field(default=None, repr=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> int:
+        return {"queued": 0, "running": 50, "succeeded": 100}.get(self.status, 100)
+
+
+@dataclass
+class Task:
+    """A provider-side task wrapper (toapis verify-tasks, APIMart's every step): id → what it points at."""
+
+    id: str
+    account: str
+    kind: str
+    created_at: float
+    refs: dict[str, Any] = field(default_factory=dict)
