@@ -22,14 +22,17 @@ class IdFactory:
 
     def __init__(self, seed: int = 0) -> None:
         self._rng = random.Random(seed)
+        # Request ids (errors included) draw from their own stream, so an error answered in a
+        # seeded run does not shift the ids of everything created after it.
+        self._requests = random.Random(f"{seed}:requests")
         self._lock = threading.Lock()
 
     def _stamp(self, now: float) -> str:
         return datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d%H%M%S")
 
-    def _chars(self, alphabet: str, n: int) -> str:
+    def _chars(self, alphabet: str, n: int, rng: random.Random | None = None) -> str:
         with self._lock:
-            return "".join(self._rng.choice(alphabet) for _ in range(n))
+            return "".join((rng or self._rng).choice(alphabet) for _ in range(n))
 
     def dated(self, prefix: str, now: float) -> str:
         """Return ``<prefix>-YYYYMMDDhhmmss-xxxxx`` (groups, assets, Ark ``cgt`` tasks)."""
@@ -38,6 +41,10 @@ class IdFactory:
     def token(self, now: float) -> str:
         """Return a BytedToken / RequestId: 14-digit UTC time + 20 upper-case hex characters."""
         return self._stamp(now) + self._chars("0123456789ABCDEF", 20)
+
+    def request_id(self, now: float) -> str:
+        """Return a RequestId (the token format) from the request-id stream."""
+        return self._stamp(now) + self._chars("0123456789ABCDEF", 20, self._requests)
 
     def ulid_like(self, prefix: str) -> str:
         """Return ``<prefix>01K…`` (26 Crockford characters, as ``task_01K…`` in the seeds)."""

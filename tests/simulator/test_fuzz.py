@@ -44,6 +44,7 @@ REQUEST_TIMEOUT = 10.0  # seconds one request may take before its example fails
 KEY = "fuzz-key"
 C = "/crun/api/v1/client/job"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+GETTERS = frozenset({"text", "integer", "flag", "obj", "items"})  # base.Body's typed getters
 NOT_FUZZED = frozenset({"/_sandbox/reset"})  # it would wipe the seeded ids every other example aims at
 EXAMPLES_PER_ROUTE = 30
 FUZZ = settings(
@@ -76,21 +77,28 @@ def _app_routes() -> list[tuple[str, tuple[str, ...]]]:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The words a module's handlers read: identifier-like constants (field and query names) and other short ones."""
+    """The words a module's handlers read: identifier-like constants (field and query names), other short
+    constants, and the type of each field read through a ``Body`` getter (``body.text("name")`` → text)."""
 
     names: tuple[str, ...]
     words: tuple[str, ...]
+    types: dict[str, tuple[str, ...]]
 
     @classmethod
     def of(cls, *modules: ModuleType) -> Vocabulary:
         names: set[str] = set()
         words: set[str] = {"", " "}
+        types: dict[str, set[str]] = {}
         for module in modules:
             for node in ast.walk(ast.parse(Path(inspect.getfile(module)).read_text(encoding="utf-8"))):
                 value = node.value if isinstance(node, ast.Constant) else None
                 if isinstance(value, str) and len(value) <= 80 and "\n" not in value:
                     (names if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", value) else words).add(value)
-        return cls(tuple(sorted(names)), tuple(sorted(words)))
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in GETTERS:
+                    first = node.args[0] if node.args else None
+                    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                        types.setdefault(first.value, set()).add(node.func.attr)
+        return cls(tuple(sorted(names)), tuple(sorted(words)), {k: tuple(sorted(v)) for k, v in types.items()})
 
 
 def _vocabularies() -> dict[str, Vocabulary]:
@@ -198,6 +206,7 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
 )
+_REFERENCE_LISTS = re.compile(r"urls|image|video|audio|content|reference|assets$|items$", re.I)
 # A field whose name matches is given one of these real things when a request is aimed.
 HINTS = (
     (re.compile(r"group", re.I), "group"),
@@ -205,7 +214,7 @@ HINTS = (
     (re.compile(r"token|session", re.I), "token"),
     (re.compile(r"task|job", re.I), "job"),
     (re.compile(r"(url|link|uri)$", re.I), "url"),
-    (re.compile(r"urls|image|video|audio|content|reference|assets$|items$", re.I), "urls"),
+    (_REFERENCE_LISTS, "urls"),
     (re.compile(r"model", re.I), "model"),
     (re.compile(r"type|kind|role", re.I), "kind"),
     (re.compile(r"prompt|name|person|text|description", re.I), "text"),
@@ -229,7 +238,7 @@ class Values:
         self.plain = st.one_of(self.real, self.real.map(lambda v: [v]), st.integers(-5, 30), st.booleans())
         seeds = {kind: list(values) for kind, values in target.seeds.items()}
         seeds["model"] = [c for c in constants if _MODEL.fullmatch(c)] or ["seedance"]
-        seeds["kind"] = [c for c in constants if _KIND.search(c)] or ["Image"]
+        seeds["kind"] = sorted({"Image", "Video", "Audio", *(c for c in constants if _KIND.search(c))})
         seeds["text"] = ["fuzz", "a slow smile", "前面"]
         seeds["urls"] = seeds["url"]
         self.seeds = {kind: st.sampled_from(values) for kind, values in seeds.items()}
@@ -237,7 +246,9 @@ class Values:
         url, kind = self.seeds["url"], self.seeds["kind"]
         self.hinted["urls"] = st.one_of(
             st.lists(url, min_size=1, max_size=3),
-            st.lists(st.fixed_dictionaries({"url": url, "type": kind, "role": kind}), min_size=1, max_size=3),
+            st.lists(
+                st.fixed_dictionaries({"url": url, "name": st.just("front"), "type": kind, "role": kind}), max_size=3
+            ),
             st.lists(
                 st.fixed_dictionaries({"type": kind, "image_url": st.fixed_dictionaries({"url": url})}), max_size=3
             ),
@@ -245,6 +256,8 @@ class Values:
         )
         huge = st.integers(min_value=4000, max_value=200_000).map(lambda n: "x" * n)
         self.deep = st.recursive(scalars | self.real, self._containers, max_leaves=10) | huge
+        self.types = vocabulary.types
+        self.words = st.sampled_from([c for c in constants if c.strip()])
 
     def _containers(self, children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         return st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(self.names), children, max_size=4)
@@ -256,6 +269,25 @@ class Values:
     def for_query(self, name: str, aimed: bool) -> st.SearchStrategy[str]:
         """A query-string value for ``name``."""
         return self._pick(name, self.seeds, self.real, aimed)
+
+    def typed(self, name: str, depth: int = 0) -> st.SearchStrategy[Any]:
+        """A value of the type the dialect reads ``name`` as (a hinted real thing where the name hints at one)."""
+        hint = next((kind for pattern, kind in HINTS if pattern.search(name)), None)
+        by_type = {
+            "text": self.seeds.get(hint or "", self.words),
+            "integer": st.integers(1, 15) | st.integers(-5, 100),
+            "flag": st.booleans(),
+            "obj": self.typed_object(depth + 1) if depth < 1 else st.just({}),
+            "items": self.hinted["urls"],
+        }
+        kinds = self.types.get(name, ())
+        return st.sampled_from(kinds).flatmap(lambda kind: by_type[kind])
+
+    def typed_object(self, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+        """An object with every typed field of the dialect, each of its type, plus the lists of references."""
+        lists = [n for n in self.names if n not in self.types and _REFERENCE_LISTS.search(n)]
+        typed = {name: self.typed(name, depth) for name in self.types}
+        return st.fixed_dictionaries({**typed, **{name: self.hinted["urls"] for name in lists}})
 
     @staticmethod
     def _pick(name: str, hinted: dict[str, Any], otherwise: st.SearchStrategy[Any], aimed: bool) -> Any:
@@ -281,7 +313,10 @@ def _json_object(draw: st.DrawFn, values: Values, every_field: bool, aimed: bool
 @st.composite
 def _body(draw: st.DrawFn, values: Values, *, aimed: bool = False, every_field: bool = True) -> bytes:
     if aimed:
-        return json.dumps(draw(_json_object(values, every_field=True, aimed=True))).encode()
+        data = draw(values.typed_object())
+        for name in draw(st.lists(st.sampled_from(values.names), max_size=2)):  # a little noise even so
+            data[name] = draw(values.deep | values.plain)
+        return json.dumps(data).encode()
     kind = draw(weighted((3 if every_field else 0, "every field"), (3, "some fields"), (1, "empty"), (1, "json"),
                          (1, "bytes"), (1, "form"), (1, "huge")))  # fmt: skip
     if kind in ("every field", "some fields"):

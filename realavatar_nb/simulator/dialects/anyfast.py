@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message
 
 from ..state import Asset, Group, Job, SimError
-from .base import MAX_BODY, Body, Context, Dialect, Handler, asset_refs, iso, json_response
+from .base import MAX_INLINE_UPLOAD, Body, Context, Dialect, Handler, asset_refs, iso, json_response
 from .easyrouter import (
     ASSET_TYPES,
     RATIOS,
@@ -75,7 +75,7 @@ class Anyfast(Dialect):
             return json_response({"code": _TASK_CODES.get(code, code), "message": message, "data": None}, status)
         # inferred: Anyfast's error body is not documented; upstream's, as the actions pass its Result through.
         metadata = {
-            "RequestId": self.state.ids.token(self.state.clock()),
+            "RequestId": self.state.ids.request_id(self.state.clock()),
             "Action": action,
             "Version": "2024-01-01",
             "Service": "ark",
@@ -174,7 +174,7 @@ class Anyfast(Dialect):
         if kind == "multipart/form-data":
             body, upload = await _multipart(ctx.request)
         else:
-            body, upload = await self.body(ctx.request), None
+            body, upload = await self.body(ctx.request, limit=MAX_INLINE_UPLOAD), None
         model = choice(body.text("model", default="volc-asset"), "model", tuple(_MODEL_TYPE))
         group_id = body.text("GroupId", required=True)
         name = body.text("Name", max_len=64)
@@ -404,7 +404,7 @@ async def _multipart(request: Request) -> tuple[Body, tuple[bytes, str]]:
 
 def _hosted(ctx: Context, body: Body, name: str | None) -> str:
     """Return the asset's URL: a public URL as given, inline data re-hosted on the file host."""
-    url = body.text("URL", required=True, max_len=MAX_BODY)
+    url = body.text("URL", required=True, max_len=MAX_INLINE_UPLOAD)
     if url.startswith(("http://", "https://")):
         return str(public_url(body, "URL", required=True))
     try:

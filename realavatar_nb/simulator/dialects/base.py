@@ -21,9 +21,10 @@ from starlette.routing import BaseRoute
 from ..files import FileHost
 from ..state import SimError, State
 
-__all__ = ["MAX_BODY", "Body", "Context", "Dialect"]
+__all__ = ["MAX_BODY", "MAX_INLINE_UPLOAD", "Body", "Context", "Dialect", "Handler"]
 
 MAX_BODY: Final = 1024 * 1024  # JSON bodies; uploads of files go through /files or multipart
+MAX_INLINE_UPLOAD: Final = 64 * 1024 * 1024  # a JSON body carrying a base64 file (upstream's request cap)
 log = logging.getLogger("realavatar_nb.simulator")
 
 STATUS_OF: Final[dict[str, int]] = {
@@ -146,17 +147,17 @@ class Dialect:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None
 
-    async def body(self, request: Request) -> Body:
+    async def body(self, request: Request, limit: int = MAX_BODY) -> Body:
         if request.method in ("GET", "DELETE", "HEAD"):
             return Body({})
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY:
-            raise SimError("invalid", f"The request body is larger than {MAX_BODY} bytes.")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise SimError("invalid", f"The request body is larger than {limit} bytes.")
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
-            if len(raw) > MAX_BODY:
-                raise SimError("invalid", f"The request body is larger than {MAX_BODY} bytes.")
+            if len(raw) > limit:
+                raise SimError("invalid", f"The request body is larger than {limit} bytes.")
         if not raw.strip():
             return Body({})
         try:
