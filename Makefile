@@ -47,6 +47,7 @@ demo: setup
 
 bench: setup
 	$(PY) bench/probe.py
+	$(PY) bench/emulator.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
