@@ -106,12 +106,18 @@ def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
 
     from ._types import PROVIDERS
     from .simulator import Sandbox
+    from .simulator.faults import Faults
 
+    try:
+        faults = Faults.coerce(args.faults) if args.faults else None
+    except ValueError as exc:
+        sys.stderr.write(f"realavatar-nb: --faults: {exc}\n")
+        return 2
     sandbox = Sandbox(
         autopilot=args.autopilot,
         processing_seconds=args.processing,
         link_ttl=args.link_ttl,
-        faults=args.faults,
+        faults=faults,
         seed=args.seed,
         host=args.host,
         port=args.port,

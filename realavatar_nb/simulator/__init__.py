@@ -8,7 +8,8 @@ services.
 from __future__ import annotations
 
 from .app import create_app
+from .faults import Faults
 from .server import Sandbox
 from .state import SimConfig, SimError, State
 
-__all__ = ["Sandbox", "SimConfig", "SimError", "State", "create_app"]
+__all__ = ["Faults", "Sandbox", "SimConfig", "SimError", "State", "create_app"]

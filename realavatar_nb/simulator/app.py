@@ -54,11 +54,19 @@ def create_app(
             return JSONResponse({"error": "no such video"}, status_code=404)
         return FileResponse(job.video_path, media_type="video/mp4")
 
+    # Fault injection, when the caller installed it, reports and resets with everything else.
+    faults = [m for m in middleware or [] if hasattr(m, "stats") and hasattr(m, "reset")]
+
     async def stats(request: Request) -> Response:
-        return JSONResponse(state.stats())
+        answer = state.stats()
+        if faults:
+            answer["faults"] = faults[0].stats
+        return JSONResponse(answer)
 
     async def reset(request: Request) -> Response:
         state.reset()
+        for injector in faults:
+            injector.reset()
         return JSONResponse({"reset": True})
 
     routes: list[BaseRoute] = [Mount(f"/{name}", routes=d.routes()) for name, d in dialects.items()]
@@ -82,4 +90,5 @@ def create_app(
     app.state.sim = state
     app.state.files = files
     app.state.workdir = root
+    app.state.owns_workdir = workdir is None
     return app

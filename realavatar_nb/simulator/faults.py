@@ -32,9 +32,9 @@ import random
 import re
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
 import httpx
 from starlette.middleware import Middleware
@@ -49,14 +49,16 @@ DEFAULT_EXEMPT: Final = ("/_sandbox", "/h5", "/files", "/videos")
 KINDS: Final = ("429", "5xx", "drop")
 SERVER_ERRORS: Final = (500, 502, 503)
 _ERROR_CODES: Final = {429: "rate_limited", 500: "internal_error", 502: "bad_gateway", 503: "service_unavailable"}
-# What ``Faults.parse`` and a dict may call each field, beside its own name.
+# What ``Faults.parse`` and a dict may call each field (the short names first, then the field names).
 _ALIASES: Final = {"429": "rate_429", "5xx": "rate_5xx", "drop": "rate_drop", "latency": "latency",
-                   "retry_after": "retry_after", "retry-after": "retry_after"}  # fmt: skip
-_FIELDS: Final = {name: name for name in ("rate_429", "rate_5xx", "rate_drop")}
+                   "retry_after": "retry_after", "retry-after": "retry_after", "rate_429": "rate_429",
+                   "rate_5xx": "rate_5xx", "rate_drop": "rate_drop"}  # fmt: skip
+_SHORT_NAMES: Final = "429, 5xx, drop, latency, retry_after"
 _SPEC_HELP: Final = "expected e.g. '429=0.1,5xx=0.2,drop=0.05,latency=0.01' (latency may be a range: 0.01-0.05)"
 
 FaultKind = Literal["429", "5xx", "drop"]
 RouteKey = str | re.Pattern[str]
+FaultsLike: TypeAlias = "Faults | Mapping[str, Any] | str"  # what Faults.coerce() accepts
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -78,7 +80,7 @@ class Faults:
     rate_drop: float = 0.0
     latency: float | tuple[float, float] = 0.0  # seconds, or a (min, max) range drawn uniformly
     retry_after: int = 1  # seconds, in the 429's Retry-After header
-    routes: Mapping[RouteKey, Faults] = field(default_factory=dict, hash=False)
+    routes: Mapping[RouteKey, FaultsLike] = field(default_factory=dict, hash=False)  # values: Faults once built
     exempt: tuple[str, ...] = DEFAULT_EXEMPT
 
     def __post_init__(self) -> None:
@@ -128,17 +130,16 @@ class Faults:
             key, sep, raw = (s.strip() for s in item.partition("="))
             if not sep or not key or not raw:
                 raise ValueError(f"The fault {item!r} in {spec!r} is not key=value; {_SPEC_HELP}.")
-            name = _ALIASES.get(key.lower()) or _FIELDS.get(key.lower())
+            name = _ALIASES.get(key.lower())
             if name is None:
-                known = ", ".join(k for k in _ALIASES if k != "retry-after")
-                raise ValueError(f"Unknown fault {key!r} in {spec!r}; known: {known}.")
+                raise ValueError(f"Unknown fault {key!r} in {spec!r}; known: {_SHORT_NAMES}.")
             if name in values:
                 raise ValueError(f"The fault {key!r} is given twice in {spec!r}.")
             values[name] = _parse_value(name, raw, spec)
         return cls(**values)
 
     @classmethod
-    def coerce(cls, value: Faults | Mapping[str, Any] | str | None) -> Faults:
+    def coerce(cls, value: FaultsLike | None) -> Faults:
         """Return ``value`` as ``Faults``: a ``Faults``, a dict of its fields (or ``parse`` keys), a string, or None."""
         if value is None:
             return cls()
@@ -238,7 +239,7 @@ class FaultPlan:
     def __init__(self, faults: Faults, seed: int | str = 0) -> None:
         self.faults = faults
         self.seed = seed
-        self._routes = [(_matcher(key), override) for key, override in faults.routes.items()]
+        self._routes = [(_matcher(key), Faults.coerce(override)) for key, override in faults.routes.items()]
         self._lock = threading.Lock()
         self._seen: Counter[tuple[str, str]] = Counter()
         self._counts: Counter[str] = Counter()
@@ -283,7 +284,7 @@ class FaultPlan:
             self._counts.clear()
 
 
-def _matcher(key: RouteKey) -> Any:
+def _matcher(key: RouteKey) -> Callable[[str], object]:
     if isinstance(key, re.Pattern):
         return key.search
     if key.startswith("^"):
@@ -384,6 +385,6 @@ class FaultMiddleware(Middleware):
         return f"FaultMiddleware({self.plan.faults!r}, seed={self.plan.seed!r})"
 
 
-def fault_middleware(faults: Faults | Mapping[str, Any] | str | None, *, seed: int | str = 0) -> FaultMiddleware:
+def fault_middleware(faults: FaultsLike | None, *, seed: int | str = 0) -> FaultMiddleware:
     """Return the middleware entry that injects ``faults`` (a ``Faults``, a dict or a ``parse`` string)."""
     return FaultMiddleware(FaultPlan(Faults.coerce(faults), seed))

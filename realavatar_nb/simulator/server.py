@@ -10,6 +10,7 @@ survives a stop/start of the same object.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -84,7 +85,9 @@ class Sandbox:
             return self
         import uvicorn
 
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets that say they are TCP, and
+        # without that every keep-alive answer waits ~40 ms for the client's delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
@@ -113,9 +116,11 @@ class Sandbox:
         self._server = self._thread = self._socket = None
 
     def close(self) -> None:
-        """Stop serving and the background workers."""
+        """Stop serving and the background workers, and remove the files the emulator kept."""
         self.stop()
         self.state.close()
+        if self.app.state.owns_workdir:
+            shutil.rmtree(self.app.state.workdir, ignore_errors=True)
 
     def stats(self) -> dict[str, Any]:
         """Return what each account created (``/_sandbox/stats``)."""

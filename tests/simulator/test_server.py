@@ -84,12 +84,12 @@ def test_a_persisted_emulator_keeps_its_groups_across_a_restart(tmp_path: object
         assert again.state.groups[group].person == "alice"
 
 
-def test_the_same_key_at_two_providers_is_two_accounts() -> None:
+def test_the_same_key_at_two_providers_is_two_accounts(tmp_path: object) -> None:
     from starlette.testclient import TestClient
 
     from realavatar_nb.simulator import create_app
 
-    app = create_app()
+    app = create_app(workdir=str(tmp_path))
     http = TestClient(app)
     token = http.post(
         "/crun/api/v1/client/job/visual-validate-session",
@@ -108,3 +108,39 @@ def test_the_same_key_at_two_providers_is_two_accounts() -> None:
     assert theirs.status_code == 404 and theirs.json()["success"] is False
     assert [label.split("-")[0] for label in app.state.sim.stats()["accounts"]] == ["crun"]
     app.state.sim.close()
+
+
+def test_injected_faults_show_in_the_stats_and_reset_with_them() -> None:
+    from realavatar_nb.simulator import Faults
+
+    with Sandbox(faults=Faults(rate_429=1.0), seed=3) as sb:
+        r = httpx.post(
+            f"{sb.base_url('crun')}/api/v1/client/job/visual-validate-session", json={}, headers={"x-api-key": "k"}
+        )
+        assert r.status_code == 429 and r.headers["retry-after"] == "1"
+        assert httpx.get(f"{sb.url}/_sandbox/stats").json()["faults"]["429"] == 1
+        httpx.post(f"{sb.url}/_sandbox/reset")
+        assert httpx.get(f"{sb.url}/_sandbox/stats").json()["faults"]["429"] == 0
+
+
+def test_closing_a_sandbox_removes_the_files_it_kept() -> None:
+    import os
+
+    sb = Sandbox()
+    workdir = sb.app.state.workdir
+    sb.start()
+    assert os.path.isdir(workdir)
+    sb.close()
+    assert not os.path.exists(workdir)
+
+
+def test_a_bad_faults_spec_is_a_one_line_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "realavatar_nb", "sandbox", "--port", "0", "--faults", "429=lots"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        done.returncode == 2 and done.stderr.startswith("realavatar-nb: --faults:") and "Traceback" not in done.stderr
+    )
