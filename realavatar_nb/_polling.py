@@ -1,0 +1,56 @@
+"""One way to wait: ``iter_status`` yields each state of a thing until it is terminal.
+
+``wait_verified``, ``wait_active``, ``wait_job`` and the widgets all use it. The clock and the
+sleep are injectable, so a test moves time instead of spending it; a timeout raises
+``PollTimeoutError`` carrying the last state seen, so no wait can hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+from ._exceptions import PollTimeoutError
+
+__all__ = ["iter_status"]
+
+T = TypeVar("T")
+
+
+async def iter_status(
+    fetch: Callable[[], Awaitable[T]],
+    *,
+    is_terminal: Callable[[T], bool],
+    interval: float = 3.0,
+    max_interval: float | None = None,
+    timeout: float | None = None,
+    what: str = "the status",
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[T]:
+    """Yield each state ``fetch()`` returns, every ``interval`` seconds, until one is terminal.
+
+    The interval grows by half each poll up to ``max_interval`` (default: the interval itself).
+    Raises ``PollTimeoutError`` (with ``last``) when ``timeout`` seconds pass without a terminal state.
+    """
+    deadline = None if timeout is None else clock() + timeout
+    ceiling = max_interval if max_interval is not None else interval
+    wait = interval
+    while True:
+        state = await fetch()
+        yield state
+        if is_terminal(state):
+            return
+        if deadline is not None:
+            left = deadline - clock()
+            if left <= 0:
+                raise PollTimeoutError(
+                    f"Waited {timeout:g} s for {what}; the last state was {state!r}. Wait longer or check it later.",
+                    last=state,
+                )
+            await sleep(min(wait, left))
+        else:
+            await sleep(wait)
+        wait = min(wait * 1.5, max(ceiling, interval))

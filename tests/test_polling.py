@@ -1,0 +1,74 @@
+"""iter_status: yields until terminal, grows its interval, times out with the last state."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from realavatar_nb import PollTimeoutError
+from realavatar_nb._polling import iter_status
+
+
+class Time:
+    """A clock that sleeping moves forward."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _states(*values: str) -> tuple[list[str], object]:
+    queue = list(values)
+
+    async def fetch() -> str:
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return queue, fetch
+
+
+def test_yields_every_state_until_the_terminal_one() -> None:
+    t = Time()
+    _, fetch = _states("pending", "pending", "verified", "never-read")
+
+    async def go() -> list[str]:
+        return [s async for s in iter_status(fetch, is_terminal=lambda s: s == "verified", interval=3,  # type: ignore[arg-type]
+                                             clock=t.clock, sleep=t.sleep)]  # fmt: skip
+
+    assert asyncio.run(go()) == ["pending", "pending", "verified"]
+    assert t.slept == [3, 3]
+
+
+def test_the_interval_grows_to_its_ceiling() -> None:
+    t = Time()
+    _, fetch = _states(*(["processing"] * 6), "active")
+
+    async def go() -> None:
+        async for _ in iter_status(fetch, is_terminal=lambda s: s == "active", interval=2, max_interval=5,  # type: ignore[arg-type]
+                                   clock=t.clock, sleep=t.sleep):  # fmt: skip
+            pass
+
+    asyncio.run(go())
+    assert t.slept == [2, 3, 4.5, 5, 5, 5]
+
+
+def test_a_timeout_raises_with_the_last_state_and_never_oversleeps() -> None:
+    t = Time()
+    _, fetch = _states("pending")
+
+    async def go() -> None:
+        async for _ in iter_status(fetch, is_terminal=lambda s: False, interval=4, timeout=10,  # type: ignore[arg-type]
+                                   clock=t.clock, sleep=t.sleep, what="the liveness check"):  # fmt: skip
+            pass
+
+    with pytest.raises(PollTimeoutError, match="the liveness check") as raised:
+        asyncio.run(go())
+    assert raised.value.last == "pending"
+    assert t.now == 10 and t.slept == [4, 4, 2]
