@@ -64,10 +64,10 @@ def mask(value: str | Secret | None, keep: int = 0) -> str:
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Return where the ledger and staged files live: ``$REALAVATAR_HOME`` or ``~/.realavatar_nb``."""
+    """Return where the ledger lives: ``$REALAVATAR_HOME``, else ``./.realavatar`` beside the notebooks."""
     env = os.environ if environ is None else environ
     home = env.get("REALAVATAR_HOME")
-    return Path(home) if home else Path.home() / ".realavatar_nb"
+    return Path(home) if home else Path.cwd() / ".realavatar"
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float | None) -> float | None:

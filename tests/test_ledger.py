@@ -1,0 +1,113 @@
+"""The ledger remembers everything at once, hands no group to the wrong person, stores no secret."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+import realavatar_nb as ra
+from realavatar_nb._ledger import Ledger
+
+TOKEN = "20260331171630CA67F03F8F85ABCDEF1234"
+
+
+def _session(sid: str = "tsk_1") -> ra.VerificationSession:
+    now = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    return ra.VerificationSession(
+        id=sid,
+        provider="crun",
+        h5_link=ra.Secret(f"https://h5.test/?bytedToken={TOKEN}"),
+        byted_token=ra.Secret(TOKEN),
+        expires_at=now + timedelta(seconds=120),
+        created_at=now,
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(tmp_path / "ledger.sqlite3")
+
+
+def test_a_verified_session_records_the_group_for_its_person(ledger: Ledger) -> None:
+    ledger.record_session(_session(), person="alice", biz_id="study-12")
+    ledger.record_verification("crun", "tsk_1", ra.Verification("verified", "group-1", "10000", "tsk_1"))
+    assert ledger.group_for("crun", "alice") == "group-1"
+    assert ledger.group_for("toapis", "alice") is None  # groups belong to one provider
+
+
+def test_a_group_is_never_handed_to_another_person(ledger: Ledger) -> None:
+    ledger.record_group("crun", "group-1", person="alice")
+    with pytest.raises(ra.PersonMismatchError, match="alice"):
+        ledger.record_group("crun", "group-1", person="bob")
+    with pytest.raises(ra.PersonMismatchError):
+        ledger.check_group("crun", "group-1", "bob")
+    ledger.check_group("crun", "group-1", "alice")
+
+
+def test_an_upload_intent_is_recorded_before_the_request_and_found_on_rerun(ledger: Ledger) -> None:
+    ledger.record_group("crun", "group-1", person="alice")
+    key = ledger.begin_upload("crun", "group-1", sha256="abc", source="faces/a.jpg", asset_type="Image", name="a")
+    pending = ledger.existing_upload("crun", "group-1", "abc")
+    assert pending is not None and pending["status"] == "sending" and pending["person"] == "alice"
+    ledger.finish_upload(key, ra.Asset(id="asset-1", group_id="group-1", status="processing"))
+    again = ledger.existing_upload("crun", "group-1", "abc")
+    assert again is not None and again["id"] == "asset-1"
+    ledger.update_asset("crun", ra.Asset(id="asset-1", group_id="group-1", status="failed", error_code="FaceMismatch"))
+    assert ledger.existing_upload("crun", "group-1", "abc") is None  # a failed upload may be tried again
+
+
+def test_the_ledger_survives_a_new_process_on_the_same_file(tmp_path: Path) -> None:
+    first = Ledger(tmp_path / "l.sqlite3")
+    first.record_group("anyfast", "group-9", person="carol")
+    first.close()
+    assert Ledger(tmp_path / "l.sqlite3").group_for("anyfast", "carol") == "group-9"
+
+
+def test_no_token_or_link_is_stored_in_clear(ledger: Ledger) -> None:
+    ledger.record_session(_session(), person="alice", biz_id=None)
+    ledger.close()
+    files = [ledger.path, ledger.path.with_name(ledger.path.name + "-wal")]
+    raw = b"".join(f.read_bytes() for f in files if f.exists())
+    assert TOKEN.encode() not in raw and b"h5.test" not in raw
+
+
+def test_frames_hold_every_table_and_hide_secrets(ledger: Ledger) -> None:
+    ledger.record_session(_session(), person="alice", biz_id=None)
+    sessions = ledger.frame("sessions")
+    assert list(sessions["person"]) == ["alice"] and TOKEN not in sessions.to_string()
+    with pytest.raises(ra.LedgerError, match="sessions"):
+        ledger.frame("secrets")
+
+
+def test_consent_and_erasure(ledger: Ledger) -> None:
+    ledger.record_consent("alice", ra.Consent(given_by="Alice", purpose="study 12"))
+    ledger.record_session(_session(), person="alice", biz_id=None)
+    ledger.record_group("crun", "group-1", person="alice")
+    consent = ledger.consent("alice")
+    assert consent is not None and (consent.given_by, consent.purpose) == ("Alice", "study 12")
+    assert ledger.erase_person("alice") == {"assets": 0, "groups": 1, "sessions": 1, "consents": 1}
+    assert ledger.consent("alice") is None and ledger.group_for("crun", "alice") is None
+
+
+def test_many_threads_can_write_one_ledger(ledger: Ledger) -> None:
+    ledger.record_group("crun", "group-1", person="alice")
+
+    def upload(n: int) -> None:
+        ledger.begin_upload("crun", "group-1", sha256=f"h{n}", source=f"{n}.jpg", asset_type="Image", name=None)
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ledger.frame("assets")) == 40
+
+
+def test_an_unwritable_path_is_a_ledger_error_that_says_what_to_do(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ra.LedgerError, match="Ledger\\(path="):
+        Ledger(blocker / "ledger.sqlite3")
