@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ._exceptions import PollTimeoutError
 
-__all__ = ["iter_status"]
+__all__ = ["iter_status", "wait_for"]
 
 T = TypeVar("T")
 
@@ -54,3 +54,12 @@ async def iter_status(
         else:
             await sleep(wait)
         wait = min(wait * 1.5, max(ceiling, interval))
+
+
+async def wait_for(fetch: Callable[[], Awaitable[T]], **options: Any) -> T:
+    """Poll with ``iter_status`` (same options) and return the terminal state."""
+    last: T | None = None
+    async for state in iter_status(fetch, **options):
+        last = state
+    assert last is not None  # iter_status yields at least once or raises
+    return last

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import h5
@@ -63,6 +63,18 @@ def create_app(
             answer["faults"] = faults[0].stats
         return JSONResponse(answer)
 
+    async def callback(request: Request) -> Response:
+        # The callback page for sessions created without one of their own: says what happened,
+        # never echoes the token.
+        passed = request.query_params.get("resultCode") == "10000"
+        verdict = "Verified" if passed else "Not verified"
+        detail = "You can return to the notebook." if passed else "Ask for a new verification link."
+        return HTMLResponse(
+            f"<!doctype html><html><head><meta name='viewport' content='width=device-width'><title>{verdict}</title>"
+            f"</head><body style='font-family:sans-serif;margin:2em'><h1>{verdict}</h1><p>{detail}</p></body></html>",
+            headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+        )
+
     async def reset(request: Request) -> Response:
         state.reset()
         for injector in faults:
@@ -76,6 +88,7 @@ def create_app(
         Route("/videos/{job_id}.mp4", video, methods=["GET", "HEAD"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
+        Route("/_sandbox/callback", callback, methods=["GET"]),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

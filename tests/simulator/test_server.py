@@ -144,3 +144,12 @@ def test_a_bad_faults_spec_is_a_one_line_error() -> None:
     assert (
         done.returncode == 2 and done.stderr.startswith("realavatar-nb: --faults:") and "Traceback" not in done.stderr
     )
+
+
+def test_the_default_callback_page_says_what_happened_and_never_shows_the_token() -> None:
+    with Sandbox() as sb:
+        token = "20260101000000ABCDEF0123456789ABCD"
+        page = httpx.get(f"{sb.url}/_sandbox/callback", params={"bytedToken": token, "resultCode": "10000"})
+        assert page.status_code == 200 and "Verified" in page.text and token not in page.text
+        failed = httpx.get(f"{sb.url}/_sandbox/callback", params={"bytedToken": token, "resultCode": "60203"})
+        assert "Not verified" in failed.text

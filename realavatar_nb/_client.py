@@ -1,0 +1,472 @@
+"""``AsyncClient``: one async API over the five providers and the emulator.
+
+It sends what an adapter builds, parses with the same adapter, writes everything to the ledger
+the moment it exists, and waits through ``iter_status``. Creates are never retried blindly: an
+upload is recorded as an intent first, and a rerun finds it in the ledger (and, where the
+provider lists assets, reconciles with the list) instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from . import providers
+from ._config import Secret, Settings
+from ._exceptions import (
+    AssetFailedError,
+    ConfigurationError,
+    ConsentRequiredError,
+    InvalidRequestError,
+    JobFailedError,
+    OutcomeUnknownError,
+    TransportError,
+    VerificationExpiredError,
+    VerificationRejectedError,
+)
+from ._ledger import Ledger
+from ._models import Asset, Consent, GenerationJob, Verification, VerificationSession
+from ._polling import iter_status, wait_for
+from ._staging import NoStager, SandboxStager, Stager
+from ._transport import RetryTransport
+from ._types import ASSET_TERMINAL, ASSET_TYPE_OF_KIND, JOB_TERMINAL, VERIFICATION_TERMINAL
+from .providers.base import RETRY, Adapter, Next, Step
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .simulator import Sandbox
+
+__all__ = ["AsyncClient"]
+
+_shared: Sandbox | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_sandbox(environ: dict[str, str] | None = None) -> Sandbox:
+    """Return the process-wide emulator, started on first use with ``REALAVATAR_SANDBOX_*`` settings."""
+    global _shared
+    env = dict(os.environ) if environ is None else environ
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            from .simulator import Sandbox
+
+            auto = env.get("REALAVATAR_SANDBOX_AUTOPILOT")
+            _shared = Sandbox(
+                autopilot=float(auto) if auto else None,
+                processing_seconds=float(env.get("REALAVATAR_SANDBOX_PROCESSING", "3.0")),
+                job_seconds=float(env.get("REALAVATAR_SANDBOX_JOB_SECONDS", "4.0")),
+            ).start()
+        return _shared
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _kind_of(path: str) -> str:
+    from .media.probe import probe
+
+    info = probe(path, hash=False)
+    if info.kind not in ASSET_TYPE_OF_KIND:
+        raise InvalidRequestError(
+            f"{os.path.basename(path)} is not an image, video or audio file ({info.error or info.kind}); "
+            f"validate it with ra.validate() first."
+        )
+    return ASSET_TYPE_OF_KIND[info.kind]
+
+
+class AsyncClient:
+    """The same simple API on every provider: verify, upload, wait, generate, download."""
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        *,
+        api_key: str | Secret | None = None,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        ledger: Ledger | None = None,
+        settings: Settings | None = None,
+        sandbox: Sandbox | None = None,
+        dialect: str | None = None,
+        stager: Stager | None = None,
+        poll_interval: float | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env(provider=provider)
+        self.provider = self.settings.provider
+        self._sandbox: Sandbox | None
+        self._base_url: str | None
+        if self.provider == "sandbox":
+            self._sandbox = sandbox or shared_sandbox()
+            self.dialect = dialect or os.environ.get("REALAVATAR_SANDBOX_DIALECT") or "toapis"
+            self._base_url = base_url or self._sandbox.base_url(self.dialect)
+            self._key: Secret | None = Secret(str(api_key or "sandbox-key"))
+            self._stager: Stager = stager or SandboxStager(self._sandbox.url)
+            # A fresh emulator knows nothing of an old one's groups: keep their ledger rows apart.
+            self.ledger_name = f"sandbox:{self.dialect}:{self._sandbox.url}"
+        else:
+            self._sandbox = None
+            self.dialect = self.provider
+            self._base_url = base_url or self.settings.base_url
+            self._key = Secret(str(api_key)) if api_key else self.settings.api_key
+            self._stager = stager or NoStager(self.provider)
+            self.ledger_name = self.provider
+        self._adapter: Adapter | None = None
+        self.ledger = ledger if ledger is not None else Ledger(self.settings.ledger_path)
+        self.poll_interval = poll_interval or self.settings.poll_interval or 3.0
+        self._retry = RetryTransport(transport)
+        self._http = httpx.AsyncClient(transport=self._retry, timeout=self.settings.request_timeout)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def adapter(self) -> Adapter:
+        """The provider's adapter; the API key is looked up here, on first use."""
+        if self._adapter is None:
+            key = self._key or self.settings.with_(provider=self.provider).require_api_key()
+            self._adapter = providers.get(self.dialect)(self._base_url, key)
+        return self._adapter
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._http.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise TransportError(
+                f"Could not reach {self.provider} at {request.url.host}: {exc}. Check the network."
+            ) from exc
+        except httpx.HTTPError as exc:
+            if request.extensions.get(RETRY):
+                raise TransportError(f"{self.provider} did not answer after retries: {exc}. Try again later.") from exc
+            raise OutcomeUnknownError(
+                f"{self.provider} may or may not have done this ({request.method} {request.url.path}): the "
+                f"connection failed after the request was sent ({type(exc).__name__}). Rerun the same call: "
+                f"the client checks its ledger and the provider before sending anything again."
+            ) from exc
+
+    async def _drive(self, step: Step[Any], *, timeout: float = 120.0) -> Any:
+        """Follow ``Next`` steps (task indirection), pausing between repeated polls of one URL."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        previous: str | None = None
+        while isinstance(step, Next):
+            url = str(step.request.url)
+            if url == previous:
+                if loop.time() > deadline:
+                    raise OutcomeUnknownError(
+                        f"{self.provider} kept answering 'in progress' for {timeout:g} s at {url}."
+                    )
+                await asyncio.sleep(min(self.poll_interval, 1.0))
+            previous = url
+            step = step.parse(await self._send(step.request))
+        return step
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (the ledger stays open for other clients)."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object | TracebackType) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient({self.provider!r}, dialect={self.dialect!r}, api_key={'set' if self._key else 'unset'})"
+
+    # -- verification ---------------------------------------------------------------------
+
+    async def create_verification(
+        self,
+        callback_url: str | None = None,
+        biz_id: str | None = None,
+        locale: str | None = None,
+        person: str | None = None,
+        consent: Consent | None = None,
+    ) -> VerificationSession:
+        """Create a liveness session; with ``person``, their consent must be given or already recorded."""
+        if person:
+            if consent is not None:
+                self.ledger.record_consent(person, consent)
+            elif self.ledger.consent(person) is None:
+                raise ConsentRequiredError(
+                    f"No consent is recorded for {person!r}. Ask them first and pass "
+                    f"consent=ra.Consent(given_by=..., purpose=...)."
+                )
+        callback = callback_url or self.settings.callback_url
+        if callback is None and self._sandbox is not None:
+            callback = f"{self._sandbox.url}/_sandbox/callback"
+        request = self.adapter.build_create_verification(
+            callback_url=callback, biz_id=biz_id, locale=locale, project=None
+        )
+        session: VerificationSession = await self._drive(
+            self.adapter.parse_create_verification(await self._send(request), callback_url=callback)
+        )
+        if person:
+            from dataclasses import replace
+
+            session = replace(session, person=person)
+        self.ledger.record_session(session, person=person, biz_id=biz_id)
+        return session
+
+    async def get_verification(self, session: VerificationSession, result_code: str | None = None) -> Verification:
+        """Look once at a session's outcome (``pending`` until the person finishes)."""
+        request = self.adapter.build_get_verification(session, result_code=result_code)
+        verification: Verification = await self._drive(
+            self.adapter.parse_get_verification(await self._send(request), session)
+        )
+        self.ledger.record_verification(self.ledger_name, session.id, verification)
+        return verification
+
+    async def wait_verified(self, session: VerificationSession, timeout: float | None = None) -> Verification:
+        """Wait until the person verifies; raise if the link expires or the check fails."""
+        limit = timeout if timeout is not None else max(session.seconds_left(), 0) + 30
+        last: Verification = await wait_for(
+            lambda: self.get_verification(session),
+            is_terminal=lambda v: v.status in VERIFICATION_TERMINAL,
+            interval=self.poll_interval,
+            timeout=limit,
+            what="the liveness check",
+        )
+        if last.status == "expired":
+            raise VerificationExpiredError("The H5 link expired before the person finished: create a new session.")
+        if last.status == "failed":
+            raise VerificationRejectedError(
+                f"The liveness check failed (resultCode {last.result_code}): ask the person to try again with a "
+                f"new session, in good light, face fully visible.",
+                result_code=last.result_code,
+            )
+        return last
+
+    # -- assets ---------------------------------------------------------------------------
+
+    async def upload_asset(
+        self, group_id: str, source: str | os.PathLike[str], name: str | None = None, asset_type: str | None = None
+    ) -> Asset:
+        """Upload one file (a path or an http(s) URL) into a group; a file already there is not sent again."""
+        text = os.fspath(source)
+        is_url = text.startswith(("http://", "https://"))
+        if not is_url and not os.path.isfile(text):
+            raise InvalidRequestError(f"No file at {text!r}: pass an existing path or an http(s) URL.")
+        sha = hashlib.sha256(text.encode()).hexdigest() if is_url else _sha256(text)
+        kind = asset_type or (_guess_type(text) if is_url else _kind_of(text))
+        label = name or f"{Path(text.split('?')[0]).stem[:40]}-{sha[:8]}"
+        provider = self.ledger_name
+        self.ledger.check_group(provider, group_id, None)
+        existing = self.ledger.existing_upload(provider, group_id, sha)
+        if existing is not None and existing["id"]:
+            return await self.get_asset(existing["id"])
+        if existing is not None:  # an earlier create's outcome is unknown: reconcile before resending
+            found = await self._reconcile(group_id, existing)
+            if found is not None:
+                return found
+            self.ledger.abandon_upload(existing["key"])
+        key = self.ledger.begin_upload(provider, group_id, sha256=sha, source=text, asset_type=kind, name=label)
+        try:
+            url = text if is_url else await self._stager.stage(text, self._http)
+            request = self.adapter.build_upload(group_id=group_id, url=url, asset_type=kind, name=label)
+        except Exception:
+            self.ledger.abandon_upload(key)  # nothing reached the provider
+            raise
+        assets: list[Asset] = await self._drive(
+            self.adapter.parse_upload(await self._send(request), group_id=group_id, source=text)
+        )
+        asset = assets[0]
+        self.ledger.finish_upload(key, asset)
+        return asset
+
+    async def _reconcile(self, group_id: str, intent: dict[str, Any]) -> Asset | None:
+        if not self.adapter.can_list_assets:
+            raise OutcomeUnknownError(
+                f"An earlier upload of {intent['source']} to {group_id} may have reached {self.provider}, which "
+                f"cannot list assets to check. Look in its console; to send it anyway, delete that ledger row "
+                f"(ra.Ledger().forget_asset) and upload again."
+            )
+        for asset in await self.list_assets(group_id):
+            if asset.name == intent["name"]:
+                self.ledger.finish_upload(intent["key"], asset)
+                return asset
+        return None
+
+    async def upload_assets(
+        self, group_id: str, sources: Iterable[str | os.PathLike[str]] | pd.DataFrame, concurrency: int | None = None
+    ) -> list[Asset | BaseException]:
+        """Upload many files with bounded concurrency; a failed item is returned as its error, never raised.
+
+        ``sources`` may be paths, URLs, or a validation report (only its ``ok`` rows are uploaded).
+        """
+        if hasattr(sources, "columns"):
+            report: Any = sources
+            items = [str(p) for p in report.loc[report["ok"], "path"]]
+        else:
+            items = [os.fspath(s) for s in sources]
+        gate = asyncio.Semaphore(concurrency or 8)
+
+        async def one(item: str) -> Asset | BaseException:
+            async with gate:
+                try:
+                    return await self.upload_asset(group_id, item)
+                except Exception as exc:
+                    return exc
+
+        return list(await asyncio.gather(*(one(i) for i in items)))
+
+    async def get_asset(self, asset_id: str) -> Asset:
+        """Look once at an asset."""
+        asset: Asset = await self._drive(
+            self.adapter.parse_get_asset(await self._send(self.adapter.build_get_asset(asset_id)))
+        )
+        self.ledger.update_asset(self.ledger_name, asset)
+        return asset
+
+    async def list_assets(self, group_id: str) -> list[Asset]:
+        """Return every asset of a group (where the provider lists; else ``UnsupportedOperationError``)."""
+        found: list[Asset] = []
+        page = 1
+        while True:
+            response = await self._send(self.adapter.build_list_assets(group_id, page=page))
+            items, more = self.adapter.parse_list_assets(response)
+            found += items
+            if not more or not items:
+                return found
+            page += 1
+
+    async def wait_active(self, assets: Sequence[Asset], timeout: float | None = None) -> list[Asset]:
+        """Wait until every asset is terminal (active or failed); return them in the same order."""
+        current = {a.id: a for a in assets}
+
+        async def refresh() -> dict[str, Asset]:
+            pending = [a for a in current.values() if a.status not in ASSET_TERMINAL]
+            groups = {a.group_id for a in pending if a.group_id}
+            if self.adapter.can_list_assets and groups:
+                for group in groups:
+                    for asset in await self.list_assets(group):
+                        if asset.id in current:
+                            current[asset.id] = asset
+                            self.ledger.update_asset(self.ledger_name, asset)
+            else:
+                for asset in pending:
+                    current[asset.id] = await self.get_asset(asset.id)
+            return current
+
+        async for _ in iter_status(
+            refresh,
+            is_terminal=lambda c: all(a.status in ASSET_TERMINAL for a in c.values()),
+            interval=self.poll_interval,
+            timeout=timeout if timeout is not None else 900.0,
+            what="the assets to finish processing",
+        ):
+            pass
+        return [current[a.id] for a in assets]
+
+    async def delete_asset(self, asset_id: str) -> None:
+        """Delete an asset upstream (where the provider allows) and forget it in the ledger."""
+        self.adapter.check(await self._send(self.adapter.build_delete_asset(asset_id)))
+        self.ledger.forget_asset(self.ledger_name, asset_id)
+
+    # -- generation -----------------------------------------------------------------------
+
+    async def generate(
+        self,
+        prompt: str,
+        references: Sequence[Asset | str] = (),
+        model: str | None = None,
+        duration: int = 5,
+        ratio: str = "16:9",
+        resolution: str = "720p",
+        seed: int | None = None,
+    ) -> GenerationJob:
+        """Submit a Seedance 2.0 job; every referenced asset must be this account's and active."""
+        checked = []
+        for ref in references:
+            asset_id = ref.id if isinstance(ref, Asset) else str(ref).removeprefix("asset://")
+            asset = await self.get_asset(asset_id)
+            if asset.status == "failed":
+                raise AssetFailedError(
+                    f"Asset {asset.id} failed ({asset.error_code}): it cannot be used; upload another file.",
+                    error_code=asset.error_code,
+                    asset=asset,
+                )
+            if asset.status != "active":
+                raise InvalidRequestError(f"Asset {asset.id} is still {asset.status}: await client.wait_active first.")
+            checked.append(asset)
+        request = self.adapter.build_generate(
+            prompt=prompt, references=checked, model=model, duration=duration, ratio=ratio, resolution=resolution,
+            seed=seed,
+        )  # fmt: skip
+        job: GenerationJob = await self._drive(self.adapter.parse_generate(await self._send(request)))
+        self.ledger.record_job(self.ledger_name, job, prompt=prompt)
+        return job
+
+    async def get_job(self, job: GenerationJob | str) -> GenerationJob:
+        """Look once at a generation job."""
+        job_id = job.id if isinstance(job, GenerationJob) else job
+        found = self.adapter.parse_get_job(await self._send(self.adapter.build_get_job(job_id)))
+        self.ledger.record_job(self.ledger_name, found)
+        return found
+
+    async def wait_job(self, job: GenerationJob | str, timeout: float | None = None) -> GenerationJob:
+        """Wait until a job is terminal; raise ``JobFailedError`` unless it succeeded."""
+        last: GenerationJob = await wait_for(
+            lambda: self.get_job(job),
+            is_terminal=lambda j: j.status in JOB_TERMINAL,
+            interval=self.poll_interval,
+            max_interval=max(self.poll_interval, 10.0),
+            timeout=timeout if timeout is not None else 1800.0,
+            what="the generation job",
+        )
+        if last.status != "succeeded":
+            raise JobFailedError(
+                f"Job {last.id} ended {last.status}: {last.error_code or ''} {last.error_message or ''}".strip(),
+                job=last,
+            )
+        return last
+
+    async def download(self, job: GenerationJob, path: str | os.PathLike[str]) -> Path:
+        """Stream the job's video to ``path`` (folders created); return the path."""
+        if not job.video_url:
+            raise InvalidRequestError(f"Job {job.id} has no video yet ({job.status}): await client.wait_job first.")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        request = self._http.build_request("GET", job.video_url)
+        request.extensions[RETRY] = True
+        response = await self._http.send(request, stream=True)
+        try:
+            if response.status_code != 200:
+                raise TransportError(f"Downloading {job.id}'s video failed: HTTP {response.status_code}.")
+            with open(partial, "wb") as fh:
+                async for chunk in response.aiter_bytes():
+                    fh.write(chunk)
+        finally:
+            await response.aclose()
+        os.replace(partial, target)
+        self.ledger.record_job(self.ledger_name, job, path=str(target))
+        return target
+
+
+def _guess_type(url: str) -> str:
+    from .media.sniff import AUDIO_FORMATS, IMAGE_FORMATS, family_of_extension
+
+    family = family_of_extension(url.split("?")[0].rsplit(".", 1)[-1]) or ""
+    if family in IMAGE_FORMATS:
+        return "Image"
+    if family in AUDIO_FORMATS:
+        return "Audio"
+    if family:
+        return "Video"
+    raise ConfigurationError(
+        f"Cannot tell what {url} holds from its name: pass asset_type='Image', 'Video' or 'Audio'."
+    )
