@@ -51,6 +51,9 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
+    from ._client import AsyncClient
+    from ._ledger import Ledger
+    from ._sync import run
     from .media.fix import fix
     from .media.probe import MediaInfo, probe
     from .media.report import write_report
@@ -72,6 +75,9 @@ _LAZY: dict[str, str] = {
     "validate_folder": "realavatar_nb.media.validate",
     "write_report": "realavatar_nb.media.report",
     "fix": "realavatar_nb.media.fix",
+    "AsyncClient": "realavatar_nb._client",
+    "Ledger": "realavatar_nb._ledger",
+    "run": "realavatar_nb._sync",
 }
 
 
@@ -92,6 +98,7 @@ __all__ = [
     "REPORT_COLUMNS",
     "Asset",
     "AssetFailedError",
+    "AsyncClient",
     "AuthenticationError",
     "CallbackParseError",
     "CallbackResult",
@@ -103,6 +110,7 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidRequestError",
     "JobFailedError",
+    "Ledger",
     "LedgerError",
     "MediaError",
     "MediaInfo",
@@ -134,6 +142,7 @@ __all__ = [
     "get_profile",
     "parse_callback",
     "probe",
+    "run",
     "validate",
     "validate_folder",
     "write_report",
