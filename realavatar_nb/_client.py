@@ -28,6 +28,7 @@ from ._exceptions import (
     InvalidRequestError,
     JobFailedError,
     OutcomeUnknownError,
+    ServerError,
     TransportError,
     VerificationExpiredError,
     VerificationRejectedError,
@@ -36,7 +37,7 @@ from ._ledger import Ledger
 from ._models import Asset, Consent, GenerationJob, Verification, VerificationSession
 from ._polling import iter_status, wait_for
 from ._staging import NoStager, SandboxStager, Stager
-from ._transport import RetryTransport
+from ._transport import STREAM, RetryTransport
 from ._types import ASSET_TERMINAL, ASSET_TYPE_OF_KIND, JOB_TERMINAL, VERIFICATION_TERMINAL
 from .providers.base import RETRY, Adapter, Next, Step
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient"]
 
+_CREATE_ATTEMPTS = 6  # sends of one upload, each after checking the list that the last did not land
 _shared: Sandbox | None = None
 _shared_lock = threading.Lock()
 
@@ -211,6 +213,9 @@ class AsyncClient:
         request = self.adapter.build_create_verification(
             callback_url=callback, biz_id=biz_id, locale=locale, project=None
         )
+        # A session costs nothing until a person uses it and expires in 120 s: sending it again after
+        # a failure can at worst leave an unused one behind, never a charge.
+        request.extensions[RETRY] = True
         session: VerificationSession = await self._drive(
             self.adapter.parse_create_verification(await self._send(request), callback_url=callback)
         )
@@ -218,7 +223,7 @@ class AsyncClient:
             from dataclasses import replace
 
             session = replace(session, person=person)
-        self.ledger.record_session(session, person=person, biz_id=biz_id)
+        self.ledger.record_session(session, person=person, biz_id=biz_id, provider=self.ledger_name)
         return session
 
     async def get_verification(self, session: VerificationSession, result_code: str | None = None) -> Verification:
@@ -280,9 +285,22 @@ class AsyncClient:
         except Exception:
             self.ledger.abandon_upload(key)  # nothing reached the provider
             raise
-        assets: list[Asset] = await self._drive(
-            self.adapter.parse_upload(await self._send(request), group_id=group_id, source=text)
-        )
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                assets: list[Asset] = await self._drive(
+                    self.adapter.parse_upload(await self._send(request), group_id=group_id, source=text)
+                )
+                break
+            except (ServerError, OutcomeUnknownError):
+                # The create may or may not have happened. Where the provider lists assets, look for it by
+                # its name before sending it again; elsewhere the ledger row stays "sending" for a rerun.
+                if not self.adapter.can_list_assets or attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                listed = [a for a in await self.list_assets(group_id) if a.name == label]
+                if listed:
+                    assets = listed
+                    break
+                await self._retry.pause(attempt)
         asset = assets[0]
         self.ledger.finish_upload(key, asset)
         return asset
@@ -443,6 +461,7 @@ class AsyncClient:
         partial = target.with_name(target.name + ".part")
         request = self._http.build_request("GET", job.video_url)
         request.extensions[RETRY] = True
+        request.extensions[STREAM] = True
         response = await self._http.send(request, stream=True)
         try:
             if response.status_code != 200:

@@ -107,13 +107,24 @@ class Ledger:
         row = rows[0]
         return Consent(row["given_by"], row["purpose"], datetime.fromisoformat(row["confirmed_at"]))
 
-    def record_session(self, session: VerificationSession, *, person: str | None, biz_id: str | None) -> None:
-        """Record a new liveness session (its token only as a fingerprint)."""
+    def record_session(
+        self, session: VerificationSession, *, person: str | None, biz_id: str | None, provider: str | None = None
+    ) -> None:
+        """Record a new liveness session (its token only as a fingerprint) under ``provider``."""
         self._run(
             "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?)",
-            (session.id, session.provider, person, biz_id, fingerprint(session.byted_token), session.callback_url,
-             session.created_at.isoformat(), session.expires_at.isoformat(), _now()),
-        )  # fmt: skip
+            (
+                session.id,
+                provider or session.provider,
+                person,
+                biz_id,
+                fingerprint(session.byted_token),
+                session.callback_url,
+                session.created_at.isoformat(),
+                session.expires_at.isoformat(),
+                _now(),
+            ),
+        )
 
     def record_verification(self, provider: str, session_id: str, verification: Verification) -> None:
         """Record what a look at a session found; a verified one also records its group for the person."""

@@ -67,7 +67,7 @@ def test_a_dropped_connection_on_a_read_is_retried() -> None:
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
-def test_a_create_is_never_retried(method: str) -> None:
+def test_a_create_is_never_retried_when_it_may_have_happened(method: str) -> None:
     waits: list[float] = []
     script = Script(503, 200)
     assert _run(_transport(script, waits), retry=False, method=method).status_code == 503
@@ -76,6 +76,15 @@ def test_a_create_is_never_retried(method: str) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         _run(_transport(dropped, waits), retry=False, method=method)
     assert dropped.sent == 1
+
+
+def test_a_create_is_retried_when_nothing_can_have_happened() -> None:
+    waits: list[float] = []
+    limited = Script(429, 200, headers={"retry-after": "2"})
+    assert _run(_transport(limited, waits), retry=False, method="POST").status_code == 200
+    refused = Script(httpx.ConnectError("refused"), 200)
+    assert _run(_transport(refused, waits), retry=False, method="POST").status_code == 200
+    assert (limited.sent, refused.sent) == (2, 2) and waits[0] == 2.0
 
 
 def test_retries_stop_after_the_last_attempt_and_return_the_last_answer() -> None:
