@@ -9,6 +9,7 @@ provider lists assets, reconciles with the list) instead of sending it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import threading
@@ -27,6 +28,7 @@ from ._exceptions import (
     ConsentRequiredError,
     InvalidRequestError,
     JobFailedError,
+    NotFoundError,
     OutcomeUnknownError,
     ServerError,
     TransportError,
@@ -280,8 +282,11 @@ class AsyncClient:
             self.ledger.abandon_upload(existing["key"])
         key = self.ledger.begin_upload(provider, group_id, sha256=sha, source=text, asset_type=kind, name=label)
         try:
-            url = text if is_url else await self._stager.stage(text, self._http)
-            request = self.adapter.build_upload(group_id=group_id, url=url, asset_type=kind, name=label)
+            if not is_url and self.adapter.can_upload_file:  # the provider takes the file itself (Anyfast)
+                request = self.adapter.build_upload_file(group_id, text, asset_type=kind, name=label)
+            else:
+                url = text if is_url else await self._stager.stage(text, self._http)
+                request = self.adapter.build_upload(group_id=group_id, url=url, asset_type=kind, name=label)
         except Exception:
             self.ledger.abandon_upload(key)  # nothing reached the provider
             raise
@@ -391,7 +396,9 @@ class AsyncClient:
 
     async def delete_asset(self, asset_id: str) -> None:
         """Delete an asset upstream (where the provider allows) and forget it in the ledger."""
-        self.adapter.check(await self._send(self.adapter.build_delete_asset(asset_id)))
+        # Already gone (a retried delete whose first answer was lost) is the goal met, not an error.
+        with contextlib.suppress(NotFoundError):
+            self.adapter.check(await self._send(self.adapter.build_delete_asset(asset_id)))
         self.ledger.forget_asset(self.ledger_name, asset_id)
 
     # -- generation -----------------------------------------------------------------------

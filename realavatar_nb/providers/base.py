@@ -134,6 +134,7 @@ class Adapter:
     can_list_assets: ClassVar[bool] = False
     can_delete_asset: ClassVar[bool] = False
     can_delete_group: ClassVar[bool] = False
+    can_upload_file: ClassVar[bool] = False  # takes a local file itself (multipart), no URL needed
 
     def __init__(self, base_url: str | None, api_key: Secret) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -222,6 +223,12 @@ class Adapter:
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> Step[list[Asset]]:
         raise NotImplementedError
+
+    def build_upload_file(
+        self, group_id: str, path_or_bytes: str | bytes, filename: str | None = None, asset_type: str = "Image",
+        name: str | None = None,
+    ) -> httpx.Request:  # fmt: skip
+        raise self.unsupported("upload a local file", "stage it at a public URL and upload the URL.")
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         raise NotImplementedError

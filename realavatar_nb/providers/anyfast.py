@@ -1,0 +1,400 @@
+"""Anyfast (docs.anyfast.ai): Bearer; BytePlus asset actions in PascalCase with no envelope.
+
+Every ``/volc/asset/<Action>`` is a POST with a JSON body answering upstream's ``Result`` bare
+(an enveloped ``{ResponseMetadata, Result}`` is unwrapped too); refusals carry upstream's
+``ResponseMetadata.Error{Code, Message}``, or a plain ``{error}``/``{message}`` body. CreateAsset
+also takes a multipart form, Anyfast's own upload for local files (``build_upload_file``).
+Generation is Ark-native at ``/v1/video/generations``, polled through new-api's task envelope
+``{code: "success", message, data}`` (reference/providers.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Final
+from urllib.parse import quote
+
+import httpx
+
+from .._config import Secret
+from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError, ServerError
+from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .base import Adapter, error_for_status
+
+__all__ = ["Anyfast"]
+
+A: Final = "/volc/asset"
+GENERATIONS: Final = "/v1/video/generations"
+LINK_TTL: Final = timedelta(seconds=120)  # no expiry field: upstream's documented H5 link life
+PAGE_SIZE: Final = 100  # upstream's maximum
+MODEL_OF_TYPE: Final = {"Image": "volc-asset", "Video": "volc-asset-video", "Audio": "volc-asset-audio"}
+# Ark's content item kind and reference role for each asset type.
+CONTENT_OF_TYPE: Final = {"Image": ("image_url", "reference_image"), "Video": ("video_url", "reference_video"),
+                          "Audio": ("audio_url", "reference_audio")}  # fmt: skip
+_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
+_RESULT_CODE: Final = re.compile(r"resultCode\D{0,3}(\d+)", re.IGNORECASE)
+
+
+class Anyfast(Adapter):
+    """Anyfast's ``/volc/asset`` actions (Byteplus-Direct token) and Seedance 2.0 generation."""
+
+    name = "anyfast"
+    default_base_url = "https://www.anyfast.ai"
+    # No status field: a non-empty GroupId is verified; failed/expired arrive as errors (parse_get_verification).
+    verification_statuses: ClassVar[Mapping[str, str]] = {}
+    # The GetAsset schema lists Active/Inactive, the guides wait for Active and report FaceMismatch:
+    # Inactive is "not usable yet" (processing), unless an Error rides along (then failed; see _asset).
+    asset_statuses: ClassVar[Mapping[str, str]] = {
+        "Processing": "processing",
+        "Active": "active",
+        "Failed": "failed",
+        "Inactive": "processing",
+    }
+    # new-api's task spellings in the envelope; Ark's own lower-case ones if a bare Ark task arrives.
+    job_statuses: ClassVar[Mapping[str, str]] = {
+        "NOT_START": "queued",
+        "SUBMITTED": "queued",
+        "QUEUED": "queued",
+        "IN_PROGRESS": "running",
+        "SUCCESS": "succeeded",
+        "FAILURE": "failed",
+        "queued": "queued",
+        "running": "running",
+        "succeeded": "succeeded",
+        "failed": "failed",
+        "cancelled": "cancelled",
+        "expired": "expired",
+    }
+    default_model = "seedance"  # inferred: only `seedance-fast` is documented
+    can_list_assets = True
+    can_delete_asset = True
+    can_upload_file = True  # multipart CreateAsset: build_upload_file
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
+        """Return the error in an answer: any 4xx/5xx, or an upstream ``Error`` / non-success code in a 200."""
+        found, code, message, request_id = _error_fields(body)
+        status = response.status_code
+        if status < 400:
+            if not found:
+                return None
+            status = status_of_code(code)  # some gateways answer upstream errors with HTTP 200
+        text = str(message or response.reason_phrase or "request refused")
+        if code and code not in text:
+            text = f"{code}: {text}"
+        return error_for_status(status, text, provider=self.name, code=code, request_id=request_id, body=body,
+                                response=response)  # fmt: skip
+
+    def _result(self, response: httpx.Response) -> dict[str, Any]:
+        body = self.check(response)
+        # Anyfast passes upstream's Result through bare; the full upstream envelope is accepted too.
+        if isinstance(body, dict) and isinstance(body.get("Result"), dict):
+            body = body["Result"]
+        if not isinstance(body, dict):
+            raise ServerError(f"{self.name} answered without a JSON object; try again later.", provider=self.name,
+                              status_code=response.status_code, body=body)  # fmt: skip
+        return body
+
+    # -- liveness --------------------------------------------------------------------------
+
+    def build_create_verification(
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+    ) -> httpx.Request:
+        body: dict[str, Any] = {"CallbackURL": callback_url} if callback_url else {}
+        if project:
+            body["ProjectName"] = project  # upstream's field; the group is created in that project
+        return self.request("POST", f"{A}/CreateVisualValidateSession", json_body=body)
+
+    def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
+        result = self._result(response)
+        token = _text(result.get("BytedToken"))
+        if not token:
+            raise ServerError(f"{self.name} created a session without a BytedToken.", provider=self.name, body=result)
+        created = datetime.now(timezone.utc)
+        # inferred: one aggregator adds ExpiresIn (seconds); Anyfast documents no expiry at all.
+        ttl = _int(result.get("ExpiresIn"), 0)
+        return VerificationSession(
+            id=token,
+            provider=self.name,
+            h5_link=Secret(_unescape_link(_text(result.get("H5Link")) or "")),
+            byted_token=Secret(token),
+            expires_at=created + (timedelta(seconds=ttl) if ttl > 0 else LINK_TTL),
+            callback_url=_text(result.get("CallbackURL")) or callback_url,
+            created_at=created,
+        )
+
+    def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
+        # No result_code field: the answer alone says whether the session passed.
+        body = {"BytedToken": session.byted_token.reveal()}
+        return self.request("POST", f"{A}/GetVisualValidateResult", json_body=body, retry=True)
+
+    def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
+        try:
+            result = self._result(response)
+        except ProviderError as exc:
+            ended = _ended_session(exc)
+            if ended is None:
+                raise
+            return Verification(status=ended[0], result_code=ended[1], session_id=session.id)
+        group = _text(result.get("GroupId"))
+        return Verification(status="verified" if group else "pending", group_id=group, session_id=session.id)
+
+    # -- assets ----------------------------------------------------------------------------
+
+    def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
+        kind = _asset_type(asset_type)
+        body = {"model": MODEL_OF_TYPE[kind], "GroupId": group_id}
+        if name:
+            body["Name"] = name
+        body |= {"AssetType": kind, "URL": url}
+        return self.request("POST", f"{A}/CreateAsset", json_body=body)
+
+    def build_upload_file(
+        self,
+        group_id: str,
+        path_or_bytes: str | os.PathLike[str] | bytes,
+        filename: str | None = None,
+        asset_type: str = "Image",
+        name: str | None = None,
+    ) -> httpx.Request:
+        """Return CreateAsset as a multipart form (``model``, ``file``, ``GroupId``, ``Name``) for a local file.
+
+        The answer is parsed by ``parse_upload``. The file is read here, whole (uploads are capped at 64 MB).
+        """
+        if isinstance(path_or_bytes, bytes):
+            content, filename = path_or_bytes, filename or "upload"
+        else:
+            path = Path(path_or_bytes)
+            content, filename = path.read_bytes(), filename or path.name
+        fields = {"model": MODEL_OF_TYPE[_asset_type(asset_type)], "GroupId": group_id}
+        if name:
+            fields["Name"] = name
+        return self.request("POST", f"{A}/CreateAsset", data=fields, files={"file": (filename, content)})
+
+    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
+        result = self._result(response)
+        asset_id = _text(result.get("Id"))  # inferred: like CreateAssetGroup's {"Id"}
+        if not asset_id:
+            raise ServerError(f"{self.name} created an asset without an Id.", provider=self.name, body=result)
+        sent = _sent_json(response)  # a multipart upload leaves type and name to get_asset
+        return [Asset(id=asset_id, group_id=group_id, status="processing", name=_text(sent.get("Name")),
+                      asset_type=_text(sent.get("AssetType")), source=source)]  # fmt: skip
+
+    def build_get_asset(self, asset_id: str) -> httpx.Request:
+        return self.request("POST", f"{A}/GetAsset", json_body={"Id": asset_id}, retry=True)
+
+    def parse_get_asset(self, response: httpx.Response) -> Asset:
+        return self._asset(self._result(response))
+
+    def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
+        body = {"model": MODEL_OF_TYPE["Image"], "PageNumber": page, "PageSize": PAGE_SIZE,
+                "Filter": {"GroupIds": [group_id]}}  # fmt: skip
+        return self.request("POST", f"{A}/ListAssets", json_body=body, retry=True)
+
+    def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
+        result = self._result(response)
+        assets = [self._asset(item) for item in result.get("Items") or [] if isinstance(item, dict)]
+        sent = _sent_json(response)
+        number = _int(result.get("PageNumber"), _int(sent.get("PageNumber"), 1))
+        size = _int(result.get("PageSize"), _int(sent.get("PageSize"), PAGE_SIZE))
+        return assets, bool(assets) and number * size < _int(result.get("TotalCount"), 0)
+
+    def build_delete_asset(self, asset_id: str) -> httpx.Request:
+        # `model` defaults to volc-asset upstream; the asset's type is not known here.
+        # Deleting twice deletes nothing more, so a delete may be retried (a lost answer then reads 404).
+        body = {"Id": asset_id, "model": MODEL_OF_TYPE["Image"]}
+        return self.request("POST", f"{A}/DeleteAsset", json_body=body, retry=True)
+
+    def _asset(self, data: dict[str, Any]) -> Asset:
+        asset_id = _text(data.get("Id"))
+        if not asset_id:
+            raise ServerError(f"{self.name} answered an asset without an Id.", provider=self.name, body=data)
+        error = _obj(data.get("Error"))
+        code = _text(error.get("Code"))
+        status = self.status("asset", data.get("Status"))
+        if data.get("Status") == "Inactive" and code:
+            status = "failed"
+        return Asset(
+            id=asset_id,
+            group_id=_text(data.get("GroupId")),
+            status=status,
+            name=_text(data.get("Name")),
+            asset_type=_text(data.get("AssetType")),
+            error_code=code,
+            error_message=_text(error.get("Message")),
+        )
+
+    # -- generation ------------------------------------------------------------------------
+
+    def build_generate(
+        self,
+        *,
+        prompt: str,
+        references: list[Asset],
+        model: str | None,
+        duration: int,
+        ratio: str,
+        resolution: str,
+        seed: int | None,
+    ) -> httpx.Request:
+        content: list[dict[str, Any]] = [{"type": "text", "text": prompt}] if prompt else []
+        for asset in references:
+            kind, role = CONTENT_OF_TYPE.get(asset.asset_type or "Image", CONTENT_OF_TYPE["Image"])
+            content.append({"type": kind, kind: {"url": asset.uri}, "role": role})
+        body: dict[str, Any] = {"model": model or self.default_model, "content": content, "ratio": ratio,
+                                "duration": duration, "resolution": resolution}  # fmt: skip
+        if seed is not None:
+            body["seed"] = seed
+        return self.request("POST", GENERATIONS, json_body=body)
+
+    def parse_generate(self, response: httpx.Response) -> GenerationJob:
+        body = self.check(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        # inferred: the create answer was not visible; the task id is looked for where new-api
+        # gateways put it: data.task_id, data.id, data itself (a string), task_id, id.
+        task = data if isinstance(data, dict) else {}
+        job_id = (_text(task.get("task_id")) or _text(task.get("id")) or (data if isinstance(data, str) else None)
+                  or _text(body.get("task_id")) or _text(body.get("id")))  # fmt: skip
+        if not job_id:
+            raise ServerError(f"{self.name} accepted a generation without a task id.", provider=self.name, body=body)
+        raw = task.get("status") or body.get("status")
+        sent = _sent_json(response)
+        refs = tuple(item[item["type"]]["url"] for item in sent.get("content") or [] if _is_media(item))
+        return GenerationJob(id=job_id, status=self.status("job", raw) if raw else "queued",
+                             model=_text(sent.get("model")), references=refs, provider=self.name)  # fmt: skip
+
+    def build_get_job(self, job_id: str) -> httpx.Request:
+        return self.request("GET", f"{GENERATIONS}/{quote(job_id, safe='')}", retry=True)
+
+    def parse_get_job(self, response: httpx.Response) -> GenerationJob:
+        body = self.check(response)
+        if not isinstance(body, dict):
+            raise ServerError(f"{self.name} answered a task without data.", provider=self.name, body=body)
+        # The envelope's data (a bare Ark task is read as is); its own `data` is the upstream
+        # Ark task (content.video_url, error, model).
+        task = _obj(body.get("data")) or body
+        upstream = _obj(task.get("data")) or task
+        content = _obj(upstream.get("content"))
+        error = _obj(upstream.get("error"))
+        job_id = _text(task.get("task_id")) or _text(task.get("id"))
+        if not job_id:
+            raise ServerError(f"{self.name} answered a task without a task_id.", provider=self.name, body=body)
+        return GenerationJob(
+            id=job_id,
+            status=self.status("job", task.get("status")),
+            video_url=_text(task.get("result_url")) or _text(content.get("video_url")),
+            model=_text(upstream.get("model")),
+            error_code=_text(error.get("code")),
+            error_message=_text(task.get("fail_reason")) or _text(error.get("message")),
+            provider=self.name,
+        )
+
+
+def status_of_code(code: str | None) -> int:
+    """Return the HTTP status an upstream error code stands for (reference/upstream.md §3.13)."""
+    c = (code or "").lower()
+    if c.startswith(("notfound", "resourcenotfound", "task_not_exist")):
+        return 404
+    if c.startswith(("invalidaccesskeyid", "signaturedoesnotmatch", "authenticationerror", "invalid_api_key")):
+        return 401
+    if c.startswith(("accessdenied", "permissiondenied", "unauthorizedoperation", "subscriptionrequired")):
+        return 403
+    if c.startswith(("throttling", "ratelimitexceeded", "quotaexceeded", "rate_limit")):
+        return 429
+    if c.startswith(("internalerror", "serviceunavailable", "internal_error")):
+        return 500
+    return 400
+
+
+def _error_fields(body: Any) -> tuple[bool, str | None, str | None, str | None]:
+    """Return (is an error, code, message, request id) from upstream's, OpenAI's or new-api's error shape."""
+    if not isinstance(body, dict):
+        return False, None, None, None
+    metadata = body.get("ResponseMetadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("Error"), dict):
+        error = metadata["Error"]
+        return True, _text(error.get("Code")), _text(error.get("Message")), _text(metadata.get("RequestId"))
+    error = body.get("error")
+    if isinstance(error, dict):
+        return True, _text(error.get("code")) or _text(error.get("type")), _text(error.get("message")), None
+    code = body.get("code")
+    if isinstance(code, str) and code not in ("", "success") and not body.get("data"):
+        return True, code, _text(body.get("message")), None
+    return False, None, _text(body.get("message")) or (error if isinstance(error, str) else None), None
+
+
+def _ended_session(exc: ProviderError) -> tuple[str, str | None] | None:
+    """Return (failed|expired|pending, result code) when a result query's refusal reports how the session ended.
+
+    Upstream answers a failed or expired session with an error on the token, not a status:
+    ``InvalidParameter.BytedToken`` (400) whose message says which; "expired" is checked first, as
+    a message about a link that ran out may also say the verification did not finish.
+    """
+    _, code, message, _ = _error_fields(exc.body)
+    if code == "ValidateNotReady":  # inferred: one aggregator's code for "not finished yet"
+        return "pending", None
+    if not isinstance(exc, InvalidRequestError) or not (code or "").startswith("InvalidParameter"):
+        return None
+    words = f"{code} {message or ''}".lower()
+    if "bytedtoken" not in words:
+        return None
+    found = _RESULT_CODE.search(message or "")
+    result_code = found.group(1) if found else None
+    if "expire" in words:
+        return "expired", result_code
+    if any(word in words for word in ("fail", "reject", "not pass")):
+        return "failed", result_code
+    return None
+
+
+def _asset_type(asset_type: str) -> str:
+    kind = str(asset_type).capitalize()
+    if kind not in MODEL_OF_TYPE:
+        raise ConfigurationError(f"asset_type must be Image, Video or Audio, not {asset_type!r}.")
+    return kind
+
+
+def _unescape_link(link: str) -> str:
+    """Return an H5 link with literal ``\\u0026``-style escapes turned back into characters."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), link)
+
+
+def _is_media(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get(item.get("type")), dict) and "url" in item[item["type"]]
+
+
+def _sent_json(response: httpx.Response) -> dict[str, Any]:
+    """Return the JSON object the response answers, or ``{}`` (no request, a multipart form)."""
+    try:
+        request = response.request
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return {}
+        sent = json.loads(request.content)
+    except (RuntimeError, httpx.RequestNotRead, ValueError):
+        return {}
+    return sent if isinstance(sent, dict) else {}
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """Return ``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    """Return a non-empty string form of ``value``, or ``None`` for missing/empty."""
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

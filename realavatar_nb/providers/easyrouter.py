@@ -1,0 +1,315 @@
+"""EasyRouter (docs.easyrouter.io): Bearer, ``{success, message, data}``, snake_case fields.
+
+Real-person management lives under ``/api/resource-channel/byteplus/visual-validate`` (sessions,
+assets, the asset list, deletes); generation at ``/v1/video/generations`` answers bare new-api
+video objects (reference/providers.md §4). The status page of a generation was not visible in
+the docs, so its reader also takes new-api's task envelope, the neighbour it descends from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, Final
+from urllib.parse import quote
+
+import httpx
+
+from .._config import Secret
+from .._exceptions import ProviderError, ServerError
+from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .base import Adapter, error_for_status, parse_time
+
+__all__ = ["EasyRouter"]
+
+P: Final = "/api/resource-channel/byteplus/visual-validate"
+GENERATIONS: Final = "/v1/video/generations"
+LINK_TTL: Final = timedelta(seconds=120)  # upstream's H5 link life, when the answer names no expiry
+PAGE_SIZE: Final = 100  # the list's documented maximum
+CONTENT_KIND: Final = {"Image": "image_url", "Video": "video_url", "Audio": "audio_url"}
+_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+class EasyRouter(Adapter):
+    """EasyRouter's real-person sessions, assets and Dreamina Seedance 2.0 generation."""
+
+    name = "easyrouter"
+    default_base_url = "https://easyrouter.io"
+    verification_statuses: ClassVar[Mapping[str, str]] = {
+        "pending": "pending",
+        "verified": "verified",
+        "failed": "failed",
+        "expired": "expired",
+    }
+    asset_statuses: ClassVar[Mapping[str, str]] = {"Processing": "processing", "Active": "active", "Failed": "failed"}
+    # The documented create answer says `queued`; the rest are new-api's OpenAI-video spellings
+    # (queued, in_progress, completed, failed) and its task spellings (NOT_START … FAILURE).
+    job_statuses: ClassVar[Mapping[str, str]] = {
+        "queued": "queued",
+        "pending": "queued",
+        "in_progress": "running",
+        "running": "running",
+        "completed": "succeeded",
+        "succeeded": "succeeded",
+        "failed": "failed",
+        "cancelled": "cancelled",
+        "expired": "expired",
+        "NOT_START": "queued",
+        "SUBMITTED": "queued",
+        "QUEUED": "queued",
+        "IN_PROGRESS": "running",
+        "SUCCESS": "succeeded",
+        "FAILURE": "failed",
+    }
+    default_model = "dreamina-seedance-2-0"
+    can_list_assets = True
+    can_delete_asset = True
+    can_delete_group = True
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
+        """Return the error in an answer: any 4xx/5xx, or ``success: false`` whatever the HTTP status."""
+        refused = isinstance(body, dict) and body.get("success") is False
+        if response.status_code < 400 and not refused:
+            return None
+        code, message = _error_fields(body)
+        # inferred: a 200 with success false is the gateway refusing the request itself.
+        status = response.status_code if response.status_code >= 400 else 400
+        text = str(message or response.reason_phrase or "request refused")
+        return error_for_status(status, text, provider=self.name, code=code, body=body, response=response)
+
+    def _data(self, response: httpx.Response) -> dict[str, Any]:
+        body = self.check(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise ServerError(f"{self.name} answered without a data object; try again later.", provider=self.name,
+                              status_code=response.status_code, body=body)  # fmt: skip
+        return data
+
+    # -- liveness --------------------------------------------------------------------------
+
+    def build_create_verification(
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+    ) -> httpx.Request:
+        # EasyRouter takes only callback_url; biz_id, locale and project have no field here.
+        body = {"callback_url": callback_url} if callback_url else {}
+        return self.request("POST", f"{P}/sessions", json_body=body)
+
+    def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
+        data = self._data(response)
+        session_id = _text(data.get("session_id")) or _text(data.get("byted_token"))
+        if not session_id:
+            raise ServerError(f"{self.name} created a session without a session_id.", provider=self.name, body=data)
+        created = parse_time(data.get("created_at")) or datetime.now(timezone.utc)
+        return VerificationSession(
+            id=session_id,
+            provider=self.name,
+            h5_link=Secret(_unescape_link(_text(data.get("h5_link")) or "")),
+            byted_token=Secret(_text(data.get("byted_token")) or session_id),  # equal in every example
+            expires_at=parse_time(data.get("expires_at")) or created + LINK_TTL,
+            callback_url=_text(data.get("callback_url")) or callback_url,
+            created_at=created,
+        )
+
+    def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
+        return self.request("GET", f"{P}/sessions/{_seg(session.id)}", params={"result_code": result_code}, retry=True)
+
+    def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
+        data = self._data(response)
+        return Verification(
+            status=self.status("verification", data.get("status")),
+            group_id=_text(data.get("group_id")),  # "" until verified
+            result_code=_text(data.get("result_code")),
+            session_id=session.id,
+        )
+
+    # -- assets ----------------------------------------------------------------------------
+
+    def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
+        body = {"group_id": group_id, "url": url, "asset_type": asset_type}
+        if name:
+            body["name"] = name
+        return self.request("POST", f"{P}/assets", json_body=body)
+
+    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
+        # The top-level `warning` only repeats that processing is asynchronous: the asset's
+        # status (Processing) already says so, and the waiter polls it.
+        return [self._asset(self._data(response), group_id=group_id, source=source)]
+
+    def build_get_asset(self, asset_id: str) -> httpx.Request:
+        return self.request("GET", f"{P}/assets/{_seg(asset_id)}", retry=True)
+
+    def parse_get_asset(self, response: httpx.Response) -> Asset:
+        return self._asset(self._data(response))
+
+    def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
+        body = {"group_ids": [group_id], "page_number": page, "page_size": PAGE_SIZE}
+        return self.request("POST", f"{P}/assets/list", json_body=body, retry=True)  # a read, though a POST
+
+    def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
+        data = self._data(response)
+        items = data.get("items") or []
+        assets = [self._asset(item) for item in items if isinstance(item, dict)]
+        sent = _sent_json(response)
+        number = _int(data.get("page_number"), _int(sent.get("page_number"), 1))
+        size = _int(data.get("page_size"), _int(sent.get("page_size"), PAGE_SIZE))
+        return assets, bool(assets) and number * size < _int(data.get("total_count"), 0)
+
+    def build_delete_asset(self, asset_id: str) -> httpx.Request:
+        # Deleting twice deletes nothing more, so a delete may be retried (a lost answer then reads 404).
+        return self.request("DELETE", f"{P}/assets/{_seg(asset_id)}", retry=True)
+
+    def build_delete_group(self, group_id: str) -> httpx.Request:
+        return self.request("DELETE", f"{P}/asset-groups/{_seg(group_id)}", retry=True)
+
+    def _asset(self, data: dict[str, Any], *, group_id: str | None = None, source: str | None = None) -> Asset:
+        asset_id = _text(data.get("id"))
+        if not asset_id:
+            raise ServerError(f"{self.name} answered an asset without an id.", provider=self.name, body=data)
+        error = _obj(data.get("error"))
+        return Asset(
+            id=asset_id,
+            group_id=_text(data.get("group_id")) or group_id,
+            status=self.status("asset", data.get("status")),
+            name=_text(data.get("name")),
+            asset_type=_text(data.get("asset_type")),
+            error_code=_text(error.get("code")),
+            error_message=_text(error.get("message")),
+            source=source,
+        )
+
+    # -- generation ------------------------------------------------------------------------
+
+    def build_generate(
+        self,
+        *,
+        prompt: str,
+        references: list[Asset],
+        model: str | None,
+        duration: int,
+        ratio: str,
+        resolution: str,
+        seed: int | None,
+    ) -> httpx.Request:
+        content = []
+        for asset in references:
+            kind = CONTENT_KIND.get(asset.asset_type or "Image", "image_url")
+            content.append({"type": kind, kind: {"url": asset.uri}})
+        metadata: dict[str, Any] = {"content": content, "resolution": resolution, "ratio": ratio}
+        if seed is not None:
+            metadata["seed"] = seed
+        body = {"model": model or self.default_model, "prompt": prompt, "duration": duration, "metadata": metadata}
+        return self.request("POST", GENERATIONS, json_body=body)
+
+    def parse_generate(self, response: httpx.Response) -> GenerationJob:
+        return self._job(self.check(response), references=_references(_sent_json(response)))
+
+    def build_get_job(self, job_id: str) -> httpx.Request:
+        return self.request("GET", f"{GENERATIONS}/{_seg(job_id)}", retry=True)
+
+    def parse_get_job(self, response: httpx.Response) -> GenerationJob:
+        return self._job(self.check(response))
+
+    def _job(self, body: Any, *, references: tuple[str, ...] = ()) -> GenerationJob:
+        # inferred: a bare video object as documented, or new-api's {code, data} task envelope.
+        task = body.get("data") if isinstance(body, dict) and "status" not in body else body
+        if not isinstance(task, dict):
+            raise ServerError(f"{self.name} answered a generation without a task object.", provider=self.name,
+                              body=body)  # fmt: skip
+        job_id = _text(task.get("task_id")) or _text(task.get("id"))
+        if not job_id:
+            raise ServerError(f"{self.name} answered a generation without an id.", provider=self.name, body=body)
+        error = _obj(task.get("error"))
+        return GenerationJob(
+            id=job_id,
+            status=self.status("job", task.get("status")),
+            video_url=_video_url(task),
+            model=_text(task.get("model")),
+            error_code=_text(error.get("code")),
+            error_message=_text(error.get("message")) or _text(task.get("fail_reason")),
+            references=references,
+            provider=self.name,
+        )
+
+
+def _unescape_link(link: str) -> str:
+    """Return an H5 link with literal ``\\u0026``-style escapes (as the docs warn) turned back into characters."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), link)
+
+
+def _sent_json(response: httpx.Response) -> dict[str, Any]:
+    """Return the JSON object the response answers, or ``{}`` (no request, or not JSON)."""
+    try:
+        request = response.request
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return {}
+        sent = json.loads(request.content)
+    except (RuntimeError, httpx.RequestNotRead, ValueError):
+        return {}
+    return sent if isinstance(sent, dict) else {}
+
+
+def _video_url(task: dict[str, Any]) -> str | None:
+    # inferred: the status page was not visible; metadata.url is what sibling gateways answer,
+    # the others are new-api's flat spellings and Ark's content.video_url.
+    metadata = _obj(task.get("metadata"))
+    content = _obj(task.get("content"))
+    for value in (metadata.get("url"), task.get("url"), task.get("video_url"), task.get("result_url"),
+                  content.get("video_url")):  # fmt: skip
+        if _text(value):
+            return str(value)
+    return None
+
+
+def _references(sent: dict[str, Any]) -> tuple[str, ...]:
+    metadata = _obj(sent.get("metadata"))
+    refs = []
+    for item in metadata.get("content") or []:
+        inner = item.get(item.get("type")) if isinstance(item, dict) else None
+        if isinstance(inner, dict) and isinstance(inner.get("url"), str):
+            refs.append(inner["url"])
+    return tuple(refs)
+
+
+def _error_fields(body: Any) -> tuple[str | None, str | None]:
+    """Return (code, message) from the envelope, a new-api ``error`` object or an upstream ``Error``."""
+    if not isinstance(body, dict):
+        return None, None
+    code = message = None
+    error = body.get("error")
+    if isinstance(error, dict):
+        code, message = _text(error.get("code")), _text(error.get("message"))
+    elif isinstance(error, str):
+        message = error
+    upstream = body.get("ResponseMetadata")
+    if isinstance(upstream, dict) and isinstance(upstream.get("Error"), dict):
+        code, message = _text(upstream["Error"].get("Code")) or code, _text(upstream["Error"].get("Message")) or message
+    if code is None and isinstance(body.get("code"), str) and body["code"] not in ("", "success"):
+        code = body["code"]
+    return code, _text(body.get("message")) or message
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """Return ``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    """Return a non-empty string form of ``value``, or ``None`` for missing/empty."""
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
