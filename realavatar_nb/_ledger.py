@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS groups (
 CREATE TABLE IF NOT EXISTS assets (
     key INTEGER PRIMARY KEY AUTOINCREMENT, provider TEXT, group_id TEXT, person TEXT, source TEXT, sha256 TEXT,
     asset_type TEXT, name TEXT, id TEXT, status TEXT, error_code TEXT, error_message TEXT, created_at TEXT,
-    updated_at TEXT);
+    updated_at TEXT, handle TEXT);
 CREATE INDEX IF NOT EXISTS assets_by_file ON assets (provider, group_id, sha256);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT, provider TEXT, model TEXT, prompt TEXT, refs TEXT, status TEXT, video_url TEXT, error_code TEXT,
@@ -197,6 +197,22 @@ class Ledger:
             "SELECT * FROM assets WHERE provider = ? AND group_id = ? AND sha256 = ? AND status != 'failed'"
             " ORDER BY key DESC",
             (provider, group_id, sha256),
+        )
+        return dict(rows[0]) if rows else None
+
+    def resolve_asset(self, provider: str, handle: str, asset: Asset) -> None:
+        """Record that the upload known by ``handle`` (APIMart's ``task#index``) is now ``asset.id``."""
+        self._run(
+            "UPDATE assets SET id = ?, handle = ?, status = ?, error_code = ?, error_message = ?, updated_at = ?"
+            " WHERE provider = ? AND id = ?",
+            (asset.id, handle, asset.status, asset.error_code, asset.error_message, _now(), provider, handle),
+        )
+
+    def asset_row(self, provider: str, asset_id: str) -> dict[str, Any] | None:
+        """Return the ledger's row for an asset id (or the handle it was first known by), if any."""
+        rows = self._rows(
+            "SELECT * FROM assets WHERE provider = ? AND (id = ? OR handle = ?) ORDER BY key DESC",
+            (provider, asset_id, asset_id),
         )
         return dict(rows[0]) if rows else None
 

@@ -1,0 +1,467 @@
+"""APIMart (docs.apimart.ai): Bearer, ``{code: 200, data}``, and every step a task at ``/v1/tasks/{id}``.
+
+One endpoint, ``POST /v1/seedance2/real-avatar``, does the three real-person steps, told apart by
+the body: ``callback_url`` opens a session, ``byted_token`` asks for its result, ``group_id`` +
+``assets[]`` submits a batch for review. Generation's ``data`` is an array (reference/providers.md §2).
+
+Assets pending review. APIMart has no asset endpoint: an asset exists only as an item of its
+review task, and gets its ``asset-…`` id when the review ends. So ``parse_upload`` answers, the
+moment the task exists, one ``Asset(id="<task_id>#<index>", status="processing")`` per submitted
+item (index = its place in ``assets[]``). That handle is what a ledger records: it is stable,
+unique, and enough to find the item again after a restart. ``get_asset(handle)`` reads the task
+and answers the item: the same handle while it is processing, then the reviewed asset under its
+real id (``active`` or ``failed`` with the error code), which the ledger stores beside the
+handle. The task does not echo group, name, type or source: a caller keeps those from the
+handle's asset. ``build_get_review(task_id)`` reads the whole batch at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, Final
+from urllib.parse import quote
+
+import httpx
+
+from .._config import Secret
+from .._exceptions import ConfigurationError, ProviderError, ServerError, UnknownStatusError
+from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .base import Adapter, Next, Step, error_for_status, parse_time
+
+__all__ = ["Apimart"]
+
+REAL_AVATAR: Final = "/v1/seedance2/real-avatar"
+TASKS: Final = "/v1/tasks"
+GENERATIONS: Final = "/v1/videos/generations"
+LINK_TTL: Final = timedelta(seconds=120)  # implicit upstream limit: the task result names no expiry
+HANDLE: Final = "realavatar_asset"  # request extension: the review handle a get_asset asked about
+LOCALE: Final = "realavatar_locale"  # request extension: the H5 language asked for at create
+KINDS: Final = ("Image", "Video", "Audio")
+# Task statuses (pending, processing, completed, failed, cancelled); `submitted` is the generation create's.
+_WAITING: Final = frozenset({"submitted", "pending", "processing"})
+_ENDED: Final = frozenset({"completed", "failed", "cancelled"})
+
+
+class Apimart(Adapter):
+    """APIMart's real-avatar endpoint, its tasks, and doubao-seedance-2.0(-face) generation."""
+
+    name = "apimart"
+    default_base_url = "https://api.apimart.ai"
+    # inferred: Step 2's answer is not shown; a synchronous answer or a completed task's result
+    # carries upstream's GroupId (snake_cased) and, maybe, a status in these spellings.
+    verification_statuses: ClassVar[Mapping[str, str]] = {
+        "pending": "pending",
+        "processing": "pending",
+        "verified": "verified",
+        "failed": "failed",
+        "expired": "expired",
+    }
+    asset_statuses: ClassVar[Mapping[str, str]] = {"Processing": "processing", "Active": "active", "Failed": "failed"}
+    job_statuses: ClassVar[Mapping[str, str]] = {
+        "submitted": "queued",
+        "pending": "queued",
+        "processing": "running",
+        "completed": "succeeded",
+        "failed": "failed",
+        "cancelled": "cancelled",
+    }
+    default_model = "doubao-seedance-2.0-face"  # real-person assets are recommended with the -face models
+    batch_max: ClassVar[int] = 20  # inferred: private-avatar's documented per-request limit
+
+    def __init__(self, base_url: str | None, api_key: Secret, *, project: str = "default") -> None:
+        super().__init__(base_url, api_key)
+        # Assets are isolated by project upstream, and steps 2 and 3 carry no session: every step
+        # sends this one project_name (a create's own `project` is used for that create only).
+        self.project = project
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
+        """Return the error in an answer: any 4xx/5xx, or a body ``code`` other than 200."""
+        body_code = _int(body.get("code")) if isinstance(body, dict) else None
+        if response.status_code < 400 and body_code in (None, 200):
+            return None
+        if response.status_code >= 400:
+            status = response.status_code
+        else:  # a 200 carrying the failure in the body
+            status = body_code if body_code is not None and 400 <= body_code <= 599 else 400
+        code, message = _error_fields(body)
+        text = message or response.reason_phrase or "request refused"
+        return error_for_status(status, text, provider=self.name, code=code,
+                                request_id=response.headers.get("x-request-id"), body=body,
+                                response=response)  # fmt: skip
+
+    def _data(self, response: httpx.Response) -> Any:
+        body = self.check(response)
+        if not isinstance(body, dict) or "data" not in body:
+            raise ServerError(f"{self.name} answered without data; try again later.", provider=self.name,
+                              status_code=response.status_code, body=body)  # fmt: skip
+        return body["data"]
+
+    def _task(self, response: httpx.Response) -> dict[str, Any]:
+        data = self._data(response)
+        if isinstance(data, list) and data:  # generation answers an array of one
+            data = data[0]
+        if not isinstance(data, dict) or not (_text(data.get("id")) or _text(data.get("task_id"))):
+            raise ServerError(f"{self.name} answered without a task id; try again later.", provider=self.name,
+                              status_code=response.status_code, body=data)  # fmt: skip
+        return data
+
+    def _get_task(self, task_id: str) -> httpx.Request:
+        return self.request("GET", f"{TASKS}/{_seg(task_id)}", retry=True)
+
+    def _task_failed(self, task: dict[str, Any], what: str) -> ServerError:
+        code, message = _error_fields(task)
+        return ServerError(f"{self.name}: {what} ended {task.get('status')} ({message or 'no reason given'}).",
+                           provider=self.name, code=code, body=task)  # fmt: skip
+
+    # -- liveness --------------------------------------------------------------------------
+
+    def build_create_verification(
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+    ) -> httpx.Request:
+        # No locale or biz_id field: the language goes into the H5 link's `lng` once it is known.
+        body = _compact({"callback_url": callback_url, "project_name": project or self.project})
+        request = self.request("POST", REAL_AVATAR, json_body=body)
+        if locale:
+            request.extensions[LOCALE] = locale
+        return request
+
+    def parse_create_verification(
+        self, response: httpx.Response, *, callback_url: str | None
+    ) -> Step[VerificationSession]:
+        task = self._task(response)
+        task_id = _text(task.get("id")) or str(task.get("task_id"))
+        locale = response.request.extensions.get(LOCALE)
+
+        def read_task(answer: httpx.Response) -> Step[VerificationSession]:
+            task = self._task(answer)
+            result = _obj(task.get("result"))
+            link, token = _text(result.get("h5_link")), _text(result.get("byted_token"))
+            if link and token:
+                created = parse_time(task.get("created")) or datetime.now(timezone.utc)
+                expires = parse_time(result.get("expires_at")) or parse_time(task.get("expires_at"))
+                return VerificationSession(
+                    id=task_id,
+                    provider=self.name,
+                    h5_link=Secret(_with_lng(link, locale)),
+                    byted_token=Secret(token),
+                    expires_at=expires or created + LINK_TTL,
+                    callback_url=callback_url,
+                    created_at=created,
+                )
+            status = task.get("status")
+            if status in _WAITING:
+                return Next(self._get_task(task_id), read_task)
+            if status in _ENDED:  # failed, cancelled, or completed without a link
+                raise self._task_failed(task, "the verification session task")
+            raise UnknownStatusError(self.name, status, "task")
+
+        # `completed` here means "session created": the link and token are in the task.
+        return Next(self._get_task(task_id), read_task)
+
+    def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
+        # Step 2: a POST, but a read (asking twice changes nothing), so it may be retried.
+        body = {"byted_token": session.byted_token.reveal(), "project_name": self.project}
+        return self.request("POST", REAL_AVATAR, json_body=body, retry=True)
+
+    def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Step[Verification]:
+        data = self._data(response)
+        if not isinstance(data, dict):
+            raise ServerError(f"{self.name} answered the verification result without data.", provider=self.name,
+                              body=data)  # fmt: skip
+        if any(k in data for k in ("group_id", "GroupId", "byted_token")):
+            return self._verification(data, session)  # answered synchronously
+        return self._verification_task(data, session)
+
+    def _verification_task(self, task: dict[str, Any], session: VerificationSession) -> Step[Verification]:
+        task_id = _text(task.get("id")) or _text(task.get("task_id"))
+        status = task.get("status")
+        if status in _WAITING:
+            if not task_id:
+                raise ServerError(f"{self.name} answered a running task without an id.", provider=self.name, body=task)
+
+            def read_task(answer: httpx.Response) -> Step[Verification]:
+                return self._verification_task(self._task(answer), session)
+
+            return Next(self._get_task(task_id), read_task)
+        result = _obj(task.get("result"))
+        if status == "completed" or (status == "failed" and result):
+            return self._verification(result, session)
+        if status in ("failed", "cancelled"):
+            # No result to read: the error says why (an expired link or token reads as expired).
+            code, message = _error_fields(task)
+            ended = "expired" if "expire" in f"{code} {message}".lower() else "failed"
+            return Verification(status=ended, session_id=session.id)
+        raise UnknownStatusError(self.name, status, "task")
+
+    def _verification(self, data: dict[str, Any], session: VerificationSession) -> Verification:
+        group_id = _text(data.get("group_id")) or _text(data.get("GroupId"))
+        raw = data.get("status", data.get("verify_status"))
+        # Upstream's rule when no status is given: a GroupId means verified, an empty one "not yet".
+        status = self.status("verification", raw) if raw is not None else ("verified" if group_id else "pending")
+        if status == "verified" and not group_id:
+            status = "pending"
+        return Verification(
+            status=status,
+            group_id=group_id if status == "verified" else None,
+            result_code=_text(data.get("result_code")),
+            session_id=session.id,
+        )
+
+    # -- assets ----------------------------------------------------------------------------
+
+    def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
+        return self.build_upload_batch(group_id, [(url, name)], asset_type)
+
+    def build_upload_batch(self, group_id: str, items: list[tuple[str, str | None]], asset_type: str) -> httpx.Request:
+        """Return Step 3 for several files of one type: one review task for the batch."""
+        if not items:
+            raise ConfigurationError("An upload batch needs at least one (url, name) item.")
+        if len(items) > self.batch_max:
+            raise ConfigurationError(f"{self.name} takes at most {self.batch_max} assets per batch; split it.")
+        body = {
+            "group_id": group_id,
+            "project_name": self.project,
+            "asset_type": _kind(asset_type),
+            "assets": [_compact({"url": url, "name": name}) for url, name in items],
+        }
+        return self.request("POST", REAL_AVATAR, json_body=body)
+
+    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
+        """Return one asset per submitted item: review handles while the task runs (see the module doc)."""
+        task = self._task(response)
+        sent = _sent_json(response)
+        items = [_obj(i) for i in sent.get("assets") or []]
+        sources = [source] if source and len(items) == 1 else [_text(i.get("url")) for i in items]
+        placeholders = [
+            Asset(id=f"{_text(task.get('id')) or task.get('task_id')}#{i}", group_id=group_id, status="processing",
+                  name=_text(item.get("name")), asset_type=_kind_or_none(sent.get("asset_type")), source=sources[i])
+            for i, item in enumerate(items)
+        ]  # fmt: skip
+        return self._review(task, placeholders)
+
+    def build_get_asset(self, asset_id: str) -> httpx.Request:
+        task_id, sep, index = asset_id.rpartition("#")
+        if not (sep and task_id and index.isdigit()):
+            raise self.unsupported(
+                "read an asset by id",
+                "an asset's state lives in its review task: poll the '<task_id>#<index>' handle upload returned.",
+            )
+        request = self._get_task(task_id)
+        request.extensions[HANDLE] = asset_id
+        return request
+
+    def parse_get_asset(self, response: httpx.Response) -> Asset:
+        handle = str(response.request.extensions.get(HANDLE) or "")
+        task_id, _, index = handle.rpartition("#")
+        if not index.isdigit():
+            raise ConfigurationError("parse_get_asset needs the response to a request from build_get_asset.")
+        count = int(index) + 1
+        placeholders = [Asset(id=f"{task_id}#{i}", group_id=None, status="processing") for i in range(count)]
+        return self._review(self._task(response), placeholders)[int(index)]
+
+    def build_get_review(self, task_id: str) -> httpx.Request:
+        """Return the read of a whole batch's review task (``task_id`` is a handle's part before ``#``)."""
+        return self._get_task(task_id)
+
+    def parse_review(self, response: httpx.Response) -> Step[list[Asset]]:
+        """Return every reviewed asset of the batch, or the task to read again while it still runs."""
+        task = self._task(response)
+        task_id = _text(task.get("id")) or str(task.get("task_id"))
+        if task.get("status") in _WAITING:
+            return Next(self._get_task(task_id), self.parse_review)
+        count = len(_items(_obj(task.get("result"))))
+        placeholders = [Asset(id=f"{task_id}#{i}", group_id=None, status="processing") for i in range(count)]
+        return self._review(task, placeholders)
+
+    def _review(self, task: dict[str, Any], placeholders: list[Asset]) -> list[Asset]:
+        """Return the placeholders as the review task shows them: processing, or reviewed one by one."""
+        status = task.get("status")
+        if status in _WAITING:
+            return placeholders
+        if status not in _ENDED:
+            raise UnknownStatusError(self.name, status, "task")
+        items = _items(_obj(task.get("result")))
+        task_code, task_message = _error_fields(task)
+        if status == "cancelled":
+            task_code, task_message = task_code or "cancelled", task_message or "The review task was cancelled."
+        reviewed = []
+        for i, held in enumerate(placeholders):
+            item = _obj(items[i]) if i < len(items) else {}
+            asset_id = _text(item.get("asset_id")) or _text(str(item.get("asset_url") or "").removeprefix("asset://"))
+            if not asset_id:  # the task ended without reviewing this one
+                missing = task_message or "The review task has no result for it."
+                reviewed.append(replace(held, status="failed", error_code=task_code or "ReviewMissing",
+                                        error_message=missing))  # fmt: skip
+                continue
+            asset_status = self.status("asset", item.get("status"))
+            if asset_status == "processing":  # still under review: keep the handle, the only way back to it
+                reviewed.append(held)
+                continue
+            code, message = _error_fields(item) if item.get("error") else (None, None)
+            if asset_status == "failed" and not code:  # the documented partial failure names no per-asset reason
+                code, message = task_code, task_message
+            reviewed.append(replace(held, id=asset_id, status=asset_status, error_code=code, error_message=message))
+        return reviewed
+
+    # -- generation ------------------------------------------------------------------------
+
+    def build_generate(
+        self,
+        *,
+        prompt: str,
+        references: list[Asset],
+        model: str | None,
+        duration: int,
+        ratio: str,
+        resolution: str,
+        seed: int | None,
+    ) -> httpx.Request:
+        body: dict[str, Any] = _compact({
+            "model": model or self.default_model,
+            "prompt": prompt,
+            "duration": duration,
+            "size": ratio,  # APIMart's name for the aspect ratio
+            "resolution": resolution,
+            "seed": seed,
+        })  # fmt: skip
+        for asset in references:
+            kind = _kind(asset.asset_type or "Image")
+            if kind == "Image":
+                body.setdefault("image_with_roles", []).append({"url": asset.uri, "role": "reference_image"})
+            else:
+                body.setdefault(f"{kind.lower()}_urls", []).append(asset.uri)
+        return self.request("POST", GENERATIONS, json_body=body)
+
+    def parse_generate(self, response: httpx.Response) -> GenerationJob:
+        task = self._task(response)  # data: [{status: "submitted", task_id}]
+        sent = _sent_json(response)
+        refs = [_obj(i).get("url") for i in sent.get("image_with_roles") or []]
+        refs += [u for key in ("image_urls", "video_urls", "audio_urls") for u in sent.get(key) or []]
+        return GenerationJob(
+            id=_text(task.get("task_id")) or str(task.get("id")),
+            status=self.status("job", task.get("status") or "submitted"),
+            model=_text(sent.get("model")),
+            references=tuple(r for r in refs if isinstance(r, str)),
+            provider=self.name,
+        )
+
+    def build_get_job(self, job_id: str) -> httpx.Request:
+        return self._get_task(job_id)
+
+    def parse_get_job(self, response: httpx.Response) -> GenerationJob:
+        task = self._task(response)
+        code, message = _error_fields(task) if task.get("error") else (None, None)
+        return GenerationJob(
+            id=_text(task.get("id")) or str(task.get("task_id")),
+            status=self.status("job", task.get("status")),
+            video_url=_video_url(_obj(task.get("result"))),
+            model=_text(task.get("model")),
+            error_code=code,
+            error_message=message,
+            provider=self.name,
+        )
+
+
+def _items(result: dict[str, Any]) -> list[Any]:
+    """Return the review's per-asset entries in submission order (``assets``, else usable + failed)."""
+    items = result.get("assets")
+    if isinstance(items, list):
+        return items
+    return list(result.get("usable_assets") or []) + list(result.get("failed_assets") or [])
+
+
+def _video_url(result: dict[str, Any]) -> str | None:
+    # [3P] result.videos[0].url, where url is an array of strings (as image results are) or a string.
+    videos = result.get("videos")
+    first = videos[0] if isinstance(videos, list) and videos else None
+    url = first.get("url") if isinstance(first, dict) else first
+    if isinstance(url, list):
+        url = url[0] if url else None
+    return url if isinstance(url, str) and url else _text(result.get("video_url")) or _text(result.get("url"))
+
+
+def _with_lng(link: str, locale: str | None) -> str:
+    """Return the H5 link in ``locale``'s language: upstream's ``lng`` replaced or appended (zh, en, zh-Hant)."""
+    link = link.replace("\\u0026", "&")
+    if not locale:
+        return link
+    lng = _lng(locale)
+    base, hash_, fragment = link.partition("#")
+    path, _, query = base.partition("?")
+    params = [p for p in query.split("&") if p and not p.startswith("lng=")] + [f"lng={quote(lng)}"]
+    return f"{path}?{'&'.join(params)}{hash_}{fragment}"
+
+
+def _lng(locale: str) -> str:
+    tag = locale.replace("_", "-").lower()
+    if tag.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
+        return "zh-Hant"
+    return tag.split("-", 1)[0] or "zh"
+
+
+def _error_fields(body: Any) -> tuple[str | None, str | None]:
+    """Return (code, message) from ``{code, message|msg, error: {code, message}}``."""
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    code = message = None
+    if isinstance(error, dict):
+        code, message = _text(error.get("code")), _text(error.get("message"))
+    elif isinstance(error, str):
+        message = error
+    if code is None and body.get("code") not in (None, 200, "200"):
+        code = _text(body.get("code"))
+    return code, message or _text(body.get("message")) or _text(body.get("msg"))
+
+
+def _kind(asset_type: str) -> str:
+    """Return the PascalCase ``Image``/``Video``/``Audio`` APIMart takes, for any casing."""
+    kind = _kind_or_none(asset_type)
+    if kind is None:
+        raise ConfigurationError(f"asset_type must be image, video or audio, not {asset_type!r}.")
+    return kind
+
+
+def _kind_or_none(value: Any) -> str | None:
+    kind = value.capitalize() if isinstance(value, str) else None
+    return kind if kind in KINDS else None
+
+
+def _sent_json(response: httpx.Response) -> dict[str, Any]:
+    """Return the JSON object the response answers, or ``{}`` (no request, or not JSON)."""
+    try:
+        sent = json.loads(response.request.content or b"null")
+    except (RuntimeError, httpx.RequestNotRead, ValueError):
+        return {}
+    return sent if isinstance(sent, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _compact(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
