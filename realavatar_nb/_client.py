@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -71,6 +73,21 @@ def shared_sandbox(environ: dict[str, str] | None = None) -> Sandbox:
                 job_seconds=float(env.get("REALAVATAR_SANDBOX_JOB_SECONDS", "4.0")),
             ).start()
         return _shared
+
+
+class _MaskTokens(logging.Filter):
+    """Masks byted tokens in httpx's request log lines (toapis and Crun carry them in the query)."""
+
+    _pattern = re.compile(r"(?i)(byted_?token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token" in message.lower():
+            record.msg, record.args = self._pattern.sub(r"\1**********", message), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskTokens())
 
 
 def _sha256(path: str) -> str:
@@ -413,6 +430,41 @@ class AsyncClient:
         with contextlib.suppress(NotFoundError):
             self.adapter.check(await self._send(self.adapter.build_delete_asset(asset_id)))
         self.ledger.forget_asset(self.ledger_name, asset_id)
+
+    async def erase_person(self, person: str) -> dict[str, Any]:
+        """Delete ``person``'s assets and groups upstream where the provider allows, then purge the ledger.
+
+        Returns what was deleted and, for everything that could not be, why (for example a provider
+        without a delete endpoint: delete it in their console).
+        """
+        asset_ids, group_ids = self.ledger.belongings(self.ledger_name, person)
+        kept: list[tuple[str, str]] = []
+        deleted_assets = deleted_groups = 0
+        for group_id in group_ids:
+            if self.adapter.can_delete_group:  # deleting a group deletes its assets with it
+                with contextlib.suppress(NotFoundError):
+                    self.adapter.check(await self._send(self.adapter.build_delete_group(group_id)))
+                deleted_groups += 1
+                asset_ids = [
+                    a
+                    for a in asset_ids
+                    if (self.ledger.asset_row(self.ledger_name, a) or {}).get("group_id") != group_id
+                ]
+            else:
+                kept.append((group_id, f"{self.provider} cannot delete asset groups; delete it in its console"))
+        for asset_id in asset_ids:
+            if self.adapter.can_delete_asset:
+                await self.delete_asset(asset_id)
+                deleted_assets += 1
+            else:
+                kept.append((asset_id, f"{self.provider} cannot delete assets; delete it in its console"))
+        purged = self.ledger.erase_person(person)
+        return {
+            "deleted_assets": deleted_assets,
+            "deleted_groups": deleted_groups,
+            "not_deleted": kept,
+            "ledger": purged,
+        }
 
     # -- generation -----------------------------------------------------------------------
 

@@ -252,6 +252,14 @@ class Ledger:
         columns = [d[1] for d in self._rows(f"PRAGMA table_info({kind})")]
         return pd.DataFrame(rows, columns=columns)
 
+    def belongings(self, provider: str, person: str) -> tuple[list[str], list[str]]:
+        """Return (asset ids, group ids) recorded for ``person`` at ``provider``."""
+        assets = self._rows(
+            "SELECT id FROM assets WHERE provider = ? AND person = ? AND id IS NOT NULL", (provider, person)
+        )
+        groups = self._rows("SELECT id FROM groups WHERE provider = ? AND person = ?", (provider, person))
+        return [str(r["id"]) for r in assets], [str(r["id"]) for r in groups]
+
     def erase_person(self, person: str) -> dict[str, int]:
         """Remove everything recorded about ``person``; return how many rows of each kind went."""
         counts = {}
