@@ -42,7 +42,7 @@ from ._ledger import Ledger
 from ._models import Asset, Consent, GenerationJob, Verification, VerificationSession
 from ._polling import iter_status, wait_for
 from ._staging import NoStager, SandboxStager, Stager
-from ._transport import STREAM, RetryTransport
+from ._transport import STREAM, RateLimiter, RetryTransport
 from ._types import ASSET_TERMINAL, ASSET_TYPE_OF_KIND, JOB_TERMINAL, VERIFICATION_TERMINAL
 from .providers.base import RETRY, Adapter, Next, Step
 
@@ -126,6 +126,7 @@ class AsyncClient:
         dialect: str | None = None,
         stager: Stager | None = None,
         poll_interval: float | None = None,
+        rates: dict[str, float] | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env(provider=provider)
         self.provider = self.settings.provider
@@ -150,6 +151,8 @@ class AsyncClient:
         self.ledger = ledger if ledger is not None else Ledger(self.settings.ledger_path)
         self.poll_interval = poll_interval or self.settings.poll_interval or 3.0
         self._retry = RetryTransport(transport)
+        # Upstream's published rates for real providers; the emulator limits only when told to.
+        self.limits = RateLimiter(rates if rates is not None else ({} if self._sandbox is not None else None))
         self._http = httpx.AsyncClient(transport=self._retry, timeout=self.settings.request_timeout)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -162,7 +165,8 @@ class AsyncClient:
             self._adapter = providers.get(self.dialect)(self._base_url, key)
         return self._adapter
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request, kind: str | None = None) -> httpx.Response:
+        await self.limits.wait(kind)
         try:
             return await self._http.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -237,7 +241,7 @@ class AsyncClient:
         # a failure can at worst leave an unused one behind, never a charge.
         request.extensions[RETRY] = True
         session: VerificationSession = await self._drive(
-            self.adapter.parse_create_verification(await self._send(request), callback_url=callback)
+            self.adapter.parse_create_verification(await self._send(request, "verification"), callback_url=callback)
         )
         if person:
             session = replace(session, person=person)
@@ -248,7 +252,7 @@ class AsyncClient:
         """Look once at a session's outcome (``pending`` until the person finishes)."""
         request = self.adapter.build_get_verification(session, result_code=result_code)
         verification: Verification = await self._drive(
-            self.adapter.parse_get_verification(await self._send(request), session)
+            self.adapter.parse_get_verification(await self._send(request, "verification"), session)
         )
         self.ledger.record_verification(self.ledger_name, session.id, verification)
         return verification
@@ -309,7 +313,7 @@ class AsyncClient:
         for attempt in range(_CREATE_ATTEMPTS):
             try:
                 assets: list[Asset] = await self._drive(
-                    self.adapter.parse_upload(await self._send(request), group_id=group_id, source=text)
+                    self.adapter.parse_upload(await self._send(request, "create_asset"), group_id=group_id, source=text)
                 )
                 break
             except (ServerError, OutcomeUnknownError):
@@ -368,7 +372,7 @@ class AsyncClient:
         # APIMart reads an asset only through the review task it was uploaded in (its handle).
         lookup = row["handle"] if row and row.get("handle") and row["id"] == asset_id else asset_id
         asset: Asset = await self._drive(
-            self.adapter.parse_get_asset(await self._send(self.adapter.build_get_asset(lookup)))
+            self.adapter.parse_get_asset(await self._send(self.adapter.build_get_asset(lookup), "read_asset"))
         )
         if row is not None:  # fill in what a provider's answer may leave out
             asset = replace(
@@ -389,7 +393,7 @@ class AsyncClient:
         found: list[Asset] = []
         page = 1
         while True:
-            response = await self._send(self.adapter.build_list_assets(group_id, page=page))
+            response = await self._send(self.adapter.build_list_assets(group_id, page=page), "read_asset")
             items, more = self.adapter.parse_list_assets(response)
             found += items
             if not more or not items:

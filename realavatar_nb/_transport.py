@@ -18,7 +18,7 @@ import httpx
 
 from .providers.base import RETRY, retry_after
 
-__all__ = ["RETRY_STATUSES", "STREAM", "RetryTransport"]
+__all__ = ["DEFAULT_RATES", "RETRY_STATUSES", "STREAM", "RateLimiter", "RetryTransport"]
 
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 STREAM: Final = "realavatar_stream"  # request extension: a large body the caller streams (a video)
@@ -89,3 +89,39 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._wrapped.aclose()
+
+
+# Upstream's published limits (reference/upstream.md): liveness actions 3 QPS, CreateAsset 300 per
+# minute, GetAsset 100 QPS. Providers resell the same upstream, so these are safe defaults.
+DEFAULT_RATES: Final[dict[str, float]] = {"verification": 3.0, "create_asset": 5.0, "read_asset": 100.0}
+
+
+class RateLimiter:
+    """Spaces requests of each kind to at most ``rates[kind]`` per second (kinds not listed are free)."""
+
+    def __init__(
+        self,
+        rates: dict[str, float] | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        import time
+
+        self.rates = dict(DEFAULT_RATES if rates is None else rates)
+        self._clock = clock or time.monotonic
+        self._sleep = sleep
+        self._next: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, kind: str | None) -> None:
+        """Return once a request of ``kind`` may go."""
+        rate = self.rates.get(kind or "")
+        if not rate:
+            return
+        async with self._lock:  # reserve a slot in order, then wait for it outside the lock
+            now = self._clock()
+            slot = max(now, self._next.get(kind or "", now))
+            self._next[kind or ""] = slot + 1.0 / rate
+        if slot > now:
+            await self._sleep(slot - now)

@@ -25,7 +25,7 @@ root, group, ledger, *paths = sys.argv[1:]
 
 async def main():
     client = ra.AsyncClient("easyrouter", api_key="kill-test", base_url=root + "/easyrouter",
-                            ledger=ra.Ledger(ledger), stager=SandboxStager(root), poll_interval=0.05)
+                            ledger=ra.Ledger(ledger), stager=SandboxStager(root), poll_interval=0.05, rates={})
     gate = asyncio.Semaphore(4)
     async def one(path):
         async with gate:

@@ -105,3 +105,23 @@ def test_client_errors_are_not_retried() -> None:
     waits: list[float] = []
     script = Script(404, 200)
     assert _run(_transport(script, waits), retry=True).status_code == 404 and script.sent == 1
+
+
+def test_the_rate_limiter_spaces_requests_of_a_kind_and_leaves_others_free() -> None:
+    from realavatar_nb._transport import RateLimiter
+
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    limiter = RateLimiter({"verification": 3.0}, clock=lambda: now[0], sleep=sleep)
+
+    async def go() -> None:
+        for _ in range(4):
+            await limiter.wait("verification")
+        await limiter.wait("read_asset")  # not limited here
+
+    asyncio.run(go())
+    assert slept == pytest.approx([1 / 3, 2 / 3, 1.0])
