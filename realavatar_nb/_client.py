@@ -125,6 +125,8 @@ class AsyncClient:
         sandbox: Sandbox | None = None,
         dialect: str | None = None,
         stager: Stager | None = None,
+        stage: str | None = None,
+        stage_options: dict[str, Any] | None = None,
         poll_interval: float | None = None,
         rates: dict[str, float] | None = None,
     ) -> None:
@@ -145,6 +147,11 @@ class AsyncClient:
             self.dialect = self.provider
             self._base_url = base_url or self.settings.base_url
             self._key = Secret(str(api_key)) if api_key else self.settings.api_key
+            if stager is None and stage is not None:
+                from ._staging_fsspec import FsspecStager
+
+                # stage_options: public_base_url=, presign_seconds=, storage_options=
+                stager = FsspecStager(stage, **(stage_options or {}))
             self._stager = stager or NoStager(self.provider)
             self.ledger_name = self.provider
         self._adapter: Adapter | None = None

@@ -53,5 +53,6 @@ class NoStager:
     async def stage(self, path: str, http: httpx.AsyncClient) -> str:
         raise ConfigurationError(
             f"{self.provider} downloads assets from a public URL, and {os.path.basename(path)!r} is a local file. "
-            f"Upload it somewhere public and pass the http(s) URL instead of the path."
+            f"Pass stage='s3://bucket/prefix' (pip install 'realavatar-nb[s3]') to the client, or upload it "
+            f"somewhere public and pass the http(s) URL instead of the path."
         )
