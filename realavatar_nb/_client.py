@@ -417,8 +417,11 @@ class AsyncClient:
             if self.adapter.can_list_assets and groups:
                 for group in groups:
                     for asset in await self.list_assets(group):
-                        if asset.id in current:
-                            current[asset.id] = asset
+                        old = current.get(asset.id)
+                        if old is None:
+                            continue
+                        current[asset.id] = asset
+                        if asset.status != old.status:  # a write per change, not per look
                             self.ledger.update_asset(self.ledger_name, asset)
             else:
                 for asset in pending:
