@@ -287,9 +287,17 @@ class AsyncClient:
     # -- assets ---------------------------------------------------------------------------
 
     async def upload_asset(
-        self, group_id: str, source: str | os.PathLike[str], name: str | None = None, asset_type: str | None = None
+        self,
+        group_id: str,
+        source: str | os.PathLike[str],
+        name: str | None = None,
+        asset_type: str | None = None,
+        person: str | None = None,
     ) -> Asset:
-        """Upload one file (a path or an http(s) URL) into a group; a file already there is not sent again."""
+        """Upload one file (a path or an http(s) URL) into a group; a file already there is not sent again.
+
+        With ``person``, a group the ledger knows as someone else's is refused (``PersonMismatchError``).
+        """
         text = os.fspath(source)
         is_url = text.startswith(("http://", "https://"))
         if not is_url and not os.path.isfile(text):
@@ -298,7 +306,7 @@ class AsyncClient:
         kind = asset_type or (_guess_type(text) if is_url else _kind_of(text))
         label = name or f"{Path(text.split('?')[0]).stem[:40]}-{sha[:8]}"
         provider = self.ledger_name
-        self.ledger.check_group(provider, group_id, None)
+        self.ledger.check_group(provider, group_id, person)
         existing = self.ledger.existing_upload(provider, group_id, sha)
         if existing is not None and existing["id"]:
             return await self.get_asset(existing["id"])
@@ -351,7 +359,11 @@ class AsyncClient:
         return None
 
     async def upload_assets(
-        self, group_id: str, sources: Iterable[str | os.PathLike[str]] | pd.DataFrame, concurrency: int | None = None
+        self,
+        group_id: str,
+        sources: Iterable[str | os.PathLike[str]] | pd.DataFrame,
+        concurrency: int | None = None,
+        person: str | None = None,
     ) -> list[Asset | BaseException]:
         """Upload many files with bounded concurrency; a failed item is returned as its error, never raised.
 
@@ -367,7 +379,7 @@ class AsyncClient:
         async def one(item: str) -> Asset | BaseException:
             async with gate:
                 try:
-                    return await self.upload_asset(group_id, item)
+                    return await self.upload_asset(group_id, item, person=person)
                 except Exception as exc:
                     return exc
 

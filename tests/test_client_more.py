@@ -127,3 +127,16 @@ def test_upload_assets_takes_a_report_and_uploads_only_its_ok_rows(sandbox: Sand
 
     results = asyncio.run(flow())
     assert len(results) == 1 and isinstance(results[0], ra.Asset) and results[0].source.endswith("good.jpg")  # type: ignore[union-attr]
+
+
+def test_a_group_verified_for_one_person_is_refused_for_another(sandbox: Sandbox, tmp_path: Path) -> None:
+    image = make_image(tmp_path / "b.jpg", width=400, height=500)
+
+    async def flow() -> None:
+        async with _client(sandbox, "toapis", tmp_path / "l.sqlite3") as client:
+            group = await _verified(client)  # alice's
+            with pytest.raises(ra.PersonMismatchError, match="alice"):
+                await client.upload_asset(group, image, person="bob")
+            assert (await client.upload_asset(group, image, person="alice")).status == "processing"
+
+    asyncio.run(flow())

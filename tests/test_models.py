@@ -71,3 +71,21 @@ def test_asset_uri_is_the_asset_reference() -> None:
     asset = ra.Asset(id="asset-20260318035710-kctzf", group_id="group-20260318033332-7vw4m", status="active")
     assert asset.uri == "asset://asset-20260318035710-kctzf"
     assert "active" in asset._repr_html_()
+
+
+def test_parse_callback_is_total_over_any_text() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from(["bytedToken=", "resultCode=", "&", "?", "\\u0026", "10000", "%", "=", "https://x/cb"])
+
+    @settings(max_examples=300, derandomize=True, deadline=None)
+    @given(st.one_of(st.text(), st.lists(st.one_of(pieces, st.text(max_size=5))).map("".join)))
+    def check(text: str) -> None:
+        try:
+            result = ra.parse_callback(text)
+        except ra.CallbackParseError:
+            return
+        assert result.byted_token.reveal() and result.result_code
+
+    check()
