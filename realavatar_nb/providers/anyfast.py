@@ -10,7 +10,6 @@ Generation is Ark-native at ``/v1/video/generations``, polled through new-api's 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -25,6 +24,10 @@ from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError, ServerError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .base import Adapter, error_for_status
+from .base import obj as _obj
+from .base import sent_json as _sent_json
+from .base import text as _text
+from .base import unescape_link as _unescape_link
 
 __all__ = ["Anyfast"]
 
@@ -36,7 +39,6 @@ MODEL_OF_TYPE: Final = {"Image": "volc-asset", "Video": "volc-asset-video", "Aud
 # Ark's content item kind and reference role for each asset type.
 CONTENT_OF_TYPE: Final = {"Image": ("image_url", "reference_image"), "Video": ("video_url", "reference_video"),
                           "Audio": ("audio_url", "reference_audio")}  # fmt: skip
-_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
 _RESULT_CODE: Final = re.compile(r"resultCode\D{0,3}(\d+)", re.IGNORECASE)
 
 
@@ -360,37 +362,8 @@ def _asset_type(asset_type: str) -> str:
     return kind
 
 
-def _unescape_link(link: str) -> str:
-    """Return an H5 link with literal ``\\u0026``-style escapes turned back into characters."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), link)
-
-
 def _is_media(item: Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get(item.get("type")), dict) and "url" in item[item["type"]]
-
-
-def _sent_json(response: httpx.Response) -> dict[str, Any]:
-    """Return the JSON object the response answers, or ``{}`` (no request, a multipart form)."""
-    try:
-        request = response.request
-        if not request.headers.get("content-type", "").startswith("application/json"):
-            return {}
-        sent = json.loads(request.content)
-    except (RuntimeError, httpx.RequestNotRead, ValueError):
-        return {}
-    return sent if isinstance(sent, dict) else {}
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    """Return ``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    """Return a non-empty string form of ``value``, or ``None`` for missing/empty."""
-    if value is None or value == "":
-        return None
-    return str(value)
 
 
 def _int(value: Any, default: int) -> int:

@@ -17,7 +17,6 @@ handle's asset. ``build_get_review(task_id)`` reads the whole batch at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -30,6 +29,10 @@ from .._config import Secret
 from .._exceptions import ConfigurationError, ProviderError, ServerError, UnknownStatusError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .base import Adapter, Next, Step, error_for_status, parse_time
+from .base import compact as _compact
+from .base import obj as _obj
+from .base import sent_json as _sent_json
+from .base import text as _text
 
 __all__ = ["Apimart"]
 
@@ -432,35 +435,12 @@ def _kind_or_none(value: Any) -> str | None:
     return kind if kind in KINDS else None
 
 
-def _sent_json(response: httpx.Response) -> dict[str, Any]:
-    """Return the JSON object the response answers, or ``{}`` (no request, or not JSON)."""
-    try:
-        sent = json.loads(response.request.content or b"null")
-    except (RuntimeError, httpx.RequestNotRead, ValueError):
-        return {}
-    return sent if isinstance(sent, dict) else {}
-
-
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     return int(value) if isinstance(value, str) and value.strip().isdigit() else None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _compact(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
 
 
 def _seg(value: str) -> str:

@@ -13,10 +13,11 @@ Reads carry ``request.extensions["realavatar_retry"] = True``: the transport may
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
+from typing import Any, ClassVar, Final, Generic, TypeAlias, TypeVar
 
 import httpx
 
@@ -34,7 +35,20 @@ from .._exceptions import (
 )
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 
-__all__ = ["RETRY", "Adapter", "Next", "Step", "error_for_status", "parse_time", "retry_after"]
+__all__ = [
+    "RETRY",
+    "Adapter",
+    "Next",
+    "Step",
+    "compact",
+    "error_for_status",
+    "obj",
+    "parse_time",
+    "retry_after",
+    "sent_json",
+    "text",
+    "unescape_link",
+]
 
 T = TypeVar("T")
 RETRY = "realavatar_retry"  # request extension: safe to send again (a read, or an idempotent call)
@@ -270,3 +284,42 @@ class Adapter:
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
         raise NotImplementedError
+
+
+# -- field helpers every adapter reads responses with ---------------------------------------
+
+_ESCAPED: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def text(value: Any) -> str | None:
+    """Return ``value`` as a string, or ``None`` for a missing or empty one."""
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """Return ``value`` if it is a JSON object, else ``{}``."""
+    return value if isinstance(value, dict) else {}
+
+
+def compact(fields: dict[str, Any]) -> dict[str, Any]:
+    """Return ``fields`` without the ``None`` values (optional request fields left out)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def sent_json(response: httpx.Response) -> dict[str, Any]:
+    """Return the JSON object the response answers, or ``{}`` (no request, not JSON, or multipart)."""
+    try:
+        request = response.request
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return {}
+        sent = json.loads(request.content or b"null")
+    except (RuntimeError, httpx.RequestNotRead, ValueError):
+        return {}
+    return sent if isinstance(sent, dict) else {}
+
+
+def unescape_link(link: str) -> str:
+    """Return an H5 link with literal ``\\u0026``-style escapes (some providers send them) undone."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), link)

@@ -8,7 +8,6 @@ The body's ``code`` is the status that counts: it may say 402 or 455 inside an H
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -22,6 +21,10 @@ from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .._types import RESULT_CODE_PASSED
 from .base import Adapter, error_for_status, parse_time
+from .base import compact as _compact
+from .base import obj as _obj
+from .base import sent_json as _sent_json
+from .base import text as _text
 
 __all__ = ["Crun"]
 
@@ -323,32 +326,9 @@ def _kind_or_none(value: Any) -> str | None:
     return kind if kind in KINDS else None
 
 
-def _sent_json(response: httpx.Response) -> dict[str, Any]:
-    """Return the JSON object the response answers, or ``{}`` (no request, or not JSON)."""
-    try:
-        sent = json.loads(response.request.content or b"null")
-    except (RuntimeError, httpx.RequestNotRead, ValueError):
-        return {}
-    return sent if isinstance(sent, dict) else {}
-
-
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     return int(value) if isinstance(value, str) and value.strip().isdigit() else None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _compact(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)

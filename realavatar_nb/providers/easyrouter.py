@@ -8,8 +8,6 @@ the docs, so its reader also takes new-api's task envelope, the neighbour it des
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Final
@@ -21,6 +19,10 @@ from .._config import Secret
 from .._exceptions import ProviderError, ServerError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .base import Adapter, error_for_status, parse_time
+from .base import obj as _obj
+from .base import sent_json as _sent_json
+from .base import text as _text
+from .base import unescape_link as _unescape_link
 
 __all__ = ["EasyRouter"]
 
@@ -29,7 +31,6 @@ GENERATIONS: Final = "/v1/video/generations"
 LINK_TTL: Final = timedelta(seconds=120)  # upstream's H5 link life, when the answer names no expiry
 PAGE_SIZE: Final = 100  # the list's documented maximum
 CONTENT_KIND: Final = {"Image": "image_url", "Video": "video_url", "Audio": "audio_url"}
-_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 class EasyRouter(Adapter):
@@ -235,23 +236,6 @@ class EasyRouter(Adapter):
         )
 
 
-def _unescape_link(link: str) -> str:
-    """Return an H5 link with literal ``\\u0026``-style escapes (as the docs warn) turned back into characters."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), link)
-
-
-def _sent_json(response: httpx.Response) -> dict[str, Any]:
-    """Return the JSON object the response answers, or ``{}`` (no request, or not JSON)."""
-    try:
-        request = response.request
-        if not request.headers.get("content-type", "").startswith("application/json"):
-            return {}
-        sent = json.loads(request.content)
-    except (RuntimeError, httpx.RequestNotRead, ValueError):
-        return {}
-    return sent if isinstance(sent, dict) else {}
-
-
 def _video_url(task: dict[str, Any]) -> str | None:
     # inferred: the status page was not visible; metadata.url is what sibling gateways answer,
     # the others are new-api's flat spellings and Ark's content.video_url.
@@ -290,18 +274,6 @@ def _error_fields(body: Any) -> tuple[str | None, str | None]:
     if code is None and isinstance(body.get("code"), str) and body["code"] not in ("", "success"):
         code = body["code"]
     return code, _text(body.get("message")) or message
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    """Return ``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    """Return a non-empty string form of ``value``, or ``None`` for missing/empty."""
-    if value is None or value == "":
-        return None
-    return str(value)
 
 
 def _int(value: Any, default: int) -> int:

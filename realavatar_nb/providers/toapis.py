@@ -9,7 +9,6 @@ OpenAI-style task objects (reference/providers.md §1).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Final
@@ -21,6 +20,9 @@ from .._config import Secret
 from .._exceptions import ConfigurationError, ProviderError, ServerError, UnknownStatusError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .base import Adapter, Next, Step, error_for_status, parse_time
+from .base import compact as _compact
+from .base import sent_json as _sent_json
+from .base import text as _text
 
 __all__ = ["Toapis"]
 
@@ -297,27 +299,6 @@ def _kind(asset_type: str) -> str:
 def _kind_or_none(value: Any) -> str | None:
     kind = value.capitalize() if isinstance(value, str) else None
     return kind if kind in ROLES else None
-
-
-def _sent_json(response: httpx.Response) -> dict[str, Any]:
-    """Return the JSON object the response answers, or ``{}`` (no request, or not JSON)."""
-    try:
-        sent = json.loads(response.request.content or b"null")
-    except (RuntimeError, httpx.RequestNotRead, ValueError):
-        return {}
-    return sent if isinstance(sent, dict) else {}
-
-
-def _compact(fields: dict[str, Any]) -> dict[str, Any]:
-    """Return ``fields`` without the ones left unset."""
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def _text(value: Any) -> str | None:
-    """Return a non-empty string form of ``value``, or ``None`` for missing/empty."""
-    if value is None or value == "":
-        return None
-    return str(value)
 
 
 def _seg(value: str) -> str:
