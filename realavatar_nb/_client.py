@@ -422,11 +422,18 @@ class AsyncClient:
     async def wait_active(self, assets: Sequence[Asset], timeout: float | None = None) -> list[Asset]:
         """Wait until every asset is terminal (active or failed); return them in the same order."""
         current = {a.id: a for a in assets}
+        listing = self.adapter.can_list_assets
+        first = True
 
         async def refresh() -> dict[str, Asset]:
+            nonlocal first
+            if first and all(a.status == "processing" for a in current.values()):
+                first = False  # just uploaded: nothing to learn yet, so the first look waits an interval
+                return current
+            first = False
             pending = [a for a in current.values() if a.status not in ASSET_TERMINAL]
             groups = {a.group_id for a in pending if a.group_id}
-            if self.adapter.can_list_assets and groups:
+            if listing and groups:
                 for group in groups:
                     for asset in await self.list_assets(group):
                         old = current.get(asset.id)
@@ -436,14 +443,21 @@ class AsyncClient:
                         if asset.status != old.status:  # a write per change, not per look
                             self.ledger.update_asset(self.ledger_name, asset)
             else:
-                for asset in pending:
-                    current[asset.id] = await self.get_asset(asset.id)
+                gate = asyncio.Semaphore(16)
+
+                async def look(asset: Asset) -> None:
+                    async with gate:
+                        current[asset.id] = await self.get_asset(asset.id)
+
+                await asyncio.gather(*(look(a) for a in pending))
             return current
 
         async for _ in iter_status(
             refresh,
             is_terminal=lambda c: all(a.status in ASSET_TERMINAL for a in c.values()),
             interval=self.poll_interval,
+            # A list costs one request per page, a look per asset one each: those back off further.
+            max_interval=self.poll_interval if listing else self.poll_interval * 4,
             timeout=timeout if timeout is not None else 900.0,
             what="the assets to finish processing",
         ):
