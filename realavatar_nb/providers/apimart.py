@@ -29,6 +29,8 @@ from .._config import Secret
 from .._exceptions import ConfigurationError, ProviderError, ServerError, UnknownStatusError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .base import Adapter, Next, Step, error_for_status, parse_time
+from .base import asset_kind as _kind
+from .base import asset_kind_or_none as _kind_or_none
 from .base import compact as _compact
 from .base import obj as _obj
 from .base import sent_json as _sent_json
@@ -420,19 +422,6 @@ def _error_fields(body: Any) -> tuple[str | None, str | None]:
     if code is None and body.get("code") not in (None, 200, "200"):
         code = _text(body.get("code"))
     return code, message or _text(body.get("message")) or _text(body.get("msg"))
-
-
-def _kind(asset_type: str) -> str:
-    """Return the PascalCase ``Image``/``Video``/``Audio`` APIMart takes, for any casing."""
-    kind = _kind_or_none(asset_type)
-    if kind is None:
-        raise ConfigurationError(f"asset_type must be image, video or audio, not {asset_type!r}.")
-    return kind
-
-
-def _kind_or_none(value: Any) -> str | None:
-    kind = value.capitalize() if isinstance(value, str) else None
-    return kind if kind in KINDS else None
 
 
 def _int(value: Any) -> int | None:

@@ -24,6 +24,7 @@ import httpx
 from .._config import Secret
 from .._exceptions import (
     AuthenticationError,
+    ConfigurationError,
     InsufficientBalanceError,
     InvalidRequestError,
     NotFoundError,
@@ -36,10 +37,13 @@ from .._exceptions import (
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 
 __all__ = [
+    "ASSET_KINDS",
     "RETRY",
     "Adapter",
     "Next",
     "Step",
+    "asset_kind",
+    "asset_kind_or_none",
     "compact",
     "error_for_status",
     "obj",
@@ -323,3 +327,20 @@ def sent_json(response: httpx.Response) -> dict[str, Any]:
 def unescape_link(link: str) -> str:
     """Return an H5 link with literal ``\\u0026``-style escapes (some providers send them) undone."""
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), link)
+
+
+ASSET_KINDS: Final = ("Image", "Video", "Audio")
+
+
+def asset_kind_or_none(value: Any) -> str | None:
+    """Return ``Image``/``Video``/``Audio`` for any casing of one, else ``None``."""
+    kind = value.capitalize() if isinstance(value, str) else None
+    return kind if kind in ASSET_KINDS else None
+
+
+def asset_kind(value: Any) -> str:
+    """Return ``Image``/``Video``/``Audio`` for any casing of one, or raise ``ConfigurationError``."""
+    kind = asset_kind_or_none(value)
+    if kind is None:
+        raise ConfigurationError(f"asset_type must be image, video or audio, not {value!r}.")
+    return kind

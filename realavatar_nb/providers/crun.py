@@ -21,6 +21,8 @@ from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .._types import RESULT_CODE_PASSED
 from .base import Adapter, error_for_status, parse_time
+from .base import asset_kind as _kind
+from .base import asset_kind_or_none as _kind_or_none
 from .base import compact as _compact
 from .base import obj as _obj
 from .base import sent_json as _sent_json
@@ -311,19 +313,6 @@ def _lng(locale: str) -> str:
     if tag.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
         return "zh-Hant"
     return tag.split("-", 1)[0] or "zh"
-
-
-def _kind(asset_type: str) -> str:
-    """Return the PascalCase ``Image``/``Video``/``Audio`` Crun takes, for any casing."""
-    kind = _kind_or_none(asset_type)
-    if kind is None:
-        raise ConfigurationError(f"asset_type must be image, video or audio, not {asset_type!r}.")
-    return kind
-
-
-def _kind_or_none(value: Any) -> str | None:
-    kind = value.capitalize() if isinstance(value, str) else None
-    return kind if kind in KINDS else None
 
 
 def _int(value: Any) -> int | None:

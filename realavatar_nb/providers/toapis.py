@@ -17,9 +17,11 @@ from urllib.parse import quote
 import httpx
 
 from .._config import Secret
-from .._exceptions import ConfigurationError, ProviderError, ServerError, UnknownStatusError
+from .._exceptions import ProviderError, ServerError, UnknownStatusError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .base import Adapter, Next, Step, error_for_status, parse_time
+from .base import asset_kind as _kind
+from .base import asset_kind_or_none as _kind_or_none
 from .base import compact as _compact
 from .base import sent_json as _sent_json
 from .base import text as _text
@@ -286,19 +288,6 @@ def _error_fields(body: Any) -> tuple[str | None, str | None]:
     if code is None and isinstance(body.get("code"), str):
         code = _text(body["code"])
     return code, message or _text(body.get("message"))
-
-
-def _kind(asset_type: str) -> str:
-    """Return the neutral ``Image``/``Video``/``Audio`` for any casing, or refuse it."""
-    kind = _kind_or_none(asset_type)
-    if kind is None:
-        raise ConfigurationError(f"asset_type must be image, video or audio, not {asset_type!r}.")
-    return kind
-
-
-def _kind_or_none(value: Any) -> str | None:
-    kind = value.capitalize() if isinstance(value, str) else None
-    return kind if kind in ROLES else None
 
 
 def _seg(value: str) -> str:
