@@ -98,16 +98,17 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _kind_of(path: str) -> str:
+def _probed(path: str) -> tuple[str, str]:
+    """Return (asset type, sha256) of a local file from one probe (one read of the file)."""
     from .media.probe import probe
 
-    info = probe(path, hash=False)
-    if info.kind not in ASSET_TYPE_OF_KIND:
+    info = probe(path)
+    if info.kind not in ASSET_TYPE_OF_KIND or info.sha256 is None:
         raise InvalidRequestError(
             f"{os.path.basename(path)} is not an image, video or audio file ({info.error or info.kind}); "
             f"validate it with ra.validate() first."
         )
-    return ASSET_TYPE_OF_KIND[info.kind]
+    return ASSET_TYPE_OF_KIND[info.kind], info.sha256
 
 
 class AsyncClient:
@@ -302,8 +303,12 @@ class AsyncClient:
         is_url = text.startswith(("http://", "https://"))
         if not is_url and not os.path.isfile(text):
             raise InvalidRequestError(f"No file at {text!r}: pass an existing path or an http(s) URL.")
-        sha = hashlib.sha256(text.encode()).hexdigest() if is_url else _sha256(text)
-        kind = asset_type or (_guess_type(text) if is_url else _kind_of(text))
+        if is_url:
+            sha, kind = hashlib.sha256(text.encode()).hexdigest(), asset_type or _guess_type(text)
+        elif asset_type:
+            sha, kind = _sha256(text), asset_type
+        else:
+            kind, sha = _probed(text)
         label = name or f"{Path(text.split('?')[0]).stem[:40]}-{sha[:8]}"
         provider = self.ledger_name
         self.ledger.check_group(provider, group_id, person)

@@ -206,6 +206,19 @@ class Adapter:
             )
         return body
 
+    def enveloped(self, response: httpx.Response) -> dict[str, Any]:
+        """Return the ``data`` object of a ``{..., data: {...}}`` envelope, raising the provider's error first."""
+        body = self.check(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise ServerError(
+                f"{self.name} answered without a data object; try again later.",
+                provider=self.name,
+                status_code=response.status_code,
+                body=body,
+            )
+        return data
+
     def status(self, kind: str, raw: Any) -> str:
         """Return the neutral status for a provider spelling, or raise ``UnknownStatusError``."""
         table = {"verification": self.verification_statuses, "asset": self.asset_statuses, "job": self.job_statuses}

@@ -87,14 +87,6 @@ class Crun(Adapter):
             return ServerError(f"{self.name}: generation failed (501: {message}); submit the task again.", **kwargs)
         return error_for_status(status, message, provider=self.name, code=str(status), body=body, response=response)
 
-    def _data(self, response: httpx.Response) -> dict[str, Any]:
-        body = self.check(response)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise ServerError(f"{self.name} answered without a data object; try again later.", provider=self.name,
-                              status_code=response.status_code, body=body)  # fmt: skip
-        return data
-
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
@@ -106,7 +98,7 @@ class Crun(Adapter):
         return self.request("POST", f"{P}/visual-validate-session", json_body=body)
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
-        data = self._data(response)
+        data = self.enveloped(response)
         token, link = _text(data.get("BytedToken")), _text(data.get("H5Link"))
         if not (token and link):
             raise ServerError(f"{self.name} opened a session without BytedToken/H5Link.", provider=self.name,
@@ -163,7 +155,7 @@ class Crun(Adapter):
         return self.request("POST", f"{P}/asset-upload", json_body=body)
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        data = self._data(response)
+        data = self.enveloped(response)
         asset_id = _text(data.get("AssetId"))
         if not asset_id:
             raise ServerError(f"{self.name} accepted an upload without an AssetId.", provider=self.name, body=data)
@@ -183,7 +175,7 @@ class Crun(Adapter):
         return self.request("GET", f"{P}/asset-info", params={"asset_id": asset_id}, retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
-        data = self._data(response)
+        data = self.enveloped(response)
         asset_id = _text(data.get("AssetId")) or _text(data.get("Id"))
         if not asset_id:
             raise ServerError(f"{self.name} answered asset info without an AssetId.", provider=self.name, body=data)
@@ -226,7 +218,7 @@ class Crun(Adapter):
         return self.request("POST", f"{P}/CreateTask", json_body={"model": model, "input": _compact(fields)})
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
-        data = self._data(response)
+        data = self.enveloped(response)
         task_id = _text(data.get("task_id"))
         if not task_id:
             raise ServerError(f"{self.name} created a task without a task_id.", provider=self.name, body=data)
@@ -247,7 +239,7 @@ class Crun(Adapter):
         return self.request("GET", f"{P}/TaskInfo", params={"task_id": job_id}, retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
-        data = self._data(response)
+        data = self.enveloped(response)
         task_id = _text(data.get("task_id"))
         if not task_id:
             raise ServerError(f"{self.name} answered TaskInfo without a task_id.", provider=self.name, body=data)

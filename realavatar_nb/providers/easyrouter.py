@@ -82,14 +82,6 @@ class EasyRouter(Adapter):
         text = str(message or response.reason_phrase or "request refused")
         return error_for_status(status, text, provider=self.name, code=code, body=body, response=response)
 
-    def _data(self, response: httpx.Response) -> dict[str, Any]:
-        body = self.check(response)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise ServerError(f"{self.name} answered without a data object; try again later.", provider=self.name,
-                              status_code=response.status_code, body=body)  # fmt: skip
-        return data
-
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
@@ -100,7 +92,7 @@ class EasyRouter(Adapter):
         return self.request("POST", f"{P}/sessions", json_body=body)
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
-        data = self._data(response)
+        data = self.enveloped(response)
         session_id = _text(data.get("session_id")) or _text(data.get("byted_token"))
         if not session_id:
             raise ServerError(f"{self.name} created a session without a session_id.", provider=self.name, body=data)
@@ -119,7 +111,7 @@ class EasyRouter(Adapter):
         return self.request("GET", f"{P}/sessions/{_seg(session.id)}", params={"result_code": result_code}, retry=True)
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
-        data = self._data(response)
+        data = self.enveloped(response)
         return Verification(
             status=self.status("verification", data.get("status")),
             group_id=_text(data.get("group_id")),  # "" until verified
@@ -138,20 +130,20 @@ class EasyRouter(Adapter):
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
         # The top-level `warning` only repeats that processing is asynchronous: the asset's
         # status (Processing) already says so, and the waiter polls it.
-        return [self._asset(self._data(response), group_id=group_id, source=source)]
+        return [self._asset(self.enveloped(response), group_id=group_id, source=source)]
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         return self.request("GET", f"{P}/assets/{_seg(asset_id)}", retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self._data(response))
+        return self._asset(self.enveloped(response))
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
         body = {"group_ids": [group_id], "page_number": page, "page_size": PAGE_SIZE}
         return self.request("POST", f"{P}/assets/list", json_body=body, retry=True)  # a read, though a POST
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
-        data = self._data(response)
+        data = self.enveloped(response)
         items = data.get("items") or []
         assets = [self._asset(item) for item in items if isinstance(item, dict)]
         sent = _sent_json(response)
