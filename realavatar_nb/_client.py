@@ -33,6 +33,7 @@ from ._exceptions import (
     JobFailedError,
     NotFoundError,
     OutcomeUnknownError,
+    RateLimitError,
     ServerError,
     TransportError,
     VerificationExpiredError,
@@ -341,7 +342,7 @@ class AsyncClient:
                 # its name before sending it again; elsewhere the ledger row stays "sending" for a rerun.
                 if not self.adapter.can_list_assets or attempt == _CREATE_ATTEMPTS - 1:
                     raise
-                listed = [a for a in await self.list_assets(group_id) if a.name == label]
+                listed = await self._listed_by_name(group_id, label, text)
                 if listed:
                     assets = listed
                     break
@@ -349,6 +350,18 @@ class AsyncClient:
         asset = assets[0]
         self.ledger.finish_upload(key, asset)
         return asset
+
+    async def _listed_by_name(self, group_id: str, name: str, source: str) -> list[Asset]:
+        """Return the group's assets called ``name``; a list that keeps failing leaves the outcome unknown."""
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                return [a for a in await self.list_assets(group_id) if a.name == name]
+            except (ServerError, TransportError, RateLimitError):
+                await self._retry.pause(attempt)
+        raise OutcomeUnknownError(
+            f"The upload of {source} to {group_id} may have reached {self.provider}, and its asset list could not "
+            f"be read to check. Rerun the same call later: the ledger remembers it and checks before sending again."
+        )
 
     async def _reconcile(self, group_id: str, intent: dict[str, Any]) -> Asset | None:
         if not self.adapter.can_list_assets:
@@ -424,42 +437,51 @@ class AsyncClient:
                 return found
             page += 1
 
+    async def refresh_assets(self, assets: Sequence[Asset]) -> list[Asset]:
+        """Look once at every asset not yet terminal, batched: one list per group where the provider lists.
+
+        Returns the assets in the same order; terminal ones are returned as given, without a request.
+        """
+        current = {a.id: a for a in assets}
+        pending = [a for a in current.values() if a.status not in ASSET_TERMINAL]
+        groups = {a.group_id for a in pending if a.group_id}
+        if self.adapter.can_list_assets and groups:
+            for group in groups:
+                for asset in await self.list_assets(group):
+                    old = current.get(asset.id)
+                    if old is None:
+                        continue
+                    current[asset.id] = asset
+                    if asset.status != old.status:  # a write per change, not per look
+                        self.ledger.update_asset(self.ledger_name, asset)
+        elif pending:
+            gate = asyncio.Semaphore(16)
+
+            async def look(asset: Asset) -> None:
+                async with gate:
+                    current[asset.id] = await self.get_asset(asset.id)
+
+            await asyncio.gather(*(look(a) for a in pending))
+        return [current[a.id] for a in assets]
+
     async def wait_active(self, assets: Sequence[Asset], timeout: float | None = None) -> list[Asset]:
         """Wait until every asset is terminal (active or failed); return them in the same order."""
-        current = {a.id: a for a in assets}
+        current = list(assets)
         listing = self.adapter.can_list_assets
         first = True
 
-        async def refresh() -> dict[str, Asset]:
-            nonlocal first
-            if first and all(a.status == "processing" for a in current.values()):
+        async def refresh() -> list[Asset]:
+            nonlocal first, current
+            if first and all(a.status == "processing" for a in current):
                 first = False  # just uploaded: nothing to learn yet, so the first look waits an interval
                 return current
             first = False
-            pending = [a for a in current.values() if a.status not in ASSET_TERMINAL]
-            groups = {a.group_id for a in pending if a.group_id}
-            if listing and groups:
-                for group in groups:
-                    for asset in await self.list_assets(group):
-                        old = current.get(asset.id)
-                        if old is None:
-                            continue
-                        current[asset.id] = asset
-                        if asset.status != old.status:  # a write per change, not per look
-                            self.ledger.update_asset(self.ledger_name, asset)
-            else:
-                gate = asyncio.Semaphore(16)
-
-                async def look(asset: Asset) -> None:
-                    async with gate:
-                        current[asset.id] = await self.get_asset(asset.id)
-
-                await asyncio.gather(*(look(a) for a in pending))
+            current = await self.refresh_assets(current)
             return current
 
         async for _ in iter_status(
             refresh,
-            is_terminal=lambda c: all(a.status in ASSET_TERMINAL for a in c.values()),
+            is_terminal=lambda c: all(a.status in ASSET_TERMINAL for a in c),
             interval=self.poll_interval,
             # A list costs one request per page, a look per asset one each: those back off further.
             max_interval=self.poll_interval if listing else self.poll_interval * 4,
@@ -467,7 +489,7 @@ class AsyncClient:
             what="the assets to finish processing",
         ):
             pass
-        return [current[a.id] for a in assets]
+        return current
 
     async def delete_asset(self, asset_id: str) -> None:
         """Delete an asset upstream (where the provider allows) and forget it in the ledger."""

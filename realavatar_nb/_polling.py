@@ -12,11 +12,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._exceptions import PollTimeoutError
+from ._exceptions import PollTimeoutError, RateLimitError, ServerError, TransportError
 
 __all__ = ["iter_status", "wait_for"]
 
 T = TypeVar("T")
+
+# A look that failed even after the transport's retries: a wait tolerates a few in a row, since the
+# thing waited on is still there, and raises the last one after that.
+TRANSIENT = (ServerError, TransportError, RateLimitError)
+FAILED_LOOKS = 3
 
 
 async def iter_status(
@@ -34,15 +39,26 @@ async def iter_status(
 
     The interval grows by half each poll up to ``max_interval`` (default: the interval itself).
     Raises ``PollTimeoutError`` (with ``last``) when ``timeout`` seconds pass without a terminal state.
+    Up to ``FAILED_LOOKS - 1`` failed looks in a row (server errors, rate limits, a lost connection)
+    are waited out; the next one is raised.
     """
     deadline = None if timeout is None else clock() + timeout
     ceiling = max_interval if max_interval is not None else interval
     wait = interval
+    failures = 0
+    state: T | None = None
     while True:
-        state = await fetch()
-        yield state
-        if is_terminal(state):
-            return
+        try:
+            state = await fetch()
+        except TRANSIENT:
+            failures += 1
+            if failures >= FAILED_LOOKS:
+                raise
+        else:
+            failures = 0
+            yield state
+            if is_terminal(state):
+                return
         if deadline is not None:
             left = deadline - clock()
             if left <= 0:

@@ -72,3 +72,43 @@ def test_a_timeout_raises_with_the_last_state_and_never_oversleeps() -> None:
         asyncio.run(go())
     assert raised.value.last == "pending"
     assert t.now == 10 and t.slept == [4, 4, 2]
+
+
+def _flaky(script: list[str | Exception]) -> object:
+    async def fetch() -> str:
+        step = script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    return fetch
+
+
+def test_a_failed_look_or_two_in_a_row_is_waited_out() -> None:
+    from realavatar_nb import RateLimitError, ServerError
+
+    t = Time()
+    fetch = _flaky(["pending", ServerError("502"), RateLimitError("429"), "verified"])
+
+    async def collect() -> list[str]:
+        return [
+            s async for s in iter_status(fetch, is_terminal=lambda s: s == "verified", clock=t.clock, sleep=t.sleep)
+        ]  # type: ignore[arg-type]
+
+    assert asyncio.run(collect()) == ["pending", "verified"]
+    assert len(t.slept) == 3  # the failed looks were spaced like any other
+
+
+def test_three_failed_looks_in_a_row_raise_the_last_error() -> None:
+    from realavatar_nb import ServerError, TransportError
+
+    t = Time()
+    fetch = _flaky([ServerError("a"), "pending", ServerError("b"), TransportError("c"), ServerError("d"), "verified"])
+
+    async def collect() -> list[str]:
+        return [
+            s async for s in iter_status(fetch, is_terminal=lambda s: s == "verified", clock=t.clock, sleep=t.sleep)
+        ]  # type: ignore[arg-type]
+
+    with pytest.raises(ServerError, match="d"):
+        asyncio.run(collect())
