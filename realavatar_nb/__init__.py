@@ -59,6 +59,10 @@ if TYPE_CHECKING:
     from .media.report import write_report
     from .media.rules import Profile, get_profile
     from .media.validate import REPORT_COLUMNS, Validation, checks_frame, validate, validate_folder
+    from .widgets.preview import GenerationPreviewer
+    from .widgets.status import StatusTable
+    from .widgets.validator import AssetValidator
+    from .widgets.verification import VerificationLauncher
 
 __version__ = "0.1.0"
 
@@ -78,10 +82,17 @@ _LAZY: dict[str, str] = {
     "AsyncClient": "realavatar_nb._client",
     "Ledger": "realavatar_nb._ledger",
     "run": "realavatar_nb._sync",
+    "VerificationLauncher": "realavatar_nb.widgets.verification",
+    "AssetValidator": "realavatar_nb.widgets.validator",
+    "StatusTable": "realavatar_nb.widgets.status",
+    "GenerationPreviewer": "realavatar_nb.widgets.preview",
 }
+_SUBMODULES = ("widgets", "media", "providers", "simulator", "samples")
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # ra.widgets.Gallery(...) without importing realavatar_nb.widgets first
+        return importlib.import_module(f"{__name__}.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'realavatar_nb' has no attribute {name!r}")
@@ -98,6 +109,7 @@ __all__ = [
     "REPORT_COLUMNS",
     "Asset",
     "AssetFailedError",
+    "AssetValidator",
     "AsyncClient",
     "AuthenticationError",
     "CallbackParseError",
@@ -107,6 +119,7 @@ __all__ = [
     "ConsentRequiredError",
     "FixError",
     "GenerationJob",
+    "GenerationPreviewer",
     "InsufficientBalanceError",
     "InvalidRequestError",
     "JobFailedError",
@@ -128,6 +141,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "Settings",
+    "StatusTable",
     "TransportError",
     "UnknownStatusError",
     "UnsupportedOperationError",
@@ -135,6 +149,7 @@ __all__ = [
     "Verification",
     "VerificationError",
     "VerificationExpiredError",
+    "VerificationLauncher",
     "VerificationRejectedError",
     "VerificationSession",
     "checks_frame",

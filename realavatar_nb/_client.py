@@ -347,7 +347,8 @@ class AsyncClient:
                     assets = listed
                     break
                 await self._retry.pause(attempt)
-        asset = assets[0]
+        # Some answers (Anyfast's) leave the type out: it is what was sent.
+        asset = replace(assets[0], asset_type=assets[0].asset_type or kind)
         self.ledger.finish_upload(key, asset)
         return asset
 

@@ -7,9 +7,9 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["DisplayMixin", "html_table", "printable"]
+__all__ = ["STATUS_COLOURS", "DisplayMixin", "html_table", "printable"]
 
-_STATUS_COLOURS = {
+STATUS_COLOURS = {
     "verified": "#1a7f37",
     "active": "#1a7f37",
     "succeeded": "#1a7f37",
@@ -18,10 +18,14 @@ _STATUS_COLOURS = {
     "processing": "#9a6700",
     "queued": "#9a6700",
     "running": "#9a6700",
+    "submitting": "#9a6700",
+    "waiting": "#9a6700",
+    "creating": "#9a6700",
     "failed": "#cf222e",
     "expired": "#cf222e",
     "cancelled": "#6e7781",
     "problem": "#cf222e",
+    "error": "#cf222e",
 }
 
 
@@ -32,7 +36,7 @@ def printable(path: str | os.PathLike[str]) -> str:
 
 def _cell(value: Any) -> str:
     text = html.escape("" if value is None else str(value))
-    colour = _STATUS_COLOURS.get(str(value)) if isinstance(value, str) else None
+    colour = STATUS_COLOURS.get(str(value)) if isinstance(value, str) else None
     return f'<span style="color:{colour};font-weight:600">{text}</span>' if colour else text
 
 

@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 __all__ = [
     "ALGORITHM_FAILED",
+    "MODERATE_MARKER",
+    "OUTPUT_MODERATION_CODE",
+    "OUTPUT_MODERATION_MESSAGE",
     "RESULT_FAILED",
     "RESULT_PASSED",
     "Asset",
@@ -31,6 +34,14 @@ ErrorKind = Literal[
 RESULT_PASSED = "10000"
 RESULT_FAILED = "60203"
 ALGORITHM_FAILED = "10001"
+
+# A prompt containing this marker makes its job go queued → running → failed, as a job whose video
+# upstream's output moderation rejects: a deterministic provider-side failure for tests and demos.
+MODERATE_MARKER = "[moderate]"
+# inferred: upstream names its input checks Input{Text,Image,Video,Audio}SensitiveContentDetected
+# (reference/upstream.md §3.9); the output check's code is taken to follow that family.
+OUTPUT_MODERATION_CODE = "OutputVideoSensitiveContentDetected"
+OUTPUT_MODERATION_MESSAGE = "The output video may contain sensitive content."
 
 
 class SimError(Exception):

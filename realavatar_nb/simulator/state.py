@@ -20,6 +20,9 @@ from typing import Any
 from .ids import IdFactory
 from .records import (
     ALGORITHM_FAILED,
+    MODERATE_MARKER,
+    OUTPUT_MODERATION_CODE,
+    OUTPUT_MODERATION_MESSAGE,
     RESULT_FAILED,
     RESULT_PASSED,
     Asset,
@@ -417,7 +420,11 @@ class State:
         seed: int | None = None,
         job_id: str | None = None,
     ) -> Job:
-        """Queue a generation job; every ``asset://`` reference must be this account's and Active."""
+        """Queue a generation job; every ``asset://`` reference must be this account's and Active.
+
+        A prompt containing ``[moderate]`` (``MODERATE_MARKER``) queues and runs as usual, then fails
+        with ``OutputVideoSensitiveContentDetected``, as upstream's output moderation fails a job.
+        """
         from .render import MAX_DURATION, RATIOS, RESOLUTIONS
 
         if duration == -1:
@@ -462,7 +469,7 @@ class State:
             self.jobs[job.id] = job
             self._count(account, "jobs")
             self._save("job", job)
-            if self._render is not None:
+            if self._render is not None and MODERATE_MARKER not in prompt:  # its video would be withheld anyway
                 job.render = self._pool.submit(self._render, job, paths)
             return job
 
@@ -471,6 +478,9 @@ class State:
         before = job.status
         if job.status == "queued" and now >= job.started_at:
             job.status = "running"
+        if job.status == "running" and now >= job.done_at and MODERATE_MARKER in job.prompt:
+            job.status = "failed"
+            job.error_code, job.error_message = OUTPUT_MODERATION_CODE, OUTPUT_MODERATION_MESSAGE
         if job.status == "running" and now >= job.done_at and (job.render is None or job.render.done()):
             try:
                 job.video_path = job.render.result() if job.render is not None else None

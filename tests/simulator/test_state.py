@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from realavatar_nb.simulator import SimConfig, SimError, State
+from realavatar_nb.simulator.records import Job
 
 from .conftest import FakeClock
 
@@ -123,6 +124,31 @@ def test_a_job_goes_queued_running_succeeded_on_the_clock(state: State, clock: F
     assert state.job("acct", job.id).status == "running"
     clock.advance(3)
     assert state.job("acct", job.id).status == "succeeded"
+
+
+def test_a_moderate_marker_fails_the_job_as_output_moderation_does(clock: FakeClock) -> None:
+    rendered: list[str] = []
+
+    def render(job: Job, paths: list[str]) -> str:
+        rendered.append(job.prompt)
+        return f"{job.id}.mp4"
+
+    state = State(SimConfig(job_seconds=4), clock=clock, render=render)
+    try:
+        job = state.create_job("acct", model="m", prompt="a wave [moderate] and a smile", references=[], duration=2)
+        plain = state.create_job("acct", model="m", prompt="a wave [moderated elsewhere]", references=[], duration=2)
+        state.settle()
+        clock.advance(1)
+        assert state.job("acct", job.id).status == "running"
+        clock.advance(3)
+        failed = state.job("acct", job.id)
+        assert (failed.status, failed.error_code) == ("failed", "OutputVideoSensitiveContentDetected")
+        assert failed.error_message == "The output video may contain sensitive content."
+        assert failed.video_path is None
+        assert state.job("acct", plain.id).status == "succeeded"  # only the exact marker fails a job
+        assert rendered == ["a wave [moderated elsewhere]"]  # a withheld video is never rendered
+    finally:
+        state.close()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,195 @@
+"""What the four widgets share: background work as tasks on the kernel's own loop, a text/HTML
+fallback kept beside the widget view, a clock tests can move, and one way to draw a coloured table.
+
+The fallback matters because a saved notebook outlives its kernel: nbconvert, GitHub and a
+terminal show ``text/html`` or ``text/plain``, never the live view. Each widget is displayed
+with a display id, and at every settled state (verified, validated, all terminal …) its output is
+replaced with the current view *and* the current fallback text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from .._display import STATUS_COLOURS
+from .._exceptions import RealAvatarError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Clock", "LiveWidget", "Sleep", "frame_html", "is_missing", "status_badge", "utcnow"]
+
+log = logging.getLogger("realavatar_nb.widgets")
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def status_badge(status: str, text: str | None = None) -> str:
+    """Return ``text`` (default: the status) as HTML coloured for ``status``."""
+    colour = STATUS_COLOURS.get(status, "#24292f")
+    return f'<span style="color:{colour};font-weight:600">{html.escape(text if text is not None else status)}</span>'
+
+
+class LiveWidget(widgets.VBox):
+    """A VBox with background tasks on the running loop and a fallback kept current in its output."""
+
+    def __init__(self, *, clock: Clock | None = None, sleep: Sleep | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._clock: Clock = clock or utcnow
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._display_id: str | None = None
+        self._changed = asyncio.Event()  # binds to a loop on first wait (Python ≥ 3.10)
+
+    # -- what a saved notebook shows ------------------------------------------------------
+
+    def fallback_text(self) -> str:
+        """Return the widget's current state as plain text (what a terminal or a log shows)."""
+        raise NotImplementedError
+
+    def fallback_html(self) -> str:
+        """Return the widget's current state as static HTML (what an nbconvert export shows)."""
+        return f"<pre>{html.escape(self.fallback_text())}</pre>"
+
+    def __repr__(self) -> str:
+        # ipywidgets' repr lists every trait; ours must stay cheap and must never show a link.
+        return f"<{type(self).__name__}: {self.fallback_text().splitlines()[0] if self.fallback_text() else ''}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(super()._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = self.fallback_text()
+        bundle["text/html"] = self.fallback_html()
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        self._display_id = self._display_id or uuid.uuid4().hex
+        display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+
+    def publish(self) -> None:
+        """Replace the widget's notebook output with its current view and fallback, and resend its state.
+
+        Called at each settled state, and by the awaitable methods from the awaiting cell, so a
+        notebook runner that listens to that cell (nbclient does) records the final state.
+        """
+        if self.comm is None:  # closed: there is no view left to update
+            return
+        for widget in self._family():
+            if widget.comm is not None:
+                widget.send_state()
+        if self._display_id is None:
+            return
+        from IPython.display import update_display
+
+        update_display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+
+    def _family(self) -> Iterable[widgets.Widget]:
+        seen: set[str] = set()
+        stack: list[Any] = [self]
+        while stack:
+            widget = stack.pop()
+            if not isinstance(widget, widgets.Widget) or widget.model_id in seen:
+                continue
+            seen.add(widget.model_id)
+            yield widget
+            stack.extend(getattr(widget, "children", ()))
+
+    # -- background work ------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        """Run ``coro`` as a task on the running loop (the kernel's); without one, close it and return None."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            return None
+        task = loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.show_error(exc)
+
+    def show_error(self, exc: BaseException) -> None:
+        """Show what went wrong as a sentence (typed errors carry what to do next); never a traceback."""
+        if isinstance(exc, RealAvatarError):
+            text = str(exc)
+        else:
+            log.warning("%s: background task failed", type(self).__name__, exc_info=exc)
+            text = f"{type(exc).__name__}: {exc}"
+        self._on_error(text)
+
+    def _on_error(self, text: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop the widget's background work and close its views."""
+        for task in list(self._tasks):
+            task.cancel()
+        super().close()
+
+    def _notify(self) -> None:
+        """Wake whatever awaits a change of state."""
+        self._changed.set()
+
+    async def _next_change(self) -> None:
+        await self._changed.wait()
+        self._changed.clear()
+
+
+def frame_html(
+    frame: pd.DataFrame,
+    *,
+    status_columns: Iterable[str] = ("status", "verdict"),
+    problem_column: str | None = None,
+    max_rows: int = 500,
+) -> str:
+    """Return ``frame`` as an HTML table: status cells coloured, rows with problems tinted red."""
+    columns = list(frame.columns)
+    coloured = set(status_columns)
+    head = "".join(f'<th style="text-align:left;padding:2px 8px">{html.escape(str(c))}</th>' for c in columns)
+    rows = []
+    for _, row in frame.head(max_rows).iterrows():
+        problem = bool(problem_column and row.get(problem_column))
+        cells = []
+        for column in columns:
+            value = row[column]
+            text = "" if is_missing(value) else str(value)
+            body = status_badge(text) if column in coloured and text in STATUS_COLOURS else html.escape(text)
+            cells.append(f'<td style="text-align:left;padding:2px 8px">{body}</td>')
+        tint = ' style="background:#ffebe9"' if problem else ""
+        rows.append(f"<tr{tint}>{''.join(cells)}</tr>")
+    more = len(frame) - max_rows
+    tail = f"<p>… and {more} more rows</p>" if more > 0 else ""
+    body = "".join(rows)
+    return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{tail}'
+
+
+def is_missing(value: Any) -> bool:
+    """Return whether a frame cell is empty (None, NaN, NaT)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,425 @@
+"""``VerificationLauncher``: consent, a QR code with a live 120 s countdown, and the outcome.
+
+A person's liveness check, as a researcher runs it from a notebook: ask once for consent
+(recorded in the ledger), create a session, show its H5 link as a QR code and a countdown, poll
+for the outcome in the background, and record the verified group for the person. A group the
+ledger already knows for this person and provider is reused instead of asking them again.
+
+The H5 link is shown only while it can be used: once the session is verified, failed or expired
+the QR code and the link are cleared, so a notebook saved afterwards holds neither. The byted
+token is never shown at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+import traitlets
+
+from .._exceptions import (
+    CallbackParseError,
+    PollTimeoutError,
+    RealAvatarError,
+    VerificationExpiredError,
+    VerificationRejectedError,
+)
+from .._ledger import fingerprint
+from .._models import CallbackResult, Consent, Verification, VerificationSession, parse_callback
+from .._polling import FAILED_LOOKS, TRANSIENT
+from ._base import Clock, LiveWidget, Sleep, status_badge
+from ._countdown import Countdown
+from ._qr import qr_png
+
+if TYPE_CHECKING:
+    from .._client import AsyncClient
+
+__all__ = ["VerificationLauncher"]
+
+_TICK = 1.0  # seconds between the kernel's looks at the clock (the page ticks on its own between them)
+_FAILED_ADVICE = (
+    "Ask the person to try again with a new link: good light, face fully in the frame, no glasses or mask, "
+    "and follow the on-screen prompts until the page says it is done."
+)
+
+
+class VerificationLauncher(LiveWidget):
+    """A liveness check for one person: consent, QR code, countdown, outcome; ``await .verified()``."""
+
+    state = traitlets.Unicode("consent", help="consent | creating | waiting | verified | failed | expired | error").tag(
+        sync=True
+    )
+    group_id = traitlets.Unicode(None, allow_none=True, help="The verified asset group, once there is one").tag(
+        sync=True
+    )
+    seconds_left = traitlets.Float(0.0, help="Seconds the current H5 link has left, by the launcher's clock")
+    result_code = traitlets.Unicode(None, allow_none=True, help="The H5 page's resultCode, once known")
+    session_id = traitlets.Unicode(None, allow_none=True, help="The current session's id (not a secret)")
+    renewals = traitlets.Int(0, help="How many new links were made after the first")
+    reused = traitlets.Bool(False, help="Whether the group came from the ledger instead of a new check")
+    message = traitlets.Unicode("", help="The sentence the launcher shows under its state")
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        person: str | None = None,
+        consent: Consent | None = None,
+        callback_url: str | None = None,
+        biz_id: str | None = None,
+        locale: str | None = None,
+        auto_renew: bool = False,
+        max_renewals: int = 5,
+        reuse: bool = True,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        super().__init__(clock=clock, sleep=sleep)
+        self.client = client
+        self.person = person
+        self.auto_renew = auto_renew
+        self.max_renewals = max_renewals
+        self._options = {"callback_url": callback_url, "biz_id": biz_id, "locale": locale}
+        self._consent = consent
+        self._session: VerificationSession | None = None
+        self._verification: Verification | None = None
+        self._pasted: CallbackResult | None = None
+        self._error: BaseException | None = None
+        self._run: asyncio.Task[Any] | None = None
+        self._callbacks: list[Callable[[Verification], Any]] = []
+        self._build()
+        known = client.ledger.group_for(client.ledger_name, person) if (person and reuse) else None
+        if known:
+            self._reuse(known)
+        elif consent is not None or (person and client.ledger.consent(person) is not None):
+            self._start()
+        else:
+            self._ask_consent()
+
+    # -- the view -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        who = f" for {html.escape(self.person)}" if self.person else ""
+        self._title = widgets.HTML(
+            f"<h3 style='margin:0'>Liveness check{who} · {html.escape(self.client.provider)}</h3>"
+        )
+        self._given_by = widgets.Text(value=self.person or "", description="Name", placeholder="who consents")
+        self._purpose = widgets.Text(description="Purpose", placeholder="what their likeness is for")
+        self._agree = widgets.Checkbox(
+            description="They agree to a liveness check and to this use of their likeness", indent=False
+        )
+        self._consent_button = widgets.Button(description="Record consent", button_style="primary", disabled=True)
+        for field in (self._given_by, self._purpose, self._agree):
+            field.observe(self._consent_ready, names="value")
+        self._consent_button.on_click(lambda _: self.give_consent(self._given_by.value, self._purpose.value))
+        self._consent_box = widgets.VBox([self._given_by, self._purpose, self._agree, self._consent_button])
+        self._qr = widgets.Image(format="png", width=240, height=240)
+        self._link = widgets.HTML()
+        self._link_text = widgets.Text(description="Link", disabled=True, layout=widgets.Layout(width="100%"))
+        self.countdown = Countdown(total=120.0)
+        self._link_box = widgets.HBox(
+            [self._qr, widgets.VBox([self._link, self._link_text, self.countdown], layout={"width": "100%"})]
+        )
+        self._status = widgets.HTML()
+        self._new_link = widgets.Button(description="New link", icon="refresh")
+        self._new_link.on_click(lambda _: self.renew())
+        self._again = widgets.Button(description="Verify again")
+        self._again.on_click(lambda _: self.verify_again())
+        self._paste = widgets.Text(placeholder="…or paste the callback URL the phone opened", layout={"width": "60%"})
+        self._paste_button = widgets.Button(description="Check")
+        self._paste_button.on_click(lambda _: self._paste_clicked())
+        self._paste_box = widgets.HBox([self._paste, self._paste_button])
+        self.children = [self._title, self._consent_box, self._link_box, self._status, self._paste_box]
+        self.observe(self._redraw, names=["state", "message", "group_id"])
+        self._redraw()
+
+    def _consent_ready(self, _: Any = None) -> None:
+        ready = bool(self._given_by.value.strip() and self._purpose.value.strip() and self._agree.value)
+        self._consent_button.disabled = not ready
+
+    def _redraw(self, _: Any = None) -> None:
+        showing = self.state in ("creating", "waiting")
+        self._consent_box.layout.display = None if self.state == "consent" else "none"
+        self._link_box.layout.display = None if showing else "none"
+        self._paste_box.layout.display = None if self.state == "waiting" else "none"
+        buttons: list[widgets.Widget] = []
+        if self.state in ("failed", "expired", "error") and self._consent_given():
+            buttons.append(self._new_link)
+        if self.state == "verified" and self.reused:
+            buttons.append(self._again)
+        self._status.value = f"<div>{status_badge(self._badge(), self.state)} {html.escape(self.message)}</div>"
+        self.children = [self._title, self._consent_box, self._link_box, self._status, self._paste_box, *buttons]
+
+    def _badge(self) -> str:
+        return {"waiting": "pending", "creating": "pending", "consent": "pending", "error": "failed"}.get(
+            self.state, self.state
+        )
+
+    def _show_link(self, session: VerificationSession) -> None:
+        link = session.h5_link.reveal()
+        self._qr.value = qr_png(link)
+        self._link.value = (
+            f'<a href="{html.escape(link)}" target="_blank" rel="noopener">Open the H5 page</a> '
+            "or scan the code with the person's phone"
+        )
+        self._link_text.value = link
+        self.countdown.total = max(session.seconds_left(session.created_at), 1.0)
+
+    def _hide_link(self, label: str) -> None:
+        # The link is usable by whoever holds it until it expires: it leaves the page when it stops being needed.
+        self._qr.value = b""
+        self._link.value = ""
+        self._link_text.value = ""
+        self.countdown.running = False
+        self.countdown.label = label
+
+    def fallback_text(self) -> str:
+        who = f" for {self.person}" if self.person else ""
+        lines = [f"Liveness check{who} ({self.client.provider}): {self.state}"]
+        if self.group_id:
+            lines.append(f"  group {self.group_id}{' (reused from the ledger)' if self.reused else ''}")
+        if self.state == "waiting":
+            lines.append(f"  link valid for {self.seconds_left:.0f} s more")
+        if self.result_code:
+            lines.append(f"  resultCode {self.result_code}")
+        if self.message:
+            lines.append(f"  {self.message}")
+        return "\n".join(lines)
+
+    def fallback_html(self) -> str:
+        rows = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self.fallback_text().splitlines()[1:])
+        who = f" for {html.escape(self.person)}" if self.person else ""
+        head = f"<strong>Liveness check{who} ({html.escape(self.client.provider)})</strong>: "
+        return f"<div>{head}{status_badge(self._badge(), self.state)}{rows}</div>"
+
+    # -- consent and reuse ----------------------------------------------------------------
+
+    def _consent_given(self) -> bool:
+        return self._consent is not None or bool(self.person and self.client.ledger.consent(self.person))
+
+    def _ask_consent(self) -> None:
+        self.state = "consent"
+        self.message = "Before the first link: who consents, for what, and confirm they agree."
+
+    def give_consent(self, given_by: str, purpose: str) -> None:
+        """Record the person's consent (what the form's button does) and create the first link."""
+        if not given_by.strip() or not purpose.strip():
+            self.message = "Both the consenting person's name and the purpose are needed."
+            return
+        self._consent = Consent(given_by=given_by.strip(), purpose=purpose.strip())
+        if self.person is None:
+            self.person = given_by.strip()
+        self.client.ledger.record_consent(self.person, self._consent)
+        self._start()
+
+    def _reuse(self, group_id: str) -> None:
+        self.reused = True
+        self._verification = Verification(status="verified", group_id=group_id)
+        self.group_id = group_id
+        self.message = (
+            f"{self.person} already has a verified group in the ledger; it is reused. "
+            "Press 'Verify again' for a new liveness check."
+        )
+        self.state = "verified"
+        self._notify()
+
+    def verify_again(self) -> None:
+        """Ignore the group found in the ledger and run a new liveness check (the 'Verify again' button)."""
+        self.reused = False
+        self.group_id = None
+        self._verification = None
+        if self._consent_given():
+            self._start()
+        else:
+            self._ask_consent()
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self.state = "creating"
+        self.message = "Creating a link…"
+        self._error = None
+        self._run = self._spawn(self._session_flow())
+
+    def renew(self) -> None:
+        """Give up on the current link and create a new one (the 'New link' button)."""
+        if self._run is not None and not self._run.done():
+            self._run.cancel()
+        if self._session is not None:
+            self.renewals += 1
+        self._session = None
+        self._pasted = None
+        self.result_code = None
+        self._start()
+
+    async def _session_flow(self) -> None:
+        consent = self._consent if self.person else None
+        session = await self.client.create_verification(person=self.person, consent=consent, **self._options)
+        self._session, self.session_id = session, session.id
+        self._show_link(session)
+        self.state, self.message = "waiting", "Scan the code with the person's phone; the link lives 120 s."
+        next_look = self._clock()
+        failures = 0
+        while True:
+            left = session.seconds_left(self._clock())
+            self.seconds_left = max(left, 0.0)
+            self.countdown.seconds_left = self.seconds_left
+            self.countdown.running = left > 0
+            if self._clock() >= next_look or left <= 0:
+                try:
+                    verification = await self.client.get_verification(session, result_code=self._code())
+                    failures = 0
+                except TRANSIENT as exc:
+                    failures += 1
+                    if failures >= FAILED_LOOKS:
+                        raise
+                    self.message = f"Could not reach {self.client.provider} ({type(exc).__name__}); trying again."
+                else:
+                    if verification.status != "pending":
+                        self._settle(verification)
+                        return
+                    if left <= 0:
+                        self._settle(Verification(status="expired", session_id=session.id))
+                        return
+                next_look = self._clock() + timedelta(seconds=self.client.poll_interval)
+            await self._sleep(min(_TICK, self.client.poll_interval, max(left, 0.05)))
+
+    def _code(self) -> str | None:
+        return self._pasted.result_code if self._pasted is not None else None
+
+    def _settle(self, verification: Verification) -> None:
+        """Show a session's outcome; on a verified one, record and announce the group."""
+        self._verification = verification
+        self.result_code = verification.result_code or self.result_code
+        self.seconds_left = 0.0
+        if verification.verified:
+            self._hide_link("verified")
+            self.group_id = verification.group_id
+            self.message = f"Verified: group {verification.group_id} is bound to {self.person or 'this person'}."
+            self.state = "verified"
+            for callback in self._callbacks:
+                self._call(callback, verification)
+        elif verification.status == "failed":
+            self._hide_link("failed")
+            self.message = f"The check failed (resultCode {verification.result_code or '?'}). {_FAILED_ADVICE}"
+            self.state = "failed"
+        else:
+            self._hide_link("expired")
+            self.message = "The link expired before the person finished. Press 'New link' for a fresh 120 s."
+            self.state = "expired"
+        self.publish()
+        self._notify()
+        if self.state in ("failed", "expired") and self.auto_renew and self.renewals < self.max_renewals:
+            self.renew()
+
+    def _call(self, callback: Callable[[Verification], Any], verification: Verification) -> None:
+        try:
+            result = callback(verification)
+            if asyncio.iscoroutine(result):
+                self._spawn(result)
+        except Exception as exc:  # a user's callback must not break the launcher
+            self.show_error(exc)
+
+    def _on_error(self, text: str) -> None:
+        if self.state == "verified":  # an error in a callback after the fact: say so, keep the outcome
+            self.message = f"Verified, but an on_verified callback failed: {text}"
+            return
+        self._hide_link("error")
+        self.message = text
+        self.state = "error"
+        self._notify()
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._error = task.exception()
+        super()._task_done(task)
+
+    # -- the callback URL -----------------------------------------------------------------
+
+    def paste_callback(self, url: str) -> CallbackResult:
+        """Accept the callback URL the phone opened and look at the outcome at once.
+
+        Raises ``CallbackParseError`` when the URL is not a callback, or is the callback of
+        another session (its byted token does not match this link's).
+        """
+        result = parse_callback(url)
+        if self._session is None or self.state != "waiting":
+            raise CallbackParseError("There is no link waiting for a result: create one first ('New link').")
+        if fingerprint(result.byted_token) != fingerprint(self._session.byted_token):
+            raise CallbackParseError(
+                "That callback URL belongs to another session, not this link. Paste the address the phone opened "
+                "after this QR code."
+            )
+        self._pasted = result
+        self.result_code = result.result_code
+        self._spawn(self._look_now(self._session))
+        return result
+
+    def _paste_clicked(self) -> None:
+        try:
+            self.paste_callback(self._paste.value)
+        except CallbackParseError as exc:
+            self.message = str(exc)
+        else:
+            self._paste.value = ""
+            self.message = "Callback accepted; asking for the outcome…"
+
+    async def _look_now(self, session: VerificationSession) -> None:
+        verification = await self.client.get_verification(session, result_code=self._code())
+        if verification.status != "pending" and self._session is session and self.state == "waiting":
+            if self._run is not None:
+                self._run.cancel()
+            self._settle(verification)
+
+    # -- awaiting -------------------------------------------------------------------------
+
+    def on_verified(self, callback: Callable[[Verification], Any]) -> None:
+        """Call ``callback(verification)`` once the person is verified (at once if they already are)."""
+        self._callbacks.append(callback)
+        if self._verification is not None and self._verification.verified:
+            self._call(callback, self._verification)
+
+    async def verified(self, timeout: float | None = None) -> Verification:
+        """Return the ``Verification`` once the person is verified.
+
+        Raises ``VerificationRejectedError`` or ``VerificationExpiredError`` when the current link
+        ends without it (press 'New link' and await again; ``auto_renew=True`` renews by itself),
+        and ``PollTimeoutError`` after ``timeout`` seconds.
+        """
+        if self.state == "creating" and self._run is None:  # built outside a running loop: start now
+            self._start()
+        try:
+            return await asyncio.wait_for(self._outcome(), timeout)
+        except asyncio.TimeoutError:
+            raise PollTimeoutError(
+                f"Waited {timeout:g} s for the liveness check; it is {self.state}. Await launcher.verified() again.",
+                last=self._verification,
+            ) from None
+        finally:
+            self.publish()
+
+    async def _outcome(self) -> Verification:
+        while True:
+            if self.state == "verified" and self._verification is not None:
+                return self._verification
+            if self.state == "error":
+                error = self._error
+                if isinstance(error, RealAvatarError):
+                    raise error
+                raise VerificationRejectedError(f"The liveness check could not go on: {self.message}")
+            if self.state in ("failed", "expired") and not (self.auto_renew and self.renewals < self.max_renewals):
+                if self.state == "failed":
+                    raise VerificationRejectedError(
+                        f"The liveness check failed (resultCode {self.result_code}). Press 'New link' (or "
+                        f"launcher.renew()) and await launcher.verified() again.",
+                        result_code=self.result_code,
+                    )
+                raise VerificationExpiredError(
+                    "The link expired before the person finished. Press 'New link' (or launcher.renew()) and "
+                    "await launcher.verified() again."
+                )
+            await self._next_change()
