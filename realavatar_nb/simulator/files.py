@@ -119,12 +119,12 @@ class FileHost:
         async def upload(request: Request) -> Response:
             content_type = request.headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
-                form = await request.form(max_files=1, max_fields=10)
-                item = form.get("file")
-                if item is None or isinstance(item, str):
-                    return JSONResponse({"error": "multipart upload needs a 'file' field"}, status_code=400)
-                data = await item.read()
-                name = item.filename or "upload"
+                async with request.form(max_files=1, max_fields=10) as form:  # closes its spooled temp files
+                    item = form.get("file")
+                    if item is None or isinstance(item, str):
+                        return JSONResponse({"error": "multipart upload needs a 'file' field"}, status_code=400)
+                    data = await item.read()
+                    name = item.filename or "upload"
             else:
                 data = await request.body()
                 name = request.query_params.get("name", "upload")

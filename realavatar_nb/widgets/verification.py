@@ -32,6 +32,7 @@ from .._ledger import fingerprint
 from .._models import CallbackResult, Consent, Verification, VerificationSession, parse_callback
 from .._polling import FAILED_LOOKS, TRANSIENT
 from ._base import Clock, LiveWidget, Sleep, status_badge
+from ._consent import ConsentForm
 from ._countdown import Countdown
 from ._qr import qr_png
 
@@ -107,16 +108,7 @@ class VerificationLauncher(LiveWidget):
         self._title = widgets.HTML(
             f"<h3 style='margin:0'>Liveness check{who} · {html.escape(self.client.provider)}</h3>"
         )
-        self._given_by = widgets.Text(value=self.person or "", description="Name", placeholder="who consents")
-        self._purpose = widgets.Text(description="Purpose", placeholder="what their likeness is for")
-        self._agree = widgets.Checkbox(
-            description="They agree to a liveness check and to this use of their likeness", indent=False
-        )
-        self._consent_button = widgets.Button(description="Record consent", button_style="primary", disabled=True)
-        for field in (self._given_by, self._purpose, self._agree):
-            field.observe(self._consent_ready, names="value")
-        self._consent_button.on_click(lambda _: self.give_consent(self._given_by.value, self._purpose.value))
-        self._consent_box = widgets.VBox([self._given_by, self._purpose, self._agree, self._consent_button])
+        self._consent_box = ConsentForm(self.give_consent, given_by=self.person or "")
         self._qr = widgets.Image(format="png", width=240, height=240)
         self._link = widgets.HTML()
         self._link_text = widgets.Text(description="Link", disabled=True, layout=widgets.Layout(width="100%"))
@@ -136,10 +128,6 @@ class VerificationLauncher(LiveWidget):
         self.children = [self._title, self._consent_box, self._link_box, self._status, self._paste_box]
         self.observe(self._redraw, names=["state", "message", "group_id"])
         self._redraw()
-
-    def _consent_ready(self, _: Any = None) -> None:
-        ready = bool(self._given_by.value.strip() and self._purpose.value.strip() and self._agree.value)
-        self._consent_button.disabled = not ready
 
     def _redraw(self, _: Any = None) -> None:
         showing = self.state in ("creating", "waiting")

@@ -82,13 +82,14 @@ def test_consent_is_asked_before_the_first_link_and_recorded_once(manual: Sandbo
         before = _sessions(manual)
         launcher = VerificationLauncher(client, person="carol")
         assert launcher.state == "consent"
-        assert launcher._consent_button.disabled
+        assert launcher._consent_box.button.disabled
         await asyncio.sleep(0.05)
         assert _sessions(manual) == before  # nothing created before consent
 
-        launcher._given_by.value, launcher._purpose.value, launcher._agree.value = "Carol", "study 12", True
-        assert not launcher._consent_button.disabled
-        launcher._consent_button.click()
+        form = launcher._consent_box
+        form.given_by.value, form.purpose.value, form.agree.value = "Carol", "study 12", True
+        assert not launcher._consent_box.button.disabled
+        form.button.click()
         await _until(lambda: launcher.state == "waiting", "a link")
         assert client.ledger.consent("carol") == ra.Consent(
             "Carol", "study 12", client.ledger.consent("carol").confirmed_at
