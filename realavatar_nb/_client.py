@@ -50,7 +50,7 @@ from .providers.base import RETRY, Adapter, Next, Step
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .simulator import Sandbox
+    from .simulator import RemoteSandbox, Sandbox
 
 __all__ = ["AsyncClient"]
 
@@ -59,10 +59,17 @@ _shared: Sandbox | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_sandbox(environ: dict[str, str] | None = None) -> Sandbox:
-    """Return the process-wide emulator, started on first use with ``REALAVATAR_SANDBOX_*`` settings."""
+def shared_sandbox(environ: dict[str, str] | None = None) -> Sandbox | RemoteSandbox:
+    """Return the process-wide emulator, started on first use with ``REALAVATAR_SANDBOX_*`` settings.
+
+    With ``REALAVATAR_SANDBOX_URL`` set, it is the emulator already serving there (``realavatar-nb sandbox``).
+    """
     global _shared
     env = dict(os.environ) if environ is None else environ
+    if env.get("REALAVATAR_SANDBOX_URL"):
+        from .simulator import RemoteSandbox
+
+        return RemoteSandbox(env["REALAVATAR_SANDBOX_URL"])
     with _shared_lock:
         if _shared is None or not _shared.running:
             from .simulator import Sandbox
@@ -124,7 +131,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         ledger: Ledger | None = None,
         settings: Settings | None = None,
-        sandbox: Sandbox | None = None,
+        sandbox: Sandbox | RemoteSandbox | None = None,
         dialect: str | None = None,
         stager: Stager | None = None,
         stage: str | None = None,
@@ -134,7 +141,7 @@ class AsyncClient:
     ) -> None:
         self.settings = settings or Settings.from_env(provider=provider)
         self.provider = self.settings.provider
-        self._sandbox: Sandbox | None
+        self._sandbox: Sandbox | RemoteSandbox | None
         self._base_url: str | None
         if self.provider == "sandbox":
             self._sandbox = sandbox or shared_sandbox()

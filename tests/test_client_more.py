@@ -140,3 +140,21 @@ def test_a_group_verified_for_one_person_is_refused_for_another(sandbox: Sandbox
             assert (await client.upload_asset(group, image, person="alice")).status == "processing"
 
     asyncio.run(flow())
+
+
+def test_sandbox_url_in_the_environment_shares_an_emulator_already_serving(tmp_path: Path) -> None:
+    from realavatar_nb._client import shared_sandbox
+    from realavatar_nb.simulator import RemoteSandbox, Sandbox
+
+    with Sandbox(autopilot=0.0, processing_seconds=0.0) as sb:
+        remote = shared_sandbox({"REALAVATAR_SANDBOX_URL": sb.url + "/"})
+        assert isinstance(remote, RemoteSandbox) and remote.url == sb.url
+        assert remote.base_url("crun") == sb.base_url("crun")
+
+        async def verify() -> str | None:
+            async with ra.AsyncClient("sandbox", sandbox=remote, ledger=ra.Ledger(tmp_path / "l.sqlite3")) as client:
+                session = await client.create_verification()
+                return (await client.wait_verified(session, timeout=20)).group_id
+
+        assert asyncio.run(verify())
+        assert sum(a["sessions"] for a in remote.stats()["accounts"].values()) == 1  # counted by the one emulator

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .app import create_app
 from .faults import Faults
-from .server import Sandbox
+from .server import RemoteSandbox, Sandbox
 from .state import SimConfig, SimError, State
 
-__all__ = ["Faults", "Sandbox", "SimConfig", "SimError", "State", "create_app"]
+__all__ = ["Faults", "RemoteSandbox", "Sandbox", "SimConfig", "SimError", "State", "create_app"]

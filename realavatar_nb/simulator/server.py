@@ -136,3 +136,36 @@ class Sandbox:
         where = f"{self.host}:{self._port}" if self.running else "stopped"
         cfg = self.config
         return f"Sandbox({where}, autopilot={cfg.autopilot}, processing_seconds={cfg.processing_seconds})"
+
+
+class RemoteSandbox:
+    """An emulator already serving elsewhere (``realavatar-nb sandbox``), reached by its root URL.
+
+    ``REALAVATAR_SANDBOX_URL=http://127.0.0.1:8765`` makes ``ra.AsyncClient("sandbox")`` use it instead
+    of starting its own: several kernels (or reruns of a notebook) then share one emulator's state.
+    """
+
+    running = True
+
+    def __init__(self, url: str) -> None:
+        self._url = url.rstrip("/")
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def base_url(self, provider: str) -> str:
+        """Return the root of ``provider``'s dialect on the remote emulator."""
+        if provider not in PROVIDERS:
+            raise ConfigurationError(f"Unknown provider {provider!r}; the emulator speaks {', '.join(PROVIDERS)}.")
+        return f"{self._url}/{provider}"
+
+    def stats(self) -> dict[str, Any]:
+        """Return what each account created (``/_sandbox/stats``)."""
+        import httpx
+
+        stats: dict[str, Any] = httpx.get(f"{self._url}/_sandbox/stats", timeout=10).json()
+        return stats
+
+    def __repr__(self) -> str:
+        return f"RemoteSandbox({self._url})"

@@ -101,6 +101,11 @@ class VerificationLauncher(LiveWidget):
         else:
             self._ask_consent()
 
+    @property
+    def session(self) -> VerificationSession | None:
+        """The current liveness session (its link and token show masked), if one was created."""
+        return self._session
+
     # -- the view -------------------------------------------------------------------------
 
     def _build(self) -> None:
