@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup system system-deps test lint typecheck pytest demo bench clean
+.PHONY: setup system system-deps test lint typecheck pytest demo lab screenshots bench clean
 
 setup: system $(STAMP)
 
@@ -42,8 +42,18 @@ pytest: setup
 
 test: lint typecheck pytest
 
+# The three notebooks, executed on the emulator into build/demo (notebooks, HTML exports, report, videos).
 demo: setup
-	$(VENV)/bin/realavatar-nb demo --out build/demo
+	$(VENV)/bin/realavatar-nb demo --out build/demo --notebooks notebooks
+
+# JupyterLab on this folder, opening the tutorial (build/demo holds the executed copies).
+lab: setup
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/01_tutorial.ipynb \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Retake the README's screenshots: the browser tests save them into docs/screenshots.
+screenshots: setup
+	REALAVATAR_SCREENSHOTS=docs/screenshots $(PY) -m pytest -m browser -q
 
 bench: setup
 	$(PY) bench/probe.py

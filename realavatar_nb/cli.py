@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ._display import printable
@@ -73,31 +72,11 @@ def _cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .media.fix import fix
-    from .media.report import write_report
-    from .media.validate import validate_folder
-    from .samples import make_demo_folder
+    from .demo import run_demo
 
-    root = Path(args.out)
-    media = root / "media"
-    out.write(f"1/4 generating demo media in {media}\n")
-    make_demo_folder(media)
-    out.write("2/4 validating against the seedance-2.0 limits\n")
-    report = validate_folder(media, progress=not args.quiet)
-    _summarise(report, out)
-    out.write("3/4 fixing what can be fixed\n")
-    fixed = fix(report, root / "fixed", progress=not args.quiet)
-    for row in fixed[fixed["fixed"]].itertuples(index=False):
-        out.write(f"  fixed {row.name}: {row.action}\n")
-    _summarise(fixed, out, label="after fixing: ")
-    out.write("4/4 writing reports\n")
-    written = [write_report(report, root / "reports" / f"validation.{fmt}") for fmt in ("csv", "parquet", "html")]
-    written += [
-        write_report(fixed, root / "reports" / f"fixed.{fmt}", title="After fixing")
-        for fmt in ("csv", "parquet", "html")
-    ]
-    out.write("\nReports:\n" + "".join(f"  {p}\n" for p in written))
-    out.write(f"Conforming copies: {root / 'fixed'}\n")
+    out.write(f"Running the three notebooks on the emulator into {args.out} (a minute or two)\n")
+    result = run_demo(args.out, notebooks=args.notebooks, log=None if args.quiet else out)
+    out.write(result.describe() + "\n")
     return 0
 
 
@@ -180,8 +159,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed for ids and fault injection")
     s.set_defaults(run=_cmd_sandbox)
 
-    d = sub.add_parser("demo", help="generate demo media, validate it, fix it, write the reports")
+    d = sub.add_parser("demo", help="run the tutorial, batch and generation notebooks on the emulator")
     d.add_argument("--out", default="build/demo", help="where to write everything (default build/demo)")
+    d.add_argument("--notebooks", default="notebooks", help="the folder holding the notebooks (default notebooks)")
     d.add_argument("--quiet", action="store_true", help="no progress line")
     d.set_defaults(run=_cmd_demo)
     return parser

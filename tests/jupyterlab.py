@@ -32,7 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+ROOT = Path(__file__).resolve().parents[1]
+# Screenshots are test artefacts under build/; `make screenshots` retakes the README's into docs/screenshots.
+ARTIFACTS = ROOT / os.environ.get("REALAVATAR_SCREENSHOTS", "build/screenshots")
 
 _SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},

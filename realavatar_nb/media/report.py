@@ -43,8 +43,10 @@ def _html(report: pd.DataFrame, title: str) -> str:
         return [colour] * len(row)
 
     styler = shown.style.apply(highlight, axis=1).hide(axis="index")
-    styler = styler.format({k: v for k, v in _HTML_FORMATS.items() if k in shown.columns}, na_rep="")
-    table = styler.format(na_rep="", subset=[c for c in shown.columns if c not in _HTML_FORMATS]).to_html()
+    styler = styler.format({k: v for k, v in _HTML_FORMATS.items() if k in shown.columns}, na_rep="", escape="html")
+    table = styler.format(
+        na_rep="", escape="html", subset=[c for c in shown.columns if c not in _HTML_FORMATS]
+    ).to_html()
     ok = int(report["ok"].sum()) if "ok" in report else 0
     summary = f"{len(report)} files: {ok} ok, {len(report) - ok} with problems"
     return (

@@ -51,6 +51,7 @@ class LiveWidget(widgets.VBox):
         self._clock: Clock = clock or utcnow
         self._sleep: Sleep = sleep or asyncio.sleep
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = _running_loop()  # the kernel's, when built in a cell
         self._display_id: str | None = None
         self._changed = asyncio.Event()  # binds to a loop on first wait (Python ≥ 3.10)
 
@@ -110,12 +111,34 @@ class LiveWidget(widgets.VBox):
 
     # -- background work ------------------------------------------------------------------
 
+    def on_home(self, callback: Callable[..., Any]) -> Callable[..., None]:
+        """Return ``callback`` wrapped to run on the widget's own loop, whichever thread the frontend calls from.
+
+        JupyterLab ≥ 4.4 delivers comm messages (a button's click) on a kernel *subshell*: another
+        thread with its own event loop. A task started there would live on that loop, and waking a
+        cell awaiting on the kernel's loop from it would never happen. So clicks are handed home.
+        """
+
+        def handler(*args: Any) -> None:
+            loop = self._loop
+            if loop is not None and loop.is_running() and _running_loop() is not loop:
+                loop.call_soon_threadsafe(callback, *args)
+            else:
+                callback(*args)
+
+        return handler
+
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
-        """Run ``coro`` as a task on the running loop (the kernel's); without one, close it and return None."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        """Run ``coro`` as a task on the widget's loop (the kernel's); without one running, close it, return None."""
+        loop = _running_loop()
+        if self._loop is None:
+            self._loop = loop  # built outside a loop: home is the first loop that runs the widget's work
+        if loop is None or loop is not self._loop:
             coro.close()
+            if self._loop is not None and self._loop.is_running():  # called from another thread: start it at home
+                raise RuntimeError(
+                    f"{type(self).__name__} work must start on its own loop; wrap the call in on_home()."
+                )
             return None
         task = loop.create_task(coro)
         self._tasks.add(task)
@@ -157,26 +180,39 @@ class LiveWidget(widgets.VBox):
         self._changed.clear()
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def frame_html(
     frame: pd.DataFrame,
     *,
     status_columns: Iterable[str] = ("status", "verdict"),
     problem_column: str | None = None,
+    wrap_columns: Iterable[str] = ("problems", "message", "error_message", "action", "prompt", "note"),
     max_rows: int = 500,
 ) -> str:
-    """Return ``frame`` as an HTML table: status cells coloured, rows with problems tinted red."""
+    """Return ``frame`` as an HTML table: status cells coloured, rows with a problem tinted red.
+
+    Short cells stay on one line (ids, sizes); prose columns (``wrap_columns``) wrap.
+    """
     columns = list(frame.columns)
-    coloured = set(status_columns)
+    coloured, wrapping = set(status_columns), set(wrap_columns)
     head = "".join(f'<th style="text-align:left;padding:2px 8px">{html.escape(str(c))}</th>' for c in columns)
     rows = []
     for _, row in frame.head(max_rows).iterrows():
-        problem = bool(problem_column and row.get(problem_column))
+        flagged = row.get(problem_column) if problem_column else None
+        problem = not is_missing(flagged) and str(flagged) != ""
         cells = []
         for column in columns:
             value = row[column]
             text = "" if is_missing(value) else str(value)
             body = status_badge(text) if column in coloured and text in STATUS_COLOURS else html.escape(text)
-            cells.append(f'<td style="text-align:left;padding:2px 8px">{body}</td>')
+            wrap = "min-width:12em" if column in wrapping else "white-space:nowrap"
+            cells.append(f'<td style="text-align:left;padding:2px 8px;{wrap}">{body}</td>')
         tint = ' style="background:#ffebe9"' if problem else ""
         rows.append(f"<tr{tint}>{''.join(cells)}</tr>")
     more = len(frame) - max_rows
@@ -186,10 +222,13 @@ def frame_html(
 
 
 def is_missing(value: Any) -> bool:
-    """Return whether a frame cell is empty (None, NaN, NaT)."""
+    """Return whether a frame cell is empty (None, NaN, NaT, pandas' NA)."""
     if value is None:
         return True
     try:
-        return bool(value != value)  # NaN, NaT
+        import pandas as pd
+
+        missing = pd.isna(value)
     except (TypeError, ValueError):
         return False
+    return bool(missing) if getattr(missing, "ndim", 0) == 0 else False  # a list's cells are not one missing value

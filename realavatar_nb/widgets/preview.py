@@ -164,7 +164,7 @@ class GenerationPreviewer(LiveWidget):
         self._info, self._video = await asyncio.to_thread(_read, target)
         self.path = str(target)
         self._player = widgets.Video(value=self._video, format="mp4", controls=True, loop=False, autoplay=False,
-                                     layout=widgets.Layout(width="100%"))  # fmt: skip
+                                     layout=_player_size(self._info))  # fmt: skip
         self._tick()
 
     def _tick(self) -> None:
@@ -319,3 +319,10 @@ def _size(n: int | None) -> str:
     if n < 1024:
         return f"{n} B"
     return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+def _player_size(info: MediaInfo | None) -> widgets.Layout:
+    """Return a player layout that fits a 480 × 360 box at the video's own aspect (portrait clips stay small)."""
+    width, height = (info.width, info.height) if info is not None and info.width and info.height else (16, 9)
+    scale = min(480 / width, 360 / height)
+    return widgets.Layout(width=f"{round(width * scale)}px", height=f"{round(height * scale)}px")

@@ -43,6 +43,10 @@ SENDING_GRACE: Final = timedelta(minutes=2)
 _TEXT_ROWS: Final = 40
 
 
+# What the table shows; .frame has every column (group, person, source, …) for export.
+_SHOWN = ("kind", "name", "asset_type", "status", "error_code", "error_message", "id", "updated_at")
+
+
 class StatusTable(LiveWidget):
     """A live table of a client's assets and jobs: ``.frame`` is the current DataFrame.
 
@@ -90,7 +94,7 @@ class StatusTable(LiveWidget):
         self._summary = widgets.HTML()
         self._table = widgets.HTML()
         self.button = widgets.Button(description="Refresh", icon="refresh", tooltip="Look at every pending row now")
-        self.button.on_click(self._on_click)
+        self.button.on_click(self.on_home(self._on_click))
         self.children = (widgets.HBox([self._summary, self.button]), self._table)
         self._reread()
         if self._pending():
@@ -144,7 +148,10 @@ class StatusTable(LiveWidget):
         return f"<div>{self._summary_html()}{self._table_html()}</div>"
 
     def _table_html(self, max_rows: int = 500) -> str:
-        return frame_html(self._frame, status_columns=("status",), problem_column="error_code", max_rows=max_rows)
+        shown = [c for c in _SHOWN if c in self._frame.columns]
+        return frame_html(
+            self._frame[shown], status_columns=("status",), problem_column="error_code", max_rows=max_rows
+        )
 
     def _summary_html(self) -> str:
         counts = self._counts()

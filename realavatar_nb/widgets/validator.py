@@ -79,7 +79,7 @@ class AssetValidator(LiveWidget):
         self.view_buttons = widgets.ToggleButtons(options=list(VIEWS), value=self.view, description="show")
         widgets.link((self, "view"), (self.view_buttons, "value"))
         self.fix_button = widgets.Button(description="Fix", icon="wrench", disabled=True)
-        self.fix_button.on_click(lambda _button: self._start_fix())
+        self.fix_button.on_click(self.on_home(lambda _button: self._start_fix()))
         self.table_view = widgets.HTML()
         self.children = [
             self.heading,

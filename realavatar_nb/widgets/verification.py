@@ -113,22 +113,23 @@ class VerificationLauncher(LiveWidget):
         self._title = widgets.HTML(
             f"<h3 style='margin:0'>Liveness check{who} · {html.escape(self.client.provider)}</h3>"
         )
-        self._consent_box = ConsentForm(self.give_consent, given_by=self.person or "")
+        self._consent_box = ConsentForm(self.on_home(self.give_consent), given_by=self.person or "")
         self._qr = widgets.Image(format="png", width=240, height=240)
         self._link = widgets.HTML()
         self._link_text = widgets.Text(description="Link", disabled=True, layout=widgets.Layout(width="100%"))
         self.countdown = Countdown(total=120.0)
+        # The right column takes what the QR code leaves, and no more (a 100% width would overflow the row).
         self._link_box = widgets.HBox(
-            [self._qr, widgets.VBox([self._link, self._link_text, self.countdown], layout={"width": "100%"})]
+            [self._qr, widgets.VBox([self._link, self._link_text, self.countdown], layout={"flex": "1 1 0%"})]
         )
         self._status = widgets.HTML()
         self._new_link = widgets.Button(description="New link", icon="refresh")
-        self._new_link.on_click(lambda _: self.renew())
+        self._new_link.on_click(self.on_home(lambda _: self.renew()))
         self._again = widgets.Button(description="Verify again")
-        self._again.on_click(lambda _: self.verify_again())
+        self._again.on_click(self.on_home(lambda _: self.verify_again()))
         self._paste = widgets.Text(placeholder="…or paste the callback URL the phone opened", layout={"width": "60%"})
         self._paste_button = widgets.Button(description="Check")
-        self._paste_button.on_click(lambda _: self._paste_clicked())
+        self._paste_button.on_click(self.on_home(lambda _: self._paste_clicked()))
         self._paste_box = widgets.HBox([self._paste, self._paste_button])
         self.children = [self._title, self._consent_box, self._link_box, self._status, self._paste_box]
         self.observe(self._redraw, names=["state", "message", "group_id"])
@@ -160,7 +161,7 @@ class VerificationLauncher(LiveWidget):
             "or scan the code with the person's phone"
         )
         self._link_text.value = link
-        self.countdown.total = max(session.seconds_left(session.created_at), 1.0)
+        self.countdown.total = max(session.seconds_left(self._clock()), 1.0)  # the bar starts full
 
     def _hide_link(self, label: str) -> None:
         # The link is usable by whoever holds it until it expires: it leaves the page when it stops being needed.

@@ -101,3 +101,12 @@ def test_a_missing_folder_raises_a_media_error_that_names_it(tmp_path: Path) -> 
 
     with pytest.raises(MediaError, match="no-such-folder"):
         validate_folder(tmp_path / "no-such-folder", progress=False)
+
+
+def test_markup_in_a_file_name_is_escaped_in_the_html_report(tmp_path: Path) -> None:
+    from realavatar_nb.samples import make_image
+
+    hostile = make_image(tmp_path / "<img src=x onerror=alert(1)>.jpg", width=600, height=800)
+    report = validate_folder([hostile], progress=False)
+    page = write_report(report, tmp_path / "r.html").read_text()
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

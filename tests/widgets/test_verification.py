@@ -266,3 +266,31 @@ def test_built_outside_a_running_loop_it_starts_when_awaited(auto: Sandbox, tmp_
     assert launcher.state == "creating" and launcher.session_id is None
     verification = asyncio.run(launcher.verified(timeout=30))
     assert verification.verified and launcher.group_id == verification.group_id
+
+
+def test_a_click_delivered_on_another_threads_loop_still_wakes_the_awaiting_cell(auto: Sandbox, tmp_path: Path) -> None:
+    """JupyterLab ≥ 4.4 sends comm messages to a kernel subshell: a thread with its own event loop."""
+    import threading
+
+    async def scenario() -> None:
+        client = _client(auto, tmp_path)
+        launcher = VerificationLauncher(client, person="alice")  # no consent yet: the form is shown
+        waiting = asyncio.ensure_future(launcher.verified(timeout=30))
+        form = launcher._consent_box
+        form.given_by.value, form.purpose.value, form.agree.value = "Alice", "subshell test", True
+
+        def subshell() -> None:
+            async def click() -> None:
+                form.button.click()
+
+            asyncio.run(click())
+
+        thread = threading.Thread(target=subshell)
+        thread.start()
+        await asyncio.to_thread(thread.join)
+        verification = await waiting
+        assert verification.verified and launcher.group_id == verification.group_id
+        assert all(task.get_loop() is asyncio.get_running_loop() for task in launcher._tasks)
+        await client.aclose()
+
+    asyncio.run(scenario())
