@@ -44,7 +44,7 @@ from ._models import Asset, Consent, GenerationJob, Verification, VerificationSe
 from ._polling import iter_status, wait_for
 from ._staging import NoStager, SandboxStager, Stager
 from ._transport import STREAM, RateLimiter, RetryTransport
-from ._types import ASSET_TERMINAL, ASSET_TYPE_OF_KIND, JOB_TERMINAL, VERIFICATION_TERMINAL
+from ._types import ASSET_TERMINAL, ASSET_TRANSIENT_FAILURES, ASSET_TYPE_OF_KIND, JOB_TERMINAL, VERIFICATION_TERMINAL
 from .providers.base import RETRY, Adapter, Next, Step
 
 if TYPE_CHECKING:
@@ -305,6 +305,8 @@ class AsyncClient:
     ) -> Asset:
         """Upload one file (a path or an http(s) URL) into a group; a file already there is not sent again.
 
+        Nor is a file the provider already refused for itself (``FaceMismatch``, ``DurationTooShort`` …):
+        that failed asset is returned. Only transient failures (``DownloadFailed`` …) are uploaded again.
         With ``person``, a group the ledger knows as someone else's is refused (``PersonMismatchError``).
         """
         text = os.fspath(source)
@@ -323,6 +325,14 @@ class AsyncClient:
         existing = self.ledger.existing_upload(provider, group_id, sha)
         if existing is not None and existing["id"]:
             return await self.get_asset(existing["id"])
+        failed = self.ledger.failed_upload(provider, group_id, sha) if existing is None else None
+        if failed is not None and failed["id"] and failed["error_code"] not in ASSET_TRANSIENT_FAILURES:
+            # This very file was judged already (FaceMismatch, too short …): the answer would not change.
+            return Asset(
+                id=failed["id"], group_id=group_id, status="failed", name=failed["name"],
+                asset_type=failed["asset_type"], error_code=failed["error_code"],
+                error_message=failed["error_message"], source=failed["source"],
+            )  # fmt: skip
         if existing is not None:  # an earlier create's outcome is unknown: reconcile before resending
             found = await self._reconcile(group_id, existing)
             if found is not None:

@@ -213,6 +213,15 @@ class Ledger:
         )
         return dict(rows[0]) if rows else None
 
+    def failed_upload(self, provider: str, group_id: str, sha256: str) -> dict[str, Any] | None:
+        """Return the newest failed upload of this file into this group, if any."""
+        rows = self._rows(
+            "SELECT * FROM assets WHERE provider = ? AND group_id = ? AND sha256 = ? AND status = 'failed'"
+            " ORDER BY key DESC LIMIT 1",
+            (provider, group_id, sha256),
+        )
+        return dict(rows[0]) if rows else None
+
     def resolve_asset(self, provider: str, handle: str, asset: Asset) -> None:
         """Record that the upload known by ``handle`` (APIMart's ``task#index``) is now ``asset.id``."""
         self._run(

@@ -22,6 +22,11 @@ JOB_STATUSES: Final = frozenset({"queued", "running", "succeeded", "failed", "ca
 
 VERIFICATION_TERMINAL: Final = frozenset({"verified", "failed", "expired"})
 ASSET_TERMINAL: Final = frozenset({"active", "failed"})
+# Asset failures worth uploading the same file again for (upstream.md: clients treat these as transient).
+# Any other failure (FaceMismatch, DurationTooShort …) judged the file itself: sending it again pays twice.
+ASSET_TRANSIENT_FAILURES: Final = frozenset(
+    {"DownloadFailed", "ModerationServiceErrorUploadFailed", "InternalError", "InternalServiceError"}
+)
 JOB_TERMINAL: Final = frozenset({"succeeded", "failed", "cancelled", "expired"})
 
 MediaKind = Literal["image", "video", "audio", "unknown"]

@@ -158,3 +158,32 @@ def test_sandbox_url_in_the_environment_shares_an_emulator_already_serving(tmp_p
 
         assert asyncio.run(verify())
         assert sum(a["sessions"] for a in remote.stats()["accounts"].values()) == 1  # counted by the one emulator
+
+
+def test_a_file_refused_for_itself_is_not_uploaded_again_but_a_transient_failure_is(tmp_path: Path) -> None:
+    stranger = make_image(tmp_path / "bob.jpg", width=600, height=800, person="bob")
+    flaky = make_image(tmp_path / "alice.jpg", width=600, height=800, person="alice")
+    with Sandbox(autopilot=0.0, autopilot_person="alice", processing_seconds=0.0) as sb:
+
+        async def flow() -> tuple[ra.Asset, ra.Asset, ra.Asset, ra.Asset]:
+            ledger = ra.Ledger(tmp_path / "l.sqlite3")
+            async with ra.AsyncClient("sandbox", sandbox=sb, ledger=ledger, poll_interval=0.05) as client:
+                group = (await client.wait_verified(await client.create_verification(), timeout=20)).group_id
+                assert group
+                first, good = await client.wait_active(
+                    [await client.upload_asset(group, stranger), await client.upload_asset(group, flaky)], timeout=20
+                )
+                again = await client.upload_asset(group, stranger)  # FaceMismatch judged the file: not resent
+                # Pretend the good one had failed to download upstream: that is worth another try.
+                ledger._run(
+                    "UPDATE assets SET status = 'failed', error_code = 'DownloadFailed' WHERE id = ?", (good.id,)
+                )
+                retried = await client.upload_asset(group, flaky)
+                return first, again, good, retried
+
+        first, again, good, retried = asyncio.run(flow())
+        creates = next(iter(sb.stats()["accounts"].values()))["assets"]
+    assert (first.status, first.error_code) == ("failed", "FaceMismatch")
+    assert (again.id, again.status, again.error_code) == (first.id, "failed", "FaceMismatch")
+    assert retried.id != good.id
+    assert creates == 3  # stranger once, flaky twice

@@ -1,37 +1,129 @@
-"""`make demo`'s main job: generate mixed media, validate it, fix it, say where the reports are."""
+"""`make demo`'s job: the three notebooks executed on the emulator, their outputs checked, a rerun free."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import av
+import nbformat
 import pandas as pd
+import papermill
+import pytest
 
 from realavatar_nb.cli import main
+from realavatar_nb.demo import NOTEBOOKS, DemoResult, _environment, _parameters, run_demo
 from realavatar_nb.samples import DEMO_EXPECTED
+from realavatar_nb.simulator import Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+UPSTREAM = {"other_person.jpg": "FaceMismatch", "two_faces.jpg": "MultipleFaces"}  # judged by the emulator
+
+pytestmark = pytest.mark.slow
 
 
-def test_demo_validates_fixes_and_writes_every_report(tmp_path: Path) -> None:
-    out = io.StringIO()
-    assert main(["demo", "--out", str(tmp_path), "--quiet"], out=out) == 0
-    text = out.getvalue()
+@dataclass
+class Demo:
+    result: DemoResult
+    sandbox: Sandbox
+    tokens: list[str]
 
-    report = pd.read_parquet(tmp_path / "reports" / "validation.parquet")
-    found = {row.name: tuple(filter(None, row.problems.split(";"))) for row in report.itertuples()}
-    assert found == DEMO_EXPECTED
 
-    fixed = pd.read_parquet(tmp_path / "reports" / "fixed.parquet").set_index("source")
-    by_name = report.set_index("name")
-    assert by_name["fixable"].any()  # the demo shows fixing, so something must need it
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    with Sandbox(processing_seconds=0.5, job_seconds=1.5) as sb:
+        result = run_demo(tmp_path_factory.mktemp("demo"), notebooks=ROOT / "notebooks", sandbox=sb)
+        yield Demo(result, sb, [session.token for session in sb.state.sessions.values()])
+
+
+def _outputs(path: Path) -> list[dict[str, object]]:
+    book = nbformat.read(path, as_version=4)
+    return [o for cell in book.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+
+
+def test_every_notebook_ran_every_cell_without_an_error(demo: Demo) -> None:
+    assert [p.stem for p in demo.result.notebooks] == list(NOTEBOOKS)
+    for path in demo.result.notebooks:
+        book = nbformat.read(path, as_version=4)
+        code = [c for c in book.cells if c.cell_type == "code"]
+        assert all(c.get("execution_count") for c in code), path.name
+        errors = [o for o in _outputs(path) if o.get("output_type") == "error"]
+        assert errors == [], (path.name, errors)
+        assert "Traceback" not in path.read_text()
+
+
+def test_the_batch_report_matches_the_demo_medias_known_verdicts(demo: Demo) -> None:
+    assert sorted(p.name for p in demo.result.reports) == ["final.csv", "final.html", "final.parquet"]
+    final = pd.read_parquet(demo.result.out / "batch" / "report" / "final.parquet")
+    by_source = {Path(str(s)).relative_to(demo.result.out / "batch" / "people").as_posix(): r for s, r in zip(
+        final["source"], final.to_dict("records"), strict=True
+    )}  # fmt: skip
+    assert set(by_source) == set(DEMO_EXPECTED)
     for name, codes in DEMO_EXPECTED.items():
-        row = fixed.loc[by_name.loc[name, "path"]]
-        if not codes or by_name.loc[name, "fixable"]:
-            assert bool(row["ok"]), (name, row["message"])
-        else:
-            assert not bool(row["ok"]) and str(row["action"]).startswith("not fixed"), name
+        row = by_source[name]
+        upstream = UPSTREAM.get(name.split("/")[-1])
+        if upstream:
+            assert row["stage"] == f"rejected upstream: {upstream}", name
+        elif codes and not row["ok"]:  # not fixable: never uploaded, with the local codes
+            assert row["stage"] == "not uploaded: " + ", ".join(codes), name
+        else:  # good, or fixed into shape
+            assert row["stage"] == "active", (name, row["stage"])
+    page = (demo.result.out / "batch" / "report" / "final.html").read_text()
+    assert "<svg" in page and "FaceMismatch" in page and "alice" in page and "bob" in page
 
-    for name in ("validation", "fixed"):
-        for fmt in ("csv", "parquet", "html"):
-            path = tmp_path / "reports" / f"{name}.{fmt}"
-            assert path.stat().st_size > 0 and str(path) in text
-    assert f"Conforming copies: {tmp_path / 'fixed'}" in text
+
+def test_the_generated_videos_decode(demo: Demo) -> None:
+    assert len(demo.result.videos) == 1 + 4  # the tutorial's preview and the 2 × 2 grid
+    for video in demo.result.videos:
+        with av.open(str(video)) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+        assert frames >= 24, video
+
+
+def test_no_key_token_or_h5_link_is_in_any_file_the_demo_wrote(demo: Demo) -> None:
+    assert demo.tokens  # the emulator handed some out: the check is not empty
+    secrets = [t.encode() for t in demo.tokens] + [b"sandbox-key", b"/h5/"]
+    for path in demo.result.out.rglob("*"):
+        if path.is_file() and path.suffix != ".mp4":
+            data = path.read_bytes()
+            leaked = [s for s in secrets if s in data]
+            assert not leaked, (path, leaked)
+
+
+def test_the_html_exports_show_the_widgets_fallbacks_offline(demo: Demo) -> None:
+    tutorial = demo.result.html[0].read_text()
+    assert "Liveness check for alice" in tutorial and "verified" in tutorial
+    assert 'src="data:video/mp4;base64,' in tutorial  # the preview plays from the file, no network
+    assert "application/vnd.jupyter.widget-view+json" not in tutorial
+
+
+def test_the_summary_names_what_was_produced_and_how_to_open_it(demo: Demo) -> None:
+    text = demo.result.describe()
+    for path in [*demo.result.notebooks, *demo.result.html, *demo.result.reports, *demo.result.videos]:
+        assert str(path.relative_to(demo.result.out)) in text
+    assert text.rstrip().endswith("make lab")
+
+
+def test_rerunning_the_batch_uploads_nothing_and_verifies_nobody_again(demo: Demo) -> None:
+    before = demo.sandbox.stats()["accounts"]
+    with _environment({"REALAVATAR_SANDBOX_URL": demo.sandbox.url, "REALAVATAR_HOME": str(demo.result.out / "home")}):
+        papermill.execute_notebook(
+            str(ROOT / "notebooks" / "02_batch.ipynb"), str(demo.result.out / "rerun.ipynb"),
+            parameters=_parameters("02_batch", demo.result.out), kernel_name="python3", cwd=str(ROOT / "notebooks"),
+            progress_bar=False,
+        )  # fmt: skip
+    after = demo.sandbox.stats()["accounts"]
+    assert after == before
+    assert demo.sandbox.stats()["duplicates"] == []
+    stdout = "".join(str(o.get("text", "")) for o in _outputs(demo.result.out / "rerun.ipynb"))
+    assert "reused from the ledger: ['alice', 'bob'] - verifying: []" in stdout
+
+
+def test_the_command_says_what_to_do_when_the_notebooks_are_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["demo", "--out", str(tmp_path), "--notebooks", str(tmp_path / "nowhere")], out=io.StringIO())
+    assert code == 2
+    assert "run the demo from the repository's root" in capsys.readouterr().err

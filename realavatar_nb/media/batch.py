@@ -78,15 +78,21 @@ def _path_key(path: Any) -> str | None:
     return os.path.normcase(os.path.abspath(path)) if isinstance(path, str) and path else None
 
 
+def _sha_key(sha256: Any, person: Any) -> str | None:
+    # The same bytes from another path (an earlier run's copy) were not sent again: the client found them.
+    return f"sha:{sha256}:{person or ''}" if isinstance(sha256, str) and sha256 else None
+
+
 def _latest_uploads(assets: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
-    """Return the newest ledger row (highest ``key``) for each uploaded path."""
+    """Return the newest ledger row (highest ``key``) for each uploaded path and for each (file hash, person)."""
     if assets is None or assets.empty:
         return {}
     latest: dict[str, dict[str, Any]] = {}
     for record in assets.sort_values("key", kind="stable").to_dict("records"):
-        key = _path_key(record.get("source"))
-        if key is not None:
-            latest[key] = {str(k): v for k, v in record.items()}
+        row = {str(k): v for k, v in record.items()}
+        for key in (_path_key(record.get("source")), _sha_key(record.get("sha256"), record.get("person"))):
+            if key is not None:
+                latest[key] = row
     return latest
 
 
@@ -109,8 +115,9 @@ def final_report(report: pd.DataFrame, assets: pd.DataFrame | None = None) -> pd
     ``report`` is a validation or fix report; ``assets`` is ``Ledger.frame("assets")`` (filter it by
     provider first when several were used), or ``None`` before anything is uploaded. A file matches
     the ledger row whose ``source`` is its ``path`` or, failing that, its ``source`` (a fix report's
-    original, uploaded before fixing); of several uploads of one file the newest (highest ``key``)
-    wins. The ledger's ``sha256`` and ``handle`` are left out: noise here.
+    original, uploaded before fixing), or else the row with its bytes (``sha256``) for its person: a
+    file whose bytes were already uploaded from another path was not sent again. Of several uploads
+    of one file the newest (highest ``key``) wins. The ledger's ``sha256`` and ``handle`` are left out: noise here.
     """
     final = with_person(report)
     final["ok"] = final["ok"].fillna(False).astype(bool)
@@ -119,9 +126,13 @@ def final_report(report: pd.DataFrame, assets: pd.DataFrame | None = None) -> pd
     latest = _latest_uploads(assets)
     paths = final["path"].tolist()
     sources = final["source"].tolist() if "source" in final.columns else [None] * len(final)
+    hashes = final["sha256"].tolist() if "sha256" in final.columns else [None] * len(final)
     rows: list[tuple[str | None, ...]] = []
-    for path, source, ok, problems in zip(paths, sources, final["ok"], final["problems"], strict=True):
-        hit = next((latest[k] for k in (_path_key(path), _path_key(source)) if k in latest), {})
+    for path, source, sha, person, ok, problems in zip(
+        paths, sources, hashes, final["person"], final["ok"], final["problems"], strict=True
+    ):
+        keys = (_path_key(path), _path_key(source), _sha_key(sha, person))
+        hit = next((latest[k] for k in keys if k is not None and k in latest), {})
         status, code = _text(hit.get("status")) or NOT_UPLOADED, _text(hit.get("error_code"))
         stage = _stage(bool(ok), problems, status, code)
         rows.append((_text(hit.get("id")), status, code, _text(hit.get("error_message")), stage))

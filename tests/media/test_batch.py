@@ -245,3 +245,20 @@ def test_the_batch_report_is_three_portable_files_and_a_standalone_page(batch: B
     assert "Study 12 &lt;batch&gt;" in page and "<svg" in page and "#ffebe9" in page  # problem rows tinted
     assert all(f">{person}<" in page for person in PEOPLE)
     assert all(f">{code}<" in page for code in problems_by_code(final).index)
+
+
+def test_a_file_whose_bytes_were_uploaded_from_another_path_counts_as_uploaded(batch: Batch, tmp_path: Path) -> None:
+    """A rerun (or another notebook) made the same copy elsewhere: the client found it and sent nothing."""
+    row = batch.fixed[batch.fixed["ok"]].iloc[0]
+    person = str(row["name"]).split("/")[0]
+    ledger = ra.Ledger(tmp_path / "l.sqlite3")
+    ledger.record_group("sandbox", f"group-{person}", person=person)
+    earlier = str(tmp_path / "earlier-run" / "copy.jpg")
+    key = ledger.begin_upload("sandbox", f"group-{person}", sha256=str(row["sha256"]), source=earlier,
+                              asset_type="Image", name=None)  # fmt: skip
+    ledger.finish_upload(key, ra.Asset(id="asset-earlier", group_id=f"group-{person}", status="active"))
+    final = final_report(batch.fixed, ledger.frame("assets")).set_index("path")
+    assert final.loc[row["path"], "asset_id"] == "asset-earlier" and final.loc[row["path"], "stage"] == "active"
+    others = final.drop(index=row["path"])
+    assert (others["upload_status"] == "not uploaded").all()  # the hash matched one file, not the folder
+    ledger.close()
