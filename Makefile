@@ -58,6 +58,7 @@ screenshots: setup
 bench: setup
 	$(PY) bench/probe.py
 	$(PY) bench/emulator.py
+	$(PY) bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,8 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[1]
 # Screenshots are test artefacts under build/; `make screenshots` retakes the README's into docs/screenshots.
-ARTIFACTS = ROOT / os.environ.get("REALAVATAR_SCREENSHOTS", "build/screenshots")
+ARTIFACTS = ROOT / "build" / "screenshots"
+README_SHOTS = ROOT / os.environ.get("REALAVATAR_SCREENSHOTS", "build/screenshots")
 
 _SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},

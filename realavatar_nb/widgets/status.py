@@ -37,14 +37,12 @@ COLUMNS: Final = (
     "kind", "name", "id", "group_id", "person", "asset_type", "status", "error_code", "error_message", "source",
     "updated_at",
 )  # fmt: skip
+# What the table shows; .frame has every column (group, person, source, …) for export.
+_SHOWN: Final = ("kind", "name", "asset_type", "status", "error_code", "error_message", "id", "updated_at")
 # An upload intent ("sending") is awaited only this long: one left by a killed kernel never resolves
 # by itself (a rerun of the upload reconciles it), and must not keep the table refreshing forever.
 SENDING_GRACE: Final = timedelta(minutes=2)
 _TEXT_ROWS: Final = 40
-
-
-# What the table shows; .frame has every column (group, person, source, …) for export.
-_SHOWN = ("kind", "name", "asset_type", "status", "error_code", "error_message", "id", "updated_at")
 
 
 class StatusTable(LiveWidget):

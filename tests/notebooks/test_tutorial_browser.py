@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.jupyterlab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, jupyterlab
+from tests.jupyterlab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, README_SHOTS, ROOT, jupyterlab
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,7 +36,7 @@ def _output(page: Page, text: str | re.Pattern[str]) -> Locator:
 
 def _shot(locator: Locator, name: str) -> None:
     locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(ARTIFACTS / name))
+    locator.screenshot(path=str(README_SHOTS / name))
 
 
 def test_run_all_with_consent_and_pass_on_the_phone_ends_with_the_video_playing(
@@ -46,6 +46,7 @@ def test_run_all_with_consent_and_pass_on_the_phone_ends_with_the_video_playing(
     (root / "notebooks").mkdir(parents=True)
     shutil.copy(ROOT / "notebooks" / "01_tutorial.ipynb", root / "notebooks")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    README_SHOTS.mkdir(parents=True, exist_ok=True)
     env = {
         "REALAVATAR_HOME": str(tmp_path / "home"),
         "REALAVATAR_SANDBOX_PROCESSING": "0.5",
@@ -75,6 +76,7 @@ def test_run_all_with_consent_and_pass_on_the_phone_ends_with_the_video_playing(
             expect(launcher.locator(".ra-countdown .ra-seconds")).to_have_text(
                 re.compile(r"\d+ s left"), timeout=60_000
             )
+            page.wait_for_timeout(600)  # let the bar finish its first transition
             _shot(launcher, "launcher.png")
             link = launcher.get_by_role("link", name="Open the H5 page").get_attribute("href")
             assert link and "/h5/" in link
@@ -83,7 +85,7 @@ def test_run_all_with_consent_and_pass_on_the_phone_ends_with_the_video_playing(
             phone.set_viewport_size({"width": 390, "height": 844})
             phone.goto(link)
             phone.fill("input[name=person]", "alice")
-            phone.screenshot(path=str(ARTIFACTS / "h5-page.png"))
+            phone.screenshot(path=str(README_SHOTS / "h5-page.png"))
             phone.get_by_role("button", name=re.compile("Pass", re.I)).click()
 
             expect(launcher).to_contain_text("Verified: group", timeout=30_000)
