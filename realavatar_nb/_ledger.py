@@ -16,6 +16,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS assets (
 CREATE INDEX IF NOT EXISTS assets_by_file ON assets (provider, group_id, sha256);
 CREATE INDEX IF NOT EXISTS assets_by_id ON assets (provider, id);
 CREATE INDEX IF NOT EXISTS assets_by_handle ON assets (provider, handle);
+CREATE TABLE IF NOT EXISTS face_references (person TEXT PRIMARY KEY, descriptor TEXT, source TEXT, created_at TEXT);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT, provider TEXT, model TEXT, prompt TEXT, refs TEXT, status TEXT, video_url TEXT, error_code TEXT,
     error_message TEXT, path TEXT, created_at TEXT, updated_at TEXT, PRIMARY KEY (provider, id));
@@ -250,6 +252,22 @@ class Ledger:
     def forget_asset(self, provider: str, asset_id: str) -> None:
         self._run("DELETE FROM assets WHERE provider = ? AND id = ?", (provider, asset_id))
 
+    # -- face references ------------------------------------------------------------------
+
+    def face_reference(self, person: str) -> tuple[tuple[float, ...], str] | None:
+        """Return the reference face descriptor kept for ``person`` and where it came from, if any."""
+        rows = self._rows("SELECT descriptor, source FROM face_references WHERE person = ?", (person,))
+        if not rows:
+            return None
+        return tuple(float(x) for x in json.loads(rows[0]["descriptor"])), str(rows[0]["source"])
+
+    def record_face_reference(self, person: str, descriptor: Sequence[float], source: str) -> None:
+        """Keep ``person``'s reference face (a 128-number descriptor: biometric data, erased with them)."""
+        self._run(
+            "INSERT OR REPLACE INTO face_references VALUES (?, ?, ?, ?)",
+            (person, json.dumps([round(float(x), 6) for x in descriptor]), source, _now()),
+        )
+
     # -- jobs -----------------------------------------------------------------------------
 
     def record_job(self, provider: str, job: GenerationJob, *, prompt: str = "", path: str | None = None) -> None:
@@ -286,6 +304,6 @@ class Ledger:
     def erase_person(self, person: str) -> dict[str, int]:
         """Remove everything recorded about ``person``; return how many rows of each kind went."""
         counts = {}
-        for table in ("assets", "groups", "sessions", "consents"):
+        for table in ("assets", "groups", "sessions", "consents", "face_references"):
             counts[table] = self._run(f"DELETE FROM {table} WHERE person = ?", (person,)).rowcount
         return counts

@@ -71,6 +71,10 @@ LOCAL_PROBLEM_CODES: Final = frozenset(
         "ProbeCrashed",  # the isolated probe process died
     }
 )
+# Face checks, local before upload (media/face_checks.py) and upstream after it: FaceMismatch is
+# upstream's own code; NoFace and MultipleFaces name the rejections upstream describes without a code.
+FACE_PROBLEM_CODES: Final = frozenset({"NoFace", "MultipleFaces", "FaceMismatch"})
+FACE_WARNING_CODES: Final = frozenset({"FaceBorderline"})  # 0.5–0.6 from the reference: look by eye
 SERVER_ONLY_CODES: Final = frozenset(
     {
         "DownloadFailed",

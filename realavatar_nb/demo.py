@@ -60,7 +60,8 @@ class DemoResult:
 def _parameters(name: str, out: Path) -> dict[str, Any]:
     common: dict[str, Any] = {"PROVIDER": "sandbox", "AUTOPILOT": True}
     if name == "02_batch":
-        return {**common, "OUT_DIR": str(out / "batch"), "CONSENTS": {"alice": "Alice (demo)", "bob": "Bob (demo)"}}
+        consents = {name: f"{name.title()} (demo)" for name in ("alice", "bob", "hopper", "collins")}
+        return {**common, "OUT_DIR": str(out / "batch"), "CONSENTS": consents}
     return {**common, "OUT_DIR": str(out / name.split("_", 1)[1]), "CONSENT_BY": "Alice (demo)"}
 
 

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = [
-    "DEMO_EXPECTED", "TAG_PREFIX", "demo_expected", "format_tag", "make_audio", "make_demo_folder",
-    "make_image", "make_video", "parse_tag", "read_tag",
+    "DEMO_EXPECTED", "REAL_PEOPLE_EXPECTED", "TAG_PREFIX", "demo_expected", "format_tag", "make_audio",
+    "make_demo_folder", "make_image", "make_real_people", "make_video", "parse_tag", "read_tag",
 ]  # fmt: skip
 
 
@@ -396,4 +396,54 @@ def make_demo_folder(dest: str | os.PathLike[str], *, people: Sequence[str] = ("
     root = Path(dest)
     for rel, (item, owner, other) in _demo_plan(people).items():
         _build(item, _prepared(root / rel), owner, other)
+    return root
+
+
+REAL_PEOPLE_EXPECTED: Final[dict[str, tuple[str, ...]]] = {
+    "collins/bright.jpg": (),
+    "collins/large.jpg": (),
+    "collins/portrait.jpg": (),
+    "hopper/crop.jpg": (),
+    "hopper/mirror.jpg": (),
+    "hopper/portrait.jpg": (),
+    "hopper/stray.jpg": ("FaceMismatch",),
+}
+"""``make_real_people``'s files and the codes a face check (``people=True``) must give each."""
+
+
+def make_real_people(dest: str | os.PathLike[str]) -> Path:
+    """Return ``dest`` holding two real people's photos: ``hopper/`` (with a stray photo of Collins) and ``collins/``.
+
+    The photos ship offline inside packages (matplotlib's ``grace_hopper.jpg``; scikit-image's
+    ``astronaut()``, Eileen Collins), public domain by their sources. They carry no tag: only a real
+    face check tells them apart, which is what they are for. Needs matplotlib and scikit-image.
+    """
+    try:
+        from matplotlib.cbook import get_sample_data
+        from skimage.data import astronaut
+    except ImportError as exc:
+        raise ImportError(
+            "make_real_people needs matplotlib and scikit-image: pip install 'realavatar-nb[test]'"
+        ) from exc
+    from PIL import Image, ImageEnhance, ImageOps
+
+    root = Path(dest)
+    hopper = ImageOps.exif_transpose(Image.open(str(get_sample_data("grace_hopper.jpg", asfileobj=False)))).convert(
+        "RGB"
+    )
+    collins = Image.fromarray(astronaut()).convert("RGB")
+    w, h = hopper.size
+    photos = {
+        "hopper/portrait.jpg": hopper,
+        "hopper/crop.jpg": hopper.crop((w // 10, 0, w - w // 10, h - h // 8)),
+        "hopper/mirror.jpg": ImageOps.mirror(hopper),
+        "hopper/stray.jpg": collins,  # a photo of someone else, filed in the wrong folder
+        "collins/portrait.jpg": collins,
+        "collins/large.jpg": collins.resize((collins.width * 2, collins.height * 2), Image.Resampling.LANCZOS),
+        "collins/bright.jpg": ImageEnhance.Brightness(collins).enhance(1.3),
+    }
+    for rel, image in photos.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        image.save(target, "JPEG", quality=92)
     return root

@@ -108,7 +108,9 @@ def test_a_200_asset_batch_under_faults_ends_terminal_with_no_duplicate_creates(
     from realavatar_nb.simulator import Faults
 
     folder = tmp_path / "batch"
-    paths = [make_image(folder / f"{n:03d}.jpg", width=300 + n, height=400 + n, quality=60) for n in range(200)]
+    paths = [
+        make_image(folder / f"{n:03d}.jpg", width=300 + n, height=400 + n, quality=60, faces=1) for n in range(200)
+    ]
     faults = Faults(rate_5xx=0.2, rate_429=0.1, rate_drop=0.05)
     with Sandbox(autopilot=0.0, processing_seconds=0.0, faults=faults, seed=7) as sb:
 

@@ -86,10 +86,15 @@ def test_consent_and_erasure(ledger: Ledger) -> None:
     ledger.record_consent("alice", ra.Consent(given_by="Alice", purpose="study 12"))
     ledger.record_session(_session(), person="alice", biz_id=None)
     ledger.record_group("crun", "group-1", person="alice")
+    ledger.record_face_reference("alice", [0.25] * 128, "alice/front.jpg")
     consent = ledger.consent("alice")
     assert consent is not None and (consent.given_by, consent.purpose) == ("Alice", "study 12")
-    assert ledger.erase_person("alice") == {"assets": 0, "groups": 1, "sessions": 1, "consents": 1}
+    assert ledger.face_reference("alice") == ((0.25,) * 128, "alice/front.jpg")
+    assert ledger.erase_person("alice") == {
+        "assets": 0, "groups": 1, "sessions": 1, "consents": 1, "face_references": 1
+    }  # fmt: skip
     assert ledger.consent("alice") is None and ledger.group_for("crun", "alice") is None
+    assert ledger.face_reference("alice") is None  # biometric data goes with the person
 
 
 def test_many_threads_can_write_one_ledger(ledger: Ledger) -> None:

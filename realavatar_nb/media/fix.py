@@ -297,8 +297,9 @@ def fix(
     needs_ffmpeg = any(job.work in ("video", "audio") for job in jobs)
     binary = find_ffmpeg(ffmpeg) if needs_ffmpeg else None
     outcomes = _run_jobs(jobs, rules, binary, workers, progress)
+    from .face_checks import carry_face_checks
 
-    return _result(jobs, records, outcomes, rules, workers)
+    return carry_face_checks(_result(jobs, records, outcomes, rules, workers), report)
 
 
 def _result(

@@ -24,6 +24,8 @@ from .sniff import family_of_extension
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .face_checks import FaceReferences
+
 __all__ = ["CHECK_COLUMNS", "REPORT_COLUMNS", "Validation", "checks_frame", "validate", "validate_folder"]
 
 REPORT_COLUMNS: Final[dict[str, str]] = {
@@ -51,6 +53,12 @@ REPORT_COLUMNS: Final[dict[str, str]] = {
     "sha256": "string",
     "backend": "string",
     "profile": "string",
+    # Filled when faces are checked (validate_folder(person=…) / people=True); see media/face_checks.py.
+    "faces": "Int64",
+    "face_distance": "Float64",
+    "face_check": "string",
+    "face_boxes": "string",
+    "warnings": "string",
 }
 CHECK_COLUMNS: Final[dict[str, str]] = {
     "path": "object",
@@ -189,6 +197,9 @@ def _row(v: Validation, name: str) -> dict[str, Any]:
         "sha256": i.sha256,
         "backend": i.backend,
         "profile": v.profile,
+        "face_check": "",
+        "face_boxes": "",
+        "warnings": "",
     }
 
 
@@ -256,6 +267,10 @@ def validate_folder(
     backend: Backend = "auto",
     timeout: float = 30.0,
     isolate: Isolate = "untrusted",
+    person: str | None = None,
+    people: bool = False,
+    reference: str | os.PathLike[str] | None = None,
+    references: FaceReferences | None = None,
 ) -> pd.DataFrame:
     """Return a report with one row per file under ``folder`` (columns: ``REPORT_COLUMNS``).
 
@@ -263,6 +278,11 @@ def validate_folder(
     ``concurrent.futures.Executor`` (a ``dask.distributed`` client's ``get_executor()`` included);
     without one, ``workers`` threads (default: the machine's cores; ``1`` runs inline) probe the
     files. A file that hangs or crashes its probe costs one row that says so, never the batch.
+
+    Faces are checked when ``person`` (whose files these are) or ``people=True`` (each first-level
+    folder is a person) is given: ``NoFace``, ``MultipleFaces`` and ``FaceMismatch`` against the
+    person's reference (``reference``, a photo of them alone, relative to ``folder`` or not; else
+    the one kept in ``references``, e.g. ``client.ledger``; else the median face of their folder).
     """
     rules = get_profile(profile)
     targets = _targets(folder, recursive)
@@ -295,6 +315,15 @@ def validate_folder(
         bar.close()
     report = _frame([r for r in rows if r is not None], REPORT_COLUMNS)
     report.attrs["profile"] = rules.to_dict()
+    if person is not None or people or reference is not None:
+        from .face_checks import check_faces
+
+        photo = os.fspath(reference) if reference is not None else None
+        if photo is not None and not os.path.exists(photo) and isinstance(folder, (str, os.PathLike)):
+            photo = os.path.join(os.fspath(folder), photo)  # "alice/front.jpg" inside the folder
+        report = check_faces(report, person=person, people=people, reference=photo, references=references,
+                             workers=workers)  # fmt: skip
+        report.attrs["profile"] = rules.to_dict()
     return report
 
 

@@ -102,6 +102,13 @@ class Group:
     created_at: float
     project: str = "default"
     group_type: str = "LivenessFace"
+    # The descriptor of the first real face accepted into the group, which later real faces must match
+    # (the emulator's stand-in for the liveness capture; see ``checks``). None until a real face arrives.
+    face: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.face is not None:  # a persisted group comes back from JSON with a list
+            self.face = tuple(self.face)
 
 
 @dataclass

@@ -10,6 +10,7 @@ file, rendering a video) runs on a small thread pool; ``settle()`` waits for it.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import threading
 import time
 from collections import Counter
@@ -38,7 +39,8 @@ from .store import Store
 __all__ = ["Asset", "Group", "Job", "Session", "SimConfig", "SimError", "State", "Task", "account_label"]
 
 Fetch = Callable[[str], tuple[str, str]]  # url -> (local path, sha256); raises SimError on failure
-# (path, asset_type, person, profile) -> (error code, message)
+# (path, asset_type, person, profile) -> (error code, message); a check that also takes the keyword
+# ``group_face`` (``checks.check_file``) is given the group's reference face for real faces.
 Check = Callable[[str, str, str, str], tuple[str | None, str | None]]
 Render = Callable[[Job, list[str]], str]  # (job, reference file paths) -> mp4 path
 
@@ -60,6 +62,7 @@ class State:
         self.ids = IdFactory(self.config.seed)
         self._fetch = fetch
         self._check = check
+        self._check_faces = _takes_group_face(check)
         self._render = render
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-work")
@@ -337,8 +340,34 @@ class State:
             return "DownloadFailed", exc.message, None
         with self._lock:
             self.sources[(asset.account, asset.group_id, digest)] += 1
-        code, message = self._check(path, asset.asset_type, person, self.config.profile)
+        if self._check_faces:
+            code, message = self._check(  # type: ignore[call-arg]
+                path,
+                asset.asset_type,
+                person,
+                self.config.profile,
+                group_face=lambda face: self._group_face(asset.group_id, face),
+            )
+        else:
+            code, message = self._check(path, asset.asset_type, person, self.config.profile)
         return code, message, digest
+
+    def _group_face(self, group_id: str, face: tuple[float, ...]) -> tuple[float, ...]:
+        """Return the group's reference face; a group without one takes ``face``.
+
+        Checks run two at a time on the pool: taking the reference under the lock means two first
+        faces checked at once cannot both become it; the second is compared with the first.
+        """
+        # inferred: upstream compares with the liveness capture; the emulator stands in the first
+        # real face accepted into the group.
+        with self._lock:
+            group = self.groups.get(group_id)
+            if group is None:  # deleted while its asset was checked: nothing to compare with
+                return face
+            if group.face is None:
+                group.face = tuple(face)
+                self._save("group", group)
+            return group.face
 
     def _refresh_asset(self, asset: Asset) -> Asset:
         if asset.status != "Processing" or self.clock() < asset.ready_at:
@@ -520,6 +549,15 @@ class State:
             if task is None or task.account != account:
                 raise SimError("not_found", f"task {task_id} not found", field="task_id")
             return task
+
+
+def _takes_group_face(check: Check | None) -> bool:
+    if check is None:
+        return False
+    try:
+        return "group_face" in inspect.signature(check).parameters
+    except (TypeError, ValueError):  # a callable without a readable signature gets the plain call
+        return False
 
 
 def account_label(key: str) -> str:

@@ -193,14 +193,16 @@ def frame_html(
     status_columns: Iterable[str] = ("status", "verdict"),
     problem_column: str | None = None,
     wrap_columns: Iterable[str] = ("problems", "message", "error_message", "action", "prompt", "note"),
+    html_columns: Iterable[str] = (),
     max_rows: int = 500,
 ) -> str:
     """Return ``frame`` as an HTML table: status cells coloured, rows with a problem tinted red.
 
-    Short cells stay on one line (ids, sizes); prose columns (``wrap_columns``) wrap.
+    Short cells stay on one line (ids, sizes); prose columns (``wrap_columns``) wrap. Cells of
+    ``html_columns`` are HTML the caller made (a thumbnail); every other cell is escaped.
     """
     columns = list(frame.columns)
-    coloured, wrapping = set(status_columns), set(wrap_columns)
+    coloured, wrapping, markup = set(status_columns), set(wrap_columns), set(html_columns)
     head = "".join(f'<th style="text-align:left;padding:2px 8px">{html.escape(str(c))}</th>' for c in columns)
     rows = []
     for _, row in frame.head(max_rows).iterrows():
@@ -210,7 +212,12 @@ def frame_html(
         for column in columns:
             value = row[column]
             text = "" if is_missing(value) else str(value)
-            body = status_badge(text) if column in coloured and text in STATUS_COLOURS else html.escape(text)
+            if column in markup:
+                body = text
+            elif column in coloured and text in STATUS_COLOURS:
+                body = status_badge(text)
+            else:
+                body = html.escape(text)
             wrap = "min-width:12em" if column in wrapping else "white-space:nowrap"
             cells.append(f'<td style="text-align:left;padding:2px 8px;{wrap}">{body}</td>')
         tint = ' style="background:#ffebe9"' if problem else ""

@@ -23,9 +23,12 @@ from .._exceptions import MediaError, RealAvatarError
 from ..media.fix import fix as fix_report
 from ..media.validate import validate_folder
 from ._base import Clock, LiveWidget, Sleep, frame_html
+from ._thumbs import face_thumbnails
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..media.face_checks import FaceReferences
 
 __all__ = ["AssetValidator"]
 
@@ -56,11 +59,19 @@ class AssetValidator(LiveWidget):
         out_dir: str | os.PathLike[str] | None = None,
         recursive: bool = True,
         workers: int | None = None,
+        person: str | None = None,
+        people: bool = False,
+        reference: str | os.PathLike[str] | None = None,
+        references: FaceReferences | None = None,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
     ) -> None:
         super().__init__(clock=clock, sleep=sleep)
         self.folder = os.fspath(folder)
+        # Face checks (validate_folder's person / people / reference / references), with a thumbnail per file.
+        self._faces: dict[str, Any] = {"person": person, "people": people, "reference": reference,
+                                       "references": references}  # fmt: skip
+        self._thumbs: dict[str, str] = {}
         self.profile = profile
         # A sibling, not a subfolder: a later validation of the folder must not count the copies.
         self.out_dir = os.fspath(out_dir) if out_dir is not None else os.path.normpath(self.folder) + "_fixed"
@@ -185,8 +196,11 @@ class AssetValidator(LiveWidget):
             recursive=self.recursive,
             workers=self.workers,
             progress=self._progress_from_thread(loop),
+            **self._faces,
         )
         report = await loop.run_in_executor(None, job)
+        if report["face_check"].fillna("").astype(str).str.len().any():
+            self._thumbs = await loop.run_in_executor(None, face_thumbnails, report)
         self._validated = report
         self._show(report, "done")
 
@@ -267,7 +281,9 @@ class AssetValidator(LiveWidget):
         shown = self.visible()
         if shown is None:
             return ""
-        columns = _SHOWN_AFTER_FIX if "action" in shown.columns else _SHOWN_AFTER_VALIDATE
+        columns = list(_SHOWN_AFTER_FIX if "action" in shown.columns else _SHOWN_AFTER_VALIDATE)
+        if self._thumbs:  # faces were checked: show each file with its face boxes, and the verdict's numbers
+            columns = ["face", *columns[:2], "faces", "face_distance", *columns[2:]]
         frame = shown.assign(
             verdict=shown["ok"].map({True: "ok", False: "problem"}),
             problems=shown["problems"].fillna(""),
@@ -276,9 +292,10 @@ class AssetValidator(LiveWidget):
             ],
             duration_s=shown["duration_s"].round(2),
             fps=shown["fps"].round(2),
+            face=[self._thumbs.get(str(p), "") for p in shown.get("source", shown["path"])],
         )
         caption = f"<p>{self.view}: {len(shown)} of {self.total} files</p>"
-        return caption + frame_html(frame[list(columns)], problem_column="problems")
+        return caption + frame_html(frame[columns], problem_column="problems", html_columns=("face",))
 
     def _where(self) -> str:
         return printable(self.folder.rstrip("/" + os.sep) + "/")

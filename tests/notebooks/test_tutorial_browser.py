@@ -91,9 +91,10 @@ def test_run_all_with_consent_and_pass_on_the_phone_ends_with_the_video_playing(
             expect(launcher).to_contain_text("Verified: group", timeout=30_000)
             validator = _output(page, re.compile(r"(all|problems|fixable): \d+ of \d+ files"))
             expect(validator).to_be_visible(timeout=60_000)
+            expect(validator).to_contain_text("FaceMismatch")  # the stray photo, caught before upload
             table = _output(page, re.compile(r"all terminal"))
             expect(table).to_be_visible(timeout=120_000)
-            expect(table).to_contain_text("FaceMismatch")
+            expect(table).to_contain_text("active")
 
             video = page.locator(".jp-OutputArea-output video")
             expect(video).to_have_count(1, timeout=180_000)

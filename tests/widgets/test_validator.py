@@ -278,3 +278,30 @@ def test_failed_fix_shows_the_error_and_can_be_tried_again(demo: Path, tmp_path:
     assert "pass a folder" in str(error)
     assert validator.state == "fixed" and validator.message == ""
     assert (blocked / "bob" / "tiny.jpg").is_file()
+
+
+def test_with_faces_each_file_shows_a_thumbnail_with_its_face_box_and_the_stray_photo_fails(tmp_path: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    import realavatar_nb as ra
+    from realavatar_nb.samples import make_real_people
+
+    root = make_real_people(tmp_path / "people")
+    ledger = ra.Ledger(tmp_path / "l.sqlite3")
+    widget = AssetValidator(root, people=True, references=ledger)
+    report = run(widget.done)
+    stray = report.set_index("name").loc["hopper/stray.jpg"]
+    assert "FaceMismatch" in stray["problems"] and not stray["ok"]
+    table = widget.table_view.value
+    thumbs = re.findall(r'<img src="data:image/png;base64,([^"]+)"', table)
+    assert len(thumbs) == len(report)  # one picture per photo
+    picture = Image.open(io.BytesIO(base64.b64decode(thumbs[0])))
+    assert max(picture.size) == 96
+    rgb = picture.convert("RGB")
+    green = sum(1 for x in range(rgb.width) for y in range(rgb.height) if rgb.getpixel((x, y)) == (26, 127, 55))
+    assert green > 40  # the face box is drawn
+    assert "face_distance" in table and "FaceMismatch" in widget.fallback_text()
+    ledger.close()
