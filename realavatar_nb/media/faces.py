@@ -352,39 +352,39 @@ _pools: dict[int, ProcessPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """Return a pool of ``workers`` processes, kept for later calls (its models stay loaded)."""
+def _pool(workers: int, broken: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor:
+    """Return a pool of ``workers`` processes, kept for later calls (its models stay loaded); never ``broken``."""
     with _pools_lock:
         pool = _pools.get(workers)
-        if pool is None:
+        if pool is None or pool is broken:
             # spawn, not fork: a notebook kernel runs threads, and a forked child inherits their locks.
             context = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_worker)
-            _pools[workers] = pool
+            pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_worker)
         return pool
 
 
 def scan_many(paths: Sequence[str | os.PathLike[str]], *, workers: int | None = None) -> list[FaceScan | Exception]:
     """Return ``scan(path)`` for every path, in order; a file that fails gives its exception instead.
 
-    ``workers`` processes (default: one per core) scan in parallel; ``workers=1`` scans here, in
-    this thread. The results equal sequential ``scan`` calls. Raises ``FacesUnavailableError``
-    without the ``faces`` extra.
+    ``workers`` processes (default: one per core) scan in parallel, and stay up for the next call;
+    ``workers=1``, or a call from a worker process (dask, a process pool), scans here in turn. The
+    results equal sequential ``scan`` calls. Raises ``FacesUnavailableError`` without the extra.
     """
     _require()
     names = [os.fspath(p) for p in paths]
     count = min(len(names), workers if workers is not None else (os.cpu_count() or 1))
-    if count <= 1:
+    if count <= 1 or multiprocessing.parent_process() is not None:  # no pools inside pools
         return [_scan_or_error(name) for name in names]
     pool = _pool(count)
-    futures = [pool.submit(scan, name) for name in names]
+    try:
+        futures = [pool.submit(scan, name) for name in names]
+    except BrokenProcessPool:  # a worker died after an earlier call: start afresh, once
+        pool = _pool(count, broken=pool)
+        futures = [pool.submit(scan, name) for name in names]
     results: list[FaceScan | Exception] = []
     for name, future in zip(names, futures, strict=True):
         error = future.exception()
         if isinstance(error, BrokenProcessPool):
-            with _pools_lock:  # a dead worker breaks its pool for good: the next call starts a new one
-                if _pools.get(count) is pool:
-                    del _pools[count]
             error = MediaError(f"{os.path.basename(name)}: a face-scanning process died (a crash or out of memory)")
         if error is None:
             results.append(future.result())

@@ -18,6 +18,12 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 GREY = (128, 128, 128)
+PEOPLE = ("hopper", "collins")
+VARIANTS = ("half", "double", "crop", "flip", "rot+5", "rot-10", "dark", "bright", "grey", "q40", "exif6")
+# What ``build`` writes, by name (parametrize needs the names before the files exist).
+SINGLES = [f"{person}-{variant}" for person in PEOPLE for variant in VARIANTS] + ["hopper-heic"]
+PAIRS = ["hopper+collins", "hopper+hopper", "collins+collins-flipped"]
+EMPTY = ["coffee", "chelsea", "rocket", "gradient", "noise"]
 
 
 @dataclass
@@ -177,6 +183,7 @@ def build(folder: Path) -> FaceMedia:
     media.videos["collins"] = ("collins", write_clip(folder / "collins-720x720.mp4", col, 720, 720))
     media.videos["hopper-phone"] = ("hopper", write_clip(folder / "hopper-phone.mp4", hop, 540, 960, sideways=True))
     media.videos["two"] = (None, write_clip(folder / "two-1280x640.mp4", side_by_side(hop, col), 1280, 640))
+    assert (list(media.singles), list(media.pairs), list(media.empty)) == (SINGLES, PAIRS, EMPTY)
     return media
 
 

@@ -23,20 +23,12 @@ from realavatar_nb.media.faces import (
     FacesUnavailableError,
 )
 
-from .face_media import FaceMedia, face_media, png_size  # noqa: F401  (face_media is a fixture)
+from .face_media import EMPTY, PAIRS, SINGLES, FaceMedia, face_media, png_size  # noqa: F401  (a fixture)
 
 Scan = Callable[[Path], FaceScan]
 
-# What face_media builds, by name (parametrize needs the names before the files exist).
-SINGLES = [
-    f"{person}-{variant}"
-    for person in ("hopper", "collins")
-    for variant in ("half", "double", "crop", "flip", "rot+5", "rot-10", "dark", "bright", "grey", "q40", "exif6")
-] + ["hopper-heic"]
-PAIRS = ["hopper+collins", "hopper+hopper", "collins+collins-flipped"]
-EMPTY = ["coffee", "chelsea", "rocket", "gradient", "noise"]
 OTHER = {"hopper": "collins", "collins": "hopper"}
-# Grace Hopper's face in matplotlib's 512×600 photo (left, top, right, bottom), by eye: forehead to chin.
+# Grace Hopper's face in matplotlib's 512×600 photo (left, top, right, bottom): brow to chin, checked by eye.
 HOPPER_FACE = (180, 139, 367, 326)
 
 
@@ -152,6 +144,30 @@ def test_boxes_are_in_full_resolution_pixels_around_the_face(media: FaceMedia, s
     for result in (original, double, large):
         box = result.boxes[0]
         assert 0 <= box.left < box.right <= result.width and 0 <= box.top < box.bottom <= result.height
+
+
+def test_the_descriptor_is_dlibs_for_the_whole_full_resolution_photo(media: FaceMedia, scanned: Scan) -> None:
+    # The recipe of faces.md, run by hand on the whole 3024×4032 array: scan must give the same 128 floats
+    # (it detects on a smaller copy and hands dlib only the face's neighbourhood, to save time).
+    import importlib
+    import importlib.util
+
+    import numpy as np
+    from PIL import Image
+
+    dlib = importlib.import_module("dlib")
+    spec = importlib.util.find_spec("face_recognition_models")
+    assert spec is not None and spec.submodule_search_locations
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
+    predictor = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+    encoder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
+    result = scanned(media.large)
+    with Image.open(media.large) as picture:
+        whole = np.asarray(picture.convert("RGB"))
+    box = result.boxes[0]
+    rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
+    by_hand = tuple(encoder.compute_face_descriptor(whole, predictor(whole, rect), 0))
+    assert result.descriptor == by_hand
 
 
 def test_an_exif_rotated_photo_is_scanned_as_displayed(media: FaceMedia, scanned: Scan) -> None:
