@@ -59,6 +59,7 @@ bench: setup
 	$(PY) bench/probe.py
 	$(PY) bench/emulator.py
 	$(PY) bench/pipeline.py
+	$(PY) bench/faces.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
