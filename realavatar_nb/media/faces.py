@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import statistics
 import threading
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager, suppress
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .._exceptions import MediaError, MediaToolMissingError
+from .face_pixels import open_image, sampled_frames
 from .sniff import AUDIO_FORMATS, HEAD_BYTES, IMAGE_FORMATS, family_of_extension, sniff
 
 __all__ = [
@@ -45,7 +46,6 @@ MIN_SCORE: Final = 0.5  # HOG hits on badges and patches score 0.03–0.29, real
 DETECT_MAX_SIDE: Final = 1024  # detection runs on a copy this size: 12 MP in 0.37 s instead of 4.7 s
 UPSAMPLE: Final = 1  # finds faces down to ~28 px in that copy (background faces count too)
 MAX_FRAMES: Final = 30  # a video is sampled about once a second, never more than this many frames
-_SEEK_GAP: Final = 10.0  # seconds to the next sample beyond which seeking beats decoding through
 
 _MODEL_FILES: Final = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
 _INSTALL_HINT: Final = "install realavatar-nb[faces] (dlib-bin, face-recognition-models)"
@@ -213,88 +213,6 @@ def _analyse(models: _Models, picture: Any) -> tuple[tuple[FaceBox, ...], tuple[
     return tuple(box for box, _ in found), tuple(float(v) for v in vector)
 
 
-# --- pixels as displayed: EXIF-rotated images, display-matrix-rotated video frames ------------------
-
-
-def _open_image(path: str, draft: tuple[int, int] | None = None) -> Any:
-    """Return the image as displayed, RGB and loaded (``draft``: a JPEG may decode smaller, for a thumbnail)."""
-    from PIL import Image, ImageOps
-
-    from .heif import register_heif
-
-    register_heif()
-    try:
-        with Image.open(path) as picture:
-            full = picture.size
-            if draft is not None:
-                picture.draft("RGB", draft)
-            picture.load()
-            ImageOps.exif_transpose(picture, in_place=True)  # the HOG detector only finds upright faces
-            upright = picture if picture.mode == "RGB" else picture.convert("RGB")
-            upright.info["ra_scale"] = max(full) / max(picture.size)  # > 1 when a JPEG decoded smaller
-            return upright
-    except Exception as exc:
-        raise MediaError(f"{os.path.basename(path)}: cannot be decoded as an image ({_short(exc)})") from exc
-
-
-def _frames(path: str, *, max_frames: int, start_s: float = 0.0) -> Generator[tuple[float, Any], None, None]:
-    """Yield (seconds from the first frame, RGB Pillow image as displayed) about once a second from ``start_s``."""
-    import av
-    from av.stream import Disposition
-    from PIL import Image
-
-    name = os.path.basename(path)
-    try:
-        container = av.open(path, metadata_errors="ignore")
-    except Exception as exc:
-        raise MediaError(f"{name}: cannot be opened as a video ({_short(exc)})") from exc
-    with container:
-        streams = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
-        if not streams:
-            raise MediaError(f"{name}: has no video stream")
-        stream = streams[0]
-        stream.thread_type = "AUTO"
-        length = container.duration / 1_000_000 if container.duration else None
-        step = 1.0 if length is None else max(1.0, (length - start_s) / max_frames)
-        targets = [start_s + k * step for k in range(max_frames)]
-        targets = [t for t in targets if length is None or t < length] or [start_s]
-        rate = float(stream.average_rate or stream.guessed_rate or 25)
-        frames, first, index, want, sought, given = container.decode(stream), None, 0, 0, -1, 0
-        while want < len(targets):
-            try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            except Exception as exc:  # damage part-way: the frames already read still count
-                if given:
-                    break
-                raise MediaError(f"{name}: cannot be decoded as a video ({_short(exc)})") from exc
-            now = frame.time if frame.time is not None else index / rate
-            index += 1
-            first = now if first is None else first
-            now -= first
-            if targets[want] - now > _SEEK_GAP and sought != want:
-                sought = want  # once per sample: a far keyframe must not make this loop forever
-                container.seek(int((first + targets[want]) / (stream.time_base or 1)), stream=stream)
-                frames = container.decode(stream)
-                continue
-            if now < targets[want] - 0.5 / rate:
-                continue
-            picture = frame.to_image()  # RGB
-            # Phones store portrait clips sideways with a display matrix; rotation is counter-clockwise.
-            turn = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_270}
-            quarter_turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
-            yield now, picture.transpose(turn[quarter_turns]) if quarter_turns else picture
-            given += 1
-            while want < len(targets) and targets[want] <= now + 0.5 / rate:
-                want += 1
-
-
-def _short(exc: BaseException) -> str:
-    text = str(getattr(exc, "strerror", None) or exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
-
-
 # --- scanning ---------------------------------------------------------------------------------------
 
 
@@ -326,7 +244,7 @@ def scan(path: str | os.PathLike[str], kind: str | None = None) -> FaceScan:
         # A large JPEG decodes at 1/2–1/8 scale while both sides stay ≥ DETECT_MAX_SIDE: detection runs on a
         # 1024 copy anyway, and a portrait's face keeps hundreds of pixels for the 150-pixel descriptor chip.
         # That decode is what keeps a 12 MP photo under 0.4 s; boxes are reported in full-size pixels.
-        picture = _open_image(spath, draft=(DETECT_MAX_SIDE, DETECT_MAX_SIDE))
+        picture = open_image(spath, draft=(DETECT_MAX_SIDE, DETECT_MAX_SIDE))
         with _borrowed() as models:
             boxes, descriptor = _analyse(models, picture)
         ratio = float(picture.info.get("ra_scale", 1.0))
@@ -343,7 +261,7 @@ def scan(path: str | os.PathLike[str], kind: str | None = None) -> FaceScan:
     best: FaceScan | None = None
     descriptors: list[tuple[float, ...]] = []
     frames = 0
-    with _borrowed() as models, closing(_frames(spath, max_frames=MAX_FRAMES)) as sampled:
+    with _borrowed() as models, closing(sampled_frames(spath, max_frames=MAX_FRAMES)) as sampled:
         for time_s, picture in sampled:
             frames += 1
             boxes, descriptor = _analyse(models, picture)
@@ -441,12 +359,12 @@ def thumbnail(path: str | os.PathLike[str], scan: FaceScan, *, size: int = 160) 
 
     spath = os.fspath(path)
     if scan.kind == "video":
-        with closing(_frames(spath, max_frames=1, start_s=scan.time_s or 0.0)) as frames:
+        with closing(sampled_frames(spath, max_frames=1, start_s=scan.time_s or 0.0)) as frames:
             picture = next((picture for _, picture in frames), None)
         if picture is None:
             raise MediaError(f"{os.path.basename(spath)}: no video frame could be decoded")
     else:
-        picture = _open_image(spath, draft=(size, size))
+        picture = open_image(spath, draft=(size, size))
     picture.thumbnail((size, size), Image.Resampling.LANCZOS)
     fx, fy = picture.width / max(1, scan.width), picture.height / max(1, scan.height)
     draw = ImageDraw.Draw(picture)
