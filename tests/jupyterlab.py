@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import BrowserContext, Locator, Page
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = [
@@ -101,3 +103,20 @@ def jupyterlab(root: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def answer_on_a_phone(context: BrowserContext, launcher: Locator, person: str, shot: Path | None = None) -> Page:
+    """Open the launcher's H5 link on a phone-sized page, type ``person`` and press Pass; return the page.
+
+    ``shot``: a screenshot of the filled page, taken before Pass.
+    """
+    link = launcher.get_by_role("link", name="Open the H5 page").get_attribute("href")
+    assert link and "/h5/" in link
+    phone = context.new_page()
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(link)
+    phone.fill("input[name=person]", person)
+    if shot is not None:
+        phone.screenshot(path=str(shot))
+    phone.get_by_role("button", name=re.compile("Pass", re.I)).click()
+    return phone

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.jupyterlab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, README_SHOTS, ROOT, jupyterlab
+from tests.jupyterlab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, README_SHOTS, ROOT, answer_on_a_phone, jupyterlab
 
 pytestmark = [
     pytest.mark.browser,
@@ -78,15 +78,7 @@ def test_run_all_with_consent_and_pass_on_the_phone_ends_with_the_video_playing(
             )
             page.wait_for_timeout(600)  # let the bar finish its first transition
             _shot(launcher, "launcher.png")
-            link = launcher.get_by_role("link", name="Open the H5 page").get_attribute("href")
-            assert link and "/h5/" in link
-
-            phone = context.new_page()
-            phone.set_viewport_size({"width": 390, "height": 844})
-            phone.goto(link)
-            phone.fill("input[name=person]", "alice")
-            phone.screenshot(path=str(README_SHOTS / "h5-page.png"))
-            phone.get_by_role("button", name=re.compile("Pass", re.I)).click()
+            answer_on_a_phone(context, launcher, "alice", shot=README_SHOTS / "h5-page.png")
 
             expect(launcher).to_contain_text("Verified: group", timeout=30_000)
             validator = _output(page, re.compile(r"(all|problems|fixable): \d+ of \d+ files"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -20,18 +19,9 @@ from starlette.routing import Route
 
 from realavatar_nb.simulator.h5 import routes
 from realavatar_nb.simulator.state import RESULT_PASSED, SimConfig, State
+from tests.jupyterlab import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = shutil.which("chromium")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "h5.png"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.browser,
