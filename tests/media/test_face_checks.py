@@ -138,3 +138,21 @@ def test_a_named_reference_photo_decides_and_a_photo_of_two_is_refused_as_one(re
     pair.save(tmp_path / "pair.jpg")
     with pytest.raises(ra.MediaError, match="shows 2 faces"):
         validate_folder(real / "hopper", person="hopper", reference=tmp_path / "pair.jpg", progress=False)
+
+
+def test_a_two_person_video_fails_and_a_clip_of_the_person_passes(tmp_path: Path) -> None:
+    from tests.media.face_media import collins, hopper, side_by_side, write_clip
+
+    folder = tmp_path / "hopper"
+    folder.mkdir()
+    hopper().save(folder / "portrait.jpg", quality=92)
+    write_clip(folder / "talk.mp4", hopper(), 720, 900)
+    write_clip(folder / "both.mp4", side_by_side(hopper(), collins()), 1280, 640)
+    report = validate_folder(folder, person="hopper", reference="portrait.jpg", progress=False).set_index("name")
+    assert (
+        report.loc["both.mp4", "problems"].split(";")[-1] == "MultipleFaces"
+        and int(report.loc["both.mp4", "faces"]) == 2
+    )
+    assert not report.loc["both.mp4", "ok"]
+    talk = report.loc["talk.mp4"]
+    assert talk["ok"] and int(talk["faces"]) == 1 and talk["face_distance"] < faces.BORDERLINE_DISTANCE
