@@ -35,7 +35,6 @@ import asyncio
 import json
 import math
 import os
-import platform
 import select
 import signal
 import socket
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _machine import machine_facts  # bench/ is on sys.path when a script runs
 
 GOAL = 0.5  # emulator ÷ /ping, at least
 HOST = "127.0.0.1"
@@ -388,22 +388,14 @@ def machine() -> dict[str, Any]:
     import starlette
     import uvicorn
 
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
     extras = [name for name in ("uvloop", "httptools") if _importable(name)]
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "uvicorn": f"{uvicorn.__version__} ({'+'.join(extras) or 'no uvloop/httptools'})",
-        "starlette": starlette.__version__,
-        "httpx": httpx.__version__,
-    }
+    return machine_facts(
+        **{
+            "uvicorn": f"{uvicorn.__version__} ({'+'.join(extras) or 'no uvloop/httptools'})",
+            "starlette": starlette.__version__,
+            "httpx": httpx.__version__,
+        }
+    )
 
 
 def _importable(name: str) -> bool:

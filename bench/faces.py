@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _machine import machine_facts  # bench/ is on sys.path when a script runs
 
 RECIPE_VERSION = 1
 DEFAULT_MEDIA = Path(__file__).resolve().parent.parent / "build" / "bench" / "faces-media"
@@ -154,22 +155,14 @@ def machine() -> dict[str, Any]:
     import dlib
     import PIL
 
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "dlib": dlib.__version__,
-        "av": av.__version__,
-        "pillow": PIL.__version__,
-        "load_average": os.getloadavg(),
-    }
+    return machine_facts(
+        **{
+            "dlib": dlib.__version__,
+            "av": av.__version__,
+            "pillow": PIL.__version__,
+            "load_average": os.getloadavg(),
+        }
+    )
 
 
 def goal(name: str, value: float, target: str, passed: bool) -> dict[str, Any]:

@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import select
 import shutil
@@ -56,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _machine import machine_facts  # bench/ is on sys.path when a script runs
 
 RECIPE_VERSION = 2  # 2: images tagged faces=1, so the emulator judges the tag and never scans a face
 ROOT = Path(__file__).resolve().parent.parent
@@ -540,21 +540,13 @@ def machine() -> dict[str, Any]:
     import starlette
     import uvicorn
 
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "httpx": httpx.__version__,
-        "uvicorn": uvicorn.__version__,
-        "starlette": starlette.__version__,
-    }
+    return machine_facts(
+        **{
+            "httpx": httpx.__version__,
+            "uvicorn": uvicorn.__version__,
+            "starlette": starlette.__version__,
+        }
+    )
 
 
 def goal(provider: str, name: str, value: float, limit: float, unit: str = "") -> dict[str, Any]:

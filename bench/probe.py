@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -37,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _machine import machine_facts  # bench/ is on sys.path when a script runs
 
 RECIPE_VERSION = 1
 DEFAULT_MEDIA = Path(__file__).resolve().parent.parent / "build" / "bench" / "probe-media"
@@ -311,23 +312,15 @@ def machine() -> dict[str, Any]:
         ffprobe_version = ffprobe.splitlines()[0].split(" Copyright")[0]
     except (OSError, subprocess.CalledProcessError):
         ffprobe_version = "not found"
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "av": f"{av.__version__} (FFmpeg {getattr(av, 'ffmpeg_version_info', '?')})",
-        "pillow": PIL.__version__,
-        "pillow_heif": pillow_heif.__version__,
-        "pandas": pandas.__version__,
-        "ffprobe": ffprobe_version,
-    }
+    return machine_facts(
+        **{
+            "av": f"{av.__version__} (FFmpeg {getattr(av, 'ffmpeg_version_info', '?')})",
+            "pillow": PIL.__version__,
+            "pillow_heif": pillow_heif.__version__,
+            "pandas": pandas.__version__,
+            "ffprobe": ffprobe_version,
+        }
+    )
 
 
 def mix(folder: Path) -> dict[str, Any]:
