@@ -67,7 +67,8 @@ class LiveWidget(widgets.VBox):
 
     def __repr__(self) -> str:
         # ipywidgets' repr lists every trait; ours must stay cheap and must never show a link.
-        return f"<{type(self).__name__}: {self.fallback_text().splitlines()[0] if self.fallback_text() else ''}>"
+        first = next(iter(self.fallback_text().splitlines()), "")
+        return f"<{type(self).__name__}: {first}>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = dict(super()._repr_mimebundle_(**kwargs) or {})

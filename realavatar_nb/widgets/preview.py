@@ -26,6 +26,7 @@ import traitlets
 from .._config import default_data_dir
 from .._display import html_table
 from .._models import Asset, GenerationJob
+from .._polling import iter_status
 from .._types import JOB_TERMINAL
 from ..media.probe import MediaInfo, probe
 from ._base import Clock, LiveWidget, Sleep, status_badge
@@ -125,9 +126,14 @@ class GenerationPreviewer(LiveWidget):
         else:
             job = self._adopt(self._job or await client.get_job(self.job_id))
             self._recall(job.id)
-        while job.status not in JOB_TERMINAL:
-            await self._sleep(client.poll_interval)
-            job = self._adopt(await client.get_job(job))
+        if job.status not in JOB_TERMINAL:
+            job_id = job.id
+            # The client's one way to wait: a failed look or two (a 502, a dropped connection) is waited out.
+            async for look in iter_status(
+                lambda: client.get_job(job_id), is_terminal=lambda j: j.status in JOB_TERMINAL,
+                interval=client.poll_interval, sleep=self._sleep,
+            ):  # fmt: skip
+                job = self._adopt(look)
         if job.status == "succeeded":
             await self._fetch(job)
         self._refresh()
