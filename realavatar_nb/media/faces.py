@@ -21,6 +21,7 @@ import io
 import math
 import multiprocessing
 import os
+import signal
 import statistics
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -276,6 +277,9 @@ def scan(path: str | os.PathLike[str], kind: str | None = None) -> FaceScan:
 
 
 def _warm_worker() -> None:
+    # A kernel's interrupt or shutdown signals its whole process group: the pool's owner decides when
+    # workers end, so an idle worker must not die printing a KeyboardInterrupt traceback into the notebook.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Pay the model load while the pool starts, not on the first file; scan reports any failure itself.
     with suppress(Exception), _borrowed():
         pass
