@@ -91,7 +91,8 @@ def run_demo(
 ) -> DemoResult:
     """Execute the three notebooks on the emulator into ``out``; return what they wrote.
 
-    ``sandbox``: an emulator to use (default: one started here, 1 s asset checks, 3 s jobs).
+    ``sandbox``: an emulator to use (default: the one at ``$REALAVATAR_SANDBOX_URL``, else one started
+    here with 1 s asset checks and 3 s jobs).
     Raises ``DemoError`` naming the notebook and the error when a cell fails.
     """
     try:
@@ -107,12 +108,14 @@ def run_demo(
     target = Path(out).resolve()
     target.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out=target)
-    own = sandbox is None
-    if sandbox is None:
+    own = sandbox is None and not os.environ.get("REALAVATAR_SANDBOX_URL")
+    url = sandbox.url if sandbox is not None else os.environ.get("REALAVATAR_SANDBOX_URL")
+    if own:
         from .simulator import Sandbox
 
         sandbox = Sandbox(processing_seconds=1.0, job_seconds=3.0).start()
-    env = {"REALAVATAR_SANDBOX_URL": sandbox.url, "REALAVATAR_HOME": str(target / "home")}
+        url = sandbox.url
+    env = {"REALAVATAR_SANDBOX_URL": str(url), "REALAVATAR_HOME": str(target / "home")}
     try:
         with _environment(env):
             for name in NOTEBOOKS:
@@ -135,7 +138,7 @@ def run_demo(
                 result.notebooks.append(executed)
                 result.html.append(export_html(executed))
     finally:
-        if own:
+        if own and sandbox is not None:
             sandbox.close()
     result.reports = sorted((target / "batch" / "report").glob("final.*"))
     result.videos = sorted(target.glob("*/videos/*.mp4"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -94,7 +95,8 @@ def test_a_notebook_using_all_four_widgets_saves_views_fallbacks_and_no_secrets(
     notebook.cells = [nbformat.v4.new_code_cell(textwrap.dedent(c).strip()) for c in _cells(
         sandbox.base_url("anyfast"), tmp_path / "home"
     )]  # fmt: skip
-    NotebookClient(notebook, timeout=180, kernel_name="python3", store_widget_state=True).execute()
+    # On asyncio.run's own loop, closed after (execute() would leave jupyter_core's loop open on this thread).
+    asyncio.run(NotebookClient(notebook, timeout=180, kernel_name="python3", store_widget_state=True).async_execute())
     path = tmp_path / "widgets.ipynb"
     nbformat.write(notebook, path)
     saved = path.read_text()
