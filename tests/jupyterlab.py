@@ -119,4 +119,7 @@ def answer_on_a_phone(context: BrowserContext, launcher: Locator, person: str, s
     if shot is not None:
         phone.screenshot(path=str(shot))
     phone.get_by_role("button", name=re.compile("Pass", re.I)).click()
+    # Pass redirects to the callback URL: wait for that page, or a screenshot may catch it mid-navigation.
+    phone.wait_for_url(re.compile(r"resultCode="), timeout=30_000)
+    phone.wait_for_load_state()
     return phone
