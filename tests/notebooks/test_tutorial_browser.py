@@ -7,27 +7,18 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.jupyterlab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, README_SHOTS, ROOT, answer_on_a_phone, jupyterlab
+from tests.jupyterlab import ARTIFACTS, CHROMIUM, README_SHOTS, ROOT, answer_on_a_phone, jupyterlab
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="needs a chromium binary on PATH (Debian's chromium package)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _output(page: Page, text: str | re.Pattern[str]) -> Locator:

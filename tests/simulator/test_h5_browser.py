@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from realavatar_nb.simulator.h5 import routes
 from realavatar_nb.simulator.state import RESULT_PASSED, SimConfig, State
-from tests.jupyterlab import CHROMIUM, CHROMIUM_ARGS
+from tests.jupyterlab import CHROMIUM
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "h5.png"
 
@@ -62,14 +62,6 @@ def live() -> Iterator[Live]:
         thread.join(timeout=10)
         sock.close()
         state.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_phone_page(browser: Browser, url: str) -> tuple[BrowserContext, Page]:

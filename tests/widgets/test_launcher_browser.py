@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.jupyterlab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, KERNELSPEC, answer_on_a_phone, jupyterlab
+from tests.jupyterlab import ARTIFACTS, CHROMIUM, KERNELSPEC, answer_on_a_phone, jupyterlab
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,14 +24,6 @@ client = ra.AsyncClient("sandbox", sandbox=sb, ledger=ra.Ledger("ledger.sqlite3"
 launcher = ra.VerificationLauncher(client, person="alice", consent=ra.Consent(given_by="Alice", purpose="browser test"))
 launcher
 """.strip()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _seconds(page: Page) -> int:
