@@ -11,8 +11,10 @@
      │    ├── InvalidRequestError        400/422: a field the provider rejected
      │    ├── RateLimitError             429: slow down (retry_after)
      │    ├── InsufficientBalanceError   402: top up the account
-     │    └── ServerError                5xx: the provider failed
+     │    ├── ServerError                5xx: the provider failed
+     │    └── MalformedResponseError     an answer that breaks the provider's contract (names the field)
      ├── TransportError                  the network failed after retries
+     │    └── ResponseLimitError         an answer over a size cap or past its deadline (names the setting)
      ├── OutcomeUnknownError             a create may or may not have happened; reconcile first
      ├── UnknownStatusError              a provider status no adapter knows (never an endless poll)
      ├── UnsupportedOperationError       the provider has no such endpoint
@@ -23,6 +25,7 @@
      │    ├── VerificationRejectedError  the liveness check failed (result_code)
      │    └── PersonMismatchError        a group verified for one person used for another
      ├── ConsentRequiredError            no recorded consent for this person
+     ├── InvalidArgumentError            an argument of the wrong type or value (also TypeError, ValueError)
      ├── AssetFailedError                an asset ended Failed (error_code, e.g. FaceMismatch)
      ├── JobFailedError                  a generation job ended failed/cancelled/expired
      ├── LedgerError                     the SQLite ledger cannot be read or written
@@ -44,9 +47,11 @@ __all__ = [
     "ConsentRequiredError",
     "FixError",
     "InsufficientBalanceError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "JobFailedError",
     "LedgerError",
+    "MalformedResponseError",
     "MediaError",
     "MediaToolMissingError",
     "MissingAPIKeyError",
@@ -58,6 +63,7 @@ __all__ = [
     "ProviderError",
     "RateLimitError",
     "RealAvatarError",
+    "ResponseLimitError",
     "ServerError",
     "TransportError",
     "UnknownStatusError",
@@ -138,8 +144,27 @@ class ServerError(ProviderError):
     """The provider failed (5xx)."""
 
 
+class MalformedResponseError(ProviderError):
+    """An answer that breaks the provider's contract: not JSON, a missing field, a wrong type, an unsafe link.
+
+    ``field`` names the part of the answer at fault (``data.h5_link``, ``body`` …).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, **kwargs: Any) -> None:
+        self.field = field
+        super().__init__(message, **kwargs)
+
+
 class TransportError(RealAvatarError):
     """The request never got an answer (connection refused, reset, timed out) after retries."""
+
+
+class ResponseLimitError(TransportError):
+    """An answer larger than a cap, or slower than a deadline; ``setting`` names the knob that sets it."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        self.setting = setting
+        super().__init__(message)
 
 
 class OutcomeUnknownError(RealAvatarError):
@@ -200,6 +225,10 @@ class PersonMismatchError(VerificationError):
 
 class ConsentRequiredError(RealAvatarError):
     """No consent is recorded for this person: pass consent=ra.Consent(...) or ask them first."""
+
+
+class InvalidArgumentError(RealAvatarError, TypeError, ValueError):
+    """An argument of the wrong type or value; the message names the argument and what it takes."""
 
 
 class AssetFailedError(RealAvatarError):
