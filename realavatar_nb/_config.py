@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ._exceptions import ConfigurationError, MissingAPIKeyError
 from ._types import PROVIDERS
 
-__all__ = ["Secret", "Settings", "default_data_dir", "mask"]
+__all__ = [
+    "DEFAULT_CREATE_DEADLINE",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_DOWNLOAD_DEADLINE",
+    "DEFAULT_MAX_DOWNLOAD_BYTES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "Secret",
+    "Settings",
+    "default_data_dir",
+    "fingerprint",
+    "mask",
+]
 
 _STARS = "**********"
+
+# Limits that keep a hostile or broken server from holding or filling the kernel (the transport and
+# the download enforce them; see ``_transport`` for why each figure).
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024  # a JSON answer; the largest real one (a list page) is KBs
+DEFAULT_DEADLINE: Final = 120.0  # one read: connect, send and the whole answer
+DEFAULT_CREATE_DEADLINE: Final = 300.0  # one create: gateways hold it while upstream works (field notes: 300 s)
+DEFAULT_MAX_DOWNLOAD_BYTES: Final = 2 * 1024**3  # a video; Seedance clips are tens of MB
+DEFAULT_DOWNLOAD_DEADLINE: Final = 600.0  # a whole download, retries included: 50 MB needs only ~85 KB/s
 
 
 class Secret:
@@ -63,6 +86,12 @@ def mask(value: str | Secret | None, keep: int = 0) -> str:
     return _STARS + (raw[-keep:] if keep else "")
 
 
+def fingerprint(secret: Secret | str) -> str:
+    """Return a short SHA-256 fingerprint of a secret: enough to match it again, never to use it."""
+    raw = secret.reveal() if isinstance(secret, Secret) else secret
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Return where the ledger lives: ``$REALAVATAR_HOME``, else ``./.realavatar`` beside the notebooks."""
     env = os.environ if environ is None else environ
@@ -70,14 +99,54 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(home) if home else Path.cwd() / ".realavatar"
 
 
-def _env_float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+# Every numeric setting: (field, variable, whether 0 is allowed, whether it counts bytes rather than seconds,
+# an example). Every one must be finite: ``inf`` would switch a limit off silently, and ``nan`` compares
+# false with everything, so a deadline of ``nan`` would never fire.
+_NUMERIC: Final = (
+    ("request_timeout", "REALAVATAR_TIMEOUT", False, False, "30"),
+    ("poll_interval", "REALAVATAR_POLL_INTERVAL", False, False, "3"),
+    ("autopilot", "REALAVATAR_AUTOPILOT", True, False, "5"),  # 0 passes each session at once
+    ("deadline", "REALAVATAR_DEADLINE", False, False, "120"),
+    ("create_deadline", "REALAVATAR_CREATE_DEADLINE", False, False, "300"),
+    ("download_deadline", "REALAVATAR_DOWNLOAD_DEADLINE", False, False, "600"),
+    ("max_response_bytes", "REALAVATAR_MAX_RESPONSE_BYTES", False, True, "64MiB"),
+    ("max_download_bytes", "REALAVATAR_MAX_DOWNLOAD_BYTES", False, True, "4GiB"),
+)
+_UNITS: Final = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+_SIZE: Final = re.compile(r"(\d+(?:\.\d*)?)\s*([a-z]*)", re.IGNORECASE)
+
+
+def _takes(name: str, zero_ok: bool, is_bytes: bool, example: str) -> str:
+    if is_bytes:
+        return f"a whole number of bytes above 0, plain or with a unit (KB MB GB KiB MiB GiB), e.g. {name}={example}"
+    return f"a finite number of seconds {'0 or more' if zero_ok else 'above 0'}, e.g. {name}={example}"
+
+
+def _usable(value: float, zero_ok: bool, is_bytes: bool) -> bool:
+    if isinstance(value, bool) or not math.isfinite(value):
+        return False
+    if is_bytes and value != int(value):
+        return False
+    return value >= 0 if zero_ok else value > 0
+
+
+def _env_number(env: Mapping[str, str], name: str, zero_ok: bool, is_bytes: bool, example: str) -> float | None:
+    """Return the variable's value (``None`` when unset or empty), or raise naming it and what it takes."""
     raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not a number; set it to seconds, e.g. {name}=30") from None
+    if raw is None or not raw.strip():
+        return None
+    value = math.nan  # what cannot be read is refused below with the same sentence as a bad number
+    if is_bytes:
+        match = _SIZE.fullmatch(raw.strip())
+        if match and match.group(2).lower() in _UNITS:
+            value = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    else:
+        with contextlib.suppress(ValueError):
+            value = float(raw)
+    if not _usable(value, zero_ok, is_bytes):
+        takes = _takes(name, zero_ok, is_bytes, example)
+        raise ConfigurationError(f"{name}={raw!r} cannot be used: it takes {takes}.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -93,6 +162,21 @@ class Settings:
     request_timeout: float = 30.0
     poll_interval: float | None = None
     autopilot: float | None = None
+    deadline: float = DEFAULT_DEADLINE
+    create_deadline: float = DEFAULT_CREATE_DEADLINE
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    download_deadline: float = DEFAULT_DOWNLOAD_DEADLINE
+
+    def __post_init__(self) -> None:
+        # The same check as from_env, for settings built in code (``Settings(...)``, ``with_``).
+        for field, name, zero_ok, is_bytes, example in _NUMERIC:
+            value = getattr(self, field)
+            if value is None and field in ("poll_interval", "autopilot"):
+                continue  # unset: the client's default interval, no autopilot
+            if not isinstance(value, (int, float)) or not _usable(value, zero_ok, is_bytes):
+                takes = _takes(name, zero_ok, is_bytes, example)
+                raise ConfigurationError(f"Settings {field}={value!r} cannot be used ({name}): it takes {takes}.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, provider: str | None = None) -> Settings:
@@ -100,8 +184,20 @@ class Settings:
 
         Keys: ``REALAVATAR_PROVIDER``, ``REALAVATAR_<PROVIDER>_API_KEY`` then ``REALAVATAR_API_KEY``,
         ``REALAVATAR_<PROVIDER>_BASE_URL`` then ``REALAVATAR_BASE_URL``, ``REALAVATAR_CALLBACK_URL``,
-        ``REALAVATAR_LEDGER``, ``REALAVATAR_PROFILE``, ``REALAVATAR_TIMEOUT``, ``REALAVATAR_POLL_INTERVAL``,
-        ``REALAVATAR_AUTOPILOT`` (seconds after which the emulator passes a session by itself).
+        ``REALAVATAR_LEDGER``, ``REALAVATAR_PROFILE``, and these numbers (seconds unless said otherwise;
+        each must be finite and above 0, a bad one is a ``ConfigurationError`` naming it):
+
+        - ``REALAVATAR_TIMEOUT`` (30): connect, and each wait for the next bytes of an answer.
+        - ``REALAVATAR_DEADLINE`` (120): a whole read, connect to last byte (a trickling server cannot
+          hold it longer); ``REALAVATAR_CREATE_DEADLINE`` (300) the same for a create, which a gateway
+          may hold silent while upstream works.
+        - ``REALAVATAR_MAX_RESPONSE_BYTES`` (16 MiB): the largest API answer read, decoded; bytes, or
+          with a unit (``64MiB``, ``100MB``).
+        - ``REALAVATAR_MAX_DOWNLOAD_BYTES`` (2 GiB) and ``REALAVATAR_DOWNLOAD_DEADLINE`` (600): the largest
+          video ``client.download`` writes, and how long the whole download (retries included) may take.
+        - ``REALAVATAR_POLL_INTERVAL`` (unset: 3 s): between looks while waiting.
+        - ``REALAVATAR_AUTOPILOT`` (unset: off): seconds after which the emulator passes a session by
+          itself; 0 or more (0 passes at once).
         """
         env = os.environ if environ is None else environ
         name = (provider or env.get("REALAVATAR_PROVIDER") or "sandbox").strip().lower()
@@ -111,6 +207,11 @@ class Settings:
         key = env.get(f"REALAVATAR_{upper}_API_KEY") or env.get("REALAVATAR_API_KEY")
         base = env.get(f"REALAVATAR_{upper}_BASE_URL") or env.get("REALAVATAR_BASE_URL")
         ledger = env.get("REALAVATAR_LEDGER")
+        given: dict[str, Any] = {}  # only what the environment sets: the rest keeps the field defaults
+        for field, var, zero_ok, is_bytes, example in _NUMERIC:
+            value = _env_number(env, var, zero_ok, is_bytes, example)
+            if value is not None:
+                given[field] = int(value) if is_bytes else value
         return cls(
             provider=name,
             api_key=Secret(key) if key else None,
@@ -118,9 +219,7 @@ class Settings:
             callback_url=env.get("REALAVATAR_CALLBACK_URL") or None,
             ledger_path=Path(ledger) if ledger else None,
             profile=env.get("REALAVATAR_PROFILE") or "seedance-2.0",
-            request_timeout=_env_float(env, "REALAVATAR_TIMEOUT", 30.0) or 30.0,
-            poll_interval=_env_float(env, "REALAVATAR_POLL_INTERVAL", None),
-            autopilot=_env_float(env, "REALAVATAR_AUTOPILOT", None),
+            **given,
         )
 
     def require_api_key(self) -> Secret:

@@ -1,31 +1,70 @@
-"""Retries in a wrapping transport: reads retry on 429, 5xx and dropped connections; creates only
-when nothing can have happened (a 429, a connection never made).
+"""Retries, size caps and deadlines in a wrapping transport: what reaches the client is bounded.
 
-Whether a request may be sent again is the adapter's word (``request.extensions["realavatar_retry"]``),
-not its HTTP method: Anyfast reads with POST, and a create is unsafe to repeat whatever its verb.
-Backoff is exponential with jitter and a cap, and a server's ``Retry-After`` wins when it gives one.
-Time is injectable (``sleep``, ``rng``), so tests never wait.
+Retries: reads retry on 429, 5xx and dropped connections; creates only when nothing can have happened
+(a 429, a connection never made). Whether a request may be sent again is the adapter's word
+(``request.extensions["realavatar_retry"]``), not its HTTP method: Anyfast reads with POST, and a
+create is unsafe to repeat whatever its verb. Backoff is exponential with jitter and a cap, and a
+server's ``Retry-After`` wins when it gives one. Time is injectable (``sleep``, ``rng``), so tests never wait.
+
+Limits, so that a hostile or broken server cannot exhaust the kernel:
+
+* Size. An answer is read here, whole, and refused with ``ResponseLimitError`` once its *decoded* size
+  passes ``max_response_bytes`` (``REALAVATAR_MAX_RESPONSE_BYTES``, 16 MiB: these APIs answer in JSON
+  of a few KB; a list page is the largest). gzip and deflate are decoded here in steps of at most
+  64 KiB, so a gzip bomb stops at the cap instead of inflating a whole network chunk (up to ~1000x) at
+  once; an answer in another encoding (adapters ask for none) is refused as undecodable. The answer
+  handed on carries the decoded body and no ``Content-Encoding``.
+* Time. httpx's timeout (``REALAVATAR_TIMEOUT``) applies to each operation and restarts with every
+  byte, so a server trickling a byte a second never trips it. Each send therefore has an overall
+  deadline covering connect, send and the whole answer: ``deadline`` for a read (``REALAVATAR_DEADLINE``,
+  120 s) and ``create_deadline`` for a create (``REALAVATAR_CREATE_DEADLINE``, 300 s). Creates get
+  longer because a gateway holds a create's connection, silent, while it relays it upstream (live
+  clients wait up to 300 s); for the same reason a create's wait for its first byte is raised to its
+  deadline instead of ``REALAVATAR_TIMEOUT``. A deadline hit raises ``DeadlineExceeded``, an
+  ``httpx.ReadTimeout``: a read is retried like any timeout (each send with a fresh deadline, so a
+  read gives up after at most ``attempts`` deadlines plus backoff), a create is never resent, and the
+  client reports it as ``OutcomeUnknownError``, since the server may have acted on it.
+* Streams. A request marked ``realavatar_stream`` (a video download) is passed through once, unread:
+  its caller owns the body's cap, deadline and retries (``_download.download_to``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+import zlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Final
 
 import httpx
 
+from ._config import DEFAULT_CREATE_DEADLINE, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES
+from ._exceptions import ResponseLimitError
 from .providers.base import RETRY, retry_after
 
-__all__ = ["DEFAULT_RATES", "RETRY_STATUSES", "STREAM", "RateLimiter", "RetryTransport"]
+__all__ = ["DEFAULT_RATES", "RETRY_STATUSES", "STREAM", "DeadlineExceeded", "RateLimiter", "RetryTransport"]
 
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
-STREAM: Final = "realavatar_stream"  # request extension: a large body the caller streams (a video)
+STREAM: Final = "realavatar_stream"  # request extension: a large body the caller streams (a video), sent once
+_STEP: Final = 64 * 1024  # the most one decoding step may produce
+_DECODED: Final = frozenset({"gzip", "x-gzip", "deflate"})
+_BODY_HEADERS: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+class DeadlineExceeded(httpx.ReadTimeout):
+    """No complete answer within the overall deadline; ``setting`` names the variable that sets it."""
+
+    def __init__(self, message: str, *, request: httpx.Request, setting: str) -> None:
+        super().__init__(message, request=request)
+        self.setting = setting
 
 
 class RetryTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport; retries what is safe to retry, at most ``attempts`` sends in all."""
+    """Wraps a transport; retries what is safe to retry, at most ``attempts`` sends in all.
+
+    Each send is bounded in time (``deadline`` for a read, ``create_deadline`` for a create, in seconds)
+    and its answer in decoded size (``max_response_bytes``); see the module docstring.
+    """
 
     def __init__(
         self,
@@ -37,6 +76,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
         jitter: float = 0.1,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        create_deadline: float = DEFAULT_CREATE_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._wrapped = wrapped or httpx.AsyncHTTPTransport()
         self._attempts = max(1, attempts)
@@ -45,6 +87,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
         self._jitter = jitter
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self.deadline = deadline
+        self.create_deadline = create_deadline
+        self.max_response_bytes = max_response_bytes
         self.retries = 0  # how many extra sends this transport has made (for tests and benchmarks)
 
     def _delay(self, attempt: int, hint: float | None) -> float:
@@ -58,21 +103,21 @@ class RetryTransport(httpx.AsyncBaseTransport):
         await self._sleep(self._delay(attempt, None))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.extensions.get(STREAM):
+            return await self._wrapped.handle_async_request(request)
         safe = bool(request.extensions.get(RETRY))
+        if not safe:
+            _patient_reads(request, self.create_deadline)
         attempt = 0
         while True:
             last = attempt + 1 >= self._attempts
             try:
-                response = await self._wrapped.handle_async_request(request)
-                if not request.extensions.get(STREAM):
-                    # Read the (small, JSON) body here: a connection dropped mid-body must be a
-                    # retryable failure of this request, not a surprise after it was "answered".
-                    await response.aread()
+                response = await self._send_once(request, safe)
             except (httpx.ConnectError, httpx.ConnectTimeout):
                 if last:  # never connected, so nothing was sent: safe to retry even a create
                     raise
                 delay = self._delay(attempt, None)
-            except httpx.TransportError:
+            except httpx.TransportError:  # DeadlineExceeded included
                 if not safe or last:
                     raise
                 delay = self._delay(attempt, None)
@@ -87,8 +132,129 @@ class RetryTransport(httpx.AsyncBaseTransport):
             await self._sleep(delay)
             attempt += 1
 
+    async def _send_once(self, request: httpx.Request, safe: bool) -> httpx.Response:
+        """Send once and read the whole answer, within the deadline and the size cap."""
+        limit, setting = (
+            (self.deadline, "REALAVATAR_DEADLINE") if safe else (self.create_deadline, "REALAVATAR_CREATE_DEADLINE")
+        )
+        try:
+            return await asyncio.wait_for(self._exchange(request, safe), limit)
+        except asyncio.TimeoutError:
+            what = "read" if safe else "create"
+            raise DeadlineExceeded(
+                f"no complete answer to {_where(request)} within {limit:g} s, the deadline for a {what} "
+                f"({setting} sets it)",
+                request=request,
+                setting=setting,
+            ) from None
+
+    async def _exchange(self, request: httpx.Request, safe: bool) -> httpx.Response:
+        response = await self._wrapped.handle_async_request(request)
+        # Read the (small, JSON) body here: a connection dropped mid-body must be a retryable failure of
+        # this request, not a surprise after it was "answered"; and here is where its size is capped.
+        try:
+            return await self._read_capped(request, response, safe)
+        finally:
+            await response.aclose()
+
+    async def _read_capped(self, request: httpx.Request, response: httpx.Response, safe: bool) -> httpx.Response:
+        cap = self.max_response_bytes
+        if response.is_stream_consumed:  # built in memory (a mock transport): only its size is left to check
+            if len(response.content) > cap:
+                raise _too_large(request, cap, safe)
+            return response
+        layers = _decoders(response.headers.get("content-encoding", ""), request)
+        declared = response.headers.get("content-length", "")
+        if not layers and declared.isdigit() and int(declared) > cap:
+            raise _too_large(request, cap, safe)  # said up front: refuse without reading a byte
+        body = bytearray()
+        try:
+            async for chunk in response.aiter_raw():
+                for piece in _decode(layers, chunk):
+                    body += piece
+                    if len(body) > cap:
+                        raise _too_large(request, cap, safe)
+        except zlib.error as exc:
+            encoding = response.headers.get("content-encoding")
+            raise httpx.DecodingError(
+                f"the answer to {_where(request)} is not valid {encoding}: {exc}", request=request
+            ) from exc
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request, extensions=response.extensions
+        )
+
     async def aclose(self) -> None:
         await self._wrapped.aclose()
+
+
+def _patient_reads(request: httpx.Request, seconds: float) -> None:
+    """Let a create wait up to ``seconds`` for each read (the gateway is silent while upstream works)."""
+    timeouts = request.extensions.get("timeout")
+    if isinstance(timeouts, dict) and timeouts.get("read") is not None:
+        request.extensions["timeout"] = {**timeouts, "read": max(timeouts["read"], seconds)}
+
+
+def _where(request: httpx.Request) -> str:
+    # Host and path only: toapis and Crun carry byted tokens in the query.
+    return f"{request.method} {request.url.host}{request.url.path}"
+
+
+def _too_large(request: httpx.Request, cap: int, safe: bool) -> ResponseLimitError:
+    message = (
+        f"The answer to {_where(request)} is larger than {cap:,} bytes, far more than an API answer needs: "
+        f"the server is misbehaving. If such answers are expected, raise REALAVATAR_MAX_RESPONSE_BYTES."
+    )
+    if not safe:
+        message += " This was a create: it may have taken effect, so rerun the same call (it checks first)."
+    return ResponseLimitError(message, setting="REALAVATAR_MAX_RESPONSE_BYTES")
+
+
+class _Inflater:
+    """One gzip or deflate layer, decoded in steps of at most ``_STEP`` bytes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        gzip = name != "deflate"
+        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+        self._fresh = not gzip  # some servers send deflate without its zlib header; httpx accepts that too
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._z.decompress(data, _STEP)
+            except zlib.error:
+                if not self._fresh:
+                    raise
+                self._z, self._fresh = zlib.decompressobj(-zlib.MAX_WBITS), False
+                continue
+            self._fresh = False
+            if out:
+                yield out
+            data = self._z.unconsumed_tail
+            if not data and len(out) < _STEP:  # a full step may leave output pending: ask again
+                return
+
+
+def _decoders(header: str, request: httpx.Request) -> list[_Inflater]:
+    """Return the layers to undo, outermost first, or raise for an encoding decoded nowhere here."""
+    names = [n.strip().lower() for n in header.split(",") if n.strip() and n.strip().lower() != "identity"]
+    unknown = [n for n in names if n not in _DECODED]
+    if unknown:
+        raise httpx.DecodingError(
+            f"the answer to {_where(request)} is encoded as {', '.join(unknown)}, which this client does not "
+            f"decode (it asks for none)",
+            request=request,
+        )
+    return [_Inflater(n) for n in reversed(names)]
+
+
+def _decode(layers: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
+    if not layers:
+        yield data
+        return
+    for piece in layers[0].feed(data):
+        yield from _decode(layers[1:], piece)
 
 
 # Upstream's published limits (reference/upstream.md): liveness actions 3 QPS, CreateAsset 300 per

@@ -67,3 +67,63 @@ def test_mask_keeps_at_most_a_quarter_of_the_value() -> None:
     assert mask(KEY, keep=4) == "**********" + KEY[-4:]
     assert mask("abcd", keep=4) == "**********d"
     assert mask(None) == ""
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf", "-inf", "soon", "1e999"])
+@pytest.mark.parametrize(
+    "name",
+    ["REALAVATAR_TIMEOUT", "REALAVATAR_POLL_INTERVAL", "REALAVATAR_DEADLINE", "REALAVATAR_CREATE_DEADLINE",
+     "REALAVATAR_DOWNLOAD_DEADLINE", "REALAVATAR_MAX_RESPONSE_BYTES", "REALAVATAR_MAX_DOWNLOAD_BYTES"],
+)  # fmt: skip
+def test_a_numeric_setting_must_be_finite_and_above_zero(name: str, value: str) -> None:
+    with pytest.raises(ra.ConfigurationError) as caught:
+        ra.Settings.from_env({name: value})
+    message = str(caught.value)
+    assert f"{name}={value!r}" in message and "\n" not in message  # names the variable and the value, one line
+    assert "above 0" in message and f"e.g. {name}=" in message  # and says what it takes
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_the_autopilot_takes_zero_but_nothing_negative_or_endless(value: str) -> None:
+    assert ra.Settings.from_env({"REALAVATAR_AUTOPILOT": "0"}).autopilot == 0.0  # passes each session at once
+    with pytest.raises(ra.ConfigurationError, match=r"REALAVATAR_AUTOPILOT.*0 or more"):
+        ra.Settings.from_env({"REALAVATAR_AUTOPILOT": value})
+
+
+def test_limits_have_sane_defaults_and_read_from_the_environment() -> None:
+    default = ra.Settings.from_env({})
+    assert (default.request_timeout, default.deadline, default.create_deadline) == (30.0, 120.0, 300.0)
+    assert (default.max_response_bytes, default.max_download_bytes) == (16 * 1024**2, 2 * 1024**3)
+    assert default.download_deadline == 600.0
+    env = {
+        "REALAVATAR_TIMEOUT": "15",
+        "REALAVATAR_DEADLINE": "60.5",
+        "REALAVATAR_CREATE_DEADLINE": "900",
+        "REALAVATAR_DOWNLOAD_DEADLINE": "1200",
+        "REALAVATAR_MAX_RESPONSE_BYTES": "64MiB",
+        "REALAVATAR_MAX_DOWNLOAD_BYTES": "500 MB",
+        "REALAVATAR_POLL_INTERVAL": "0.5",
+    }
+    s = ra.Settings.from_env(env)
+    assert (s.request_timeout, s.deadline, s.create_deadline, s.download_deadline) == (15.0, 60.5, 900.0, 1200.0)
+    assert (s.max_response_bytes, s.max_download_bytes, s.poll_interval) == (64 * 1024**2, 500_000_000, 0.5)
+    assert isinstance(s.max_response_bytes, int)
+
+
+@pytest.mark.parametrize("value", ["1.5", "16XB", "1e6", "1.0001KB"])
+def test_a_byte_limit_is_a_whole_number_of_bytes(value: str) -> None:
+    with pytest.raises(ra.ConfigurationError, match="whole number of bytes"):
+        ra.Settings.from_env({"REALAVATAR_MAX_RESPONSE_BYTES": value})
+    assert ra.Settings.from_env({"REALAVATAR_MAX_RESPONSE_BYTES": "1.5KiB"}).max_response_bytes == 1536
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"request_timeout": 0}, {"deadline": float("nan")}, {"create_deadline": -1.0}, {"poll_interval": float("inf")},
+     {"max_download_bytes": 0}, {"max_response_bytes": 1.5}, {"download_deadline": "600"}],
+)  # fmt: skip
+def test_settings_built_in_code_are_checked_the_same_way(changes: dict[str, object]) -> None:
+    ((field, _value),) = changes.items()
+    with pytest.raises(ra.ConfigurationError, match=field):
+        ra.Settings().with_(**changes)
+    assert ra.Settings().with_(poll_interval=None, autopilot=None).poll_interval is None  # unset stays allowed

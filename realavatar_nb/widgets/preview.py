@@ -24,7 +24,7 @@ import ipywidgets as widgets
 import traitlets
 
 from .._config import default_data_dir
-from .._display import html_table
+from .._display import html_table, printable
 from .._models import Asset, GenerationJob
 from .._polling import iter_status
 from .._types import JOB_TERMINAL
@@ -39,7 +39,10 @@ __all__ = ["Gallery", "GenerationPreviewer"]
 log = logging.getLogger("realavatar_nb.widgets")
 
 EMBED_LIMIT = 8 * 1024 * 1024
-"""Videos up to this size are embedded in the fallback HTML; bigger ones would bloat a saved notebook."""
+"""Videos up to this size are also embedded in the fallback HTML; bigger ones would bloat a saved notebook."""
+PLAY_LIMIT = 256 * 1024 * 1024
+"""Videos up to this size are read into memory and played inline; a bigger one (a hostile or broken server
+can send up to REALAVATAR_MAX_DOWNLOAD_BYTES) is shown by its path instead of being held by the kernel."""
 
 # A bar per stage: jobs report no reliable percentage on every provider, but the stage is always known.
 _STAGE = {"": 0.05, "submitting": 0.1, "queued": 0.3, "running": 0.6}
@@ -62,6 +65,8 @@ class GenerationPreviewer(LiveWidget):
         job_or_request: GenerationJob | str | Mapping[str, Any],
         *,
         out_dir: str | Path | None = None,
+        embed_limit: int = EMBED_LIMIT,
+        play_limit: int = PLAY_LIMIT,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         **kwargs: Any,
@@ -69,6 +74,8 @@ class GenerationPreviewer(LiveWidget):
         super().__init__(clock=clock, sleep=sleep, **kwargs)
         self._client = client
         self._out_dir = Path(out_dir) if out_dir is not None else default_data_dir() / "videos"
+        self._embed_limit = int(embed_limit)
+        self._play_limit = max(int(play_limit), self._embed_limit)
         self._job: GenerationJob | None = None
         self._request: dict[str, Any] | None = None
         self._prompt: str | None = None
@@ -94,7 +101,7 @@ class GenerationPreviewer(LiveWidget):
         self._header = widgets.HTML()
         self._bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info")
         self._details = widgets.HTML()
-        self._player: widgets.Video | None = None
+        self._player: widgets.DOMWidget | None = None  # a Video, or a note when the file is too large to embed
         self._refresh()
         self._task = self._spawn(self._run())  # None outside a running loop: done() starts it
 
@@ -167,10 +174,13 @@ class GenerationPreviewer(LiveWidget):
         # A finished download is kept: rerunning the cell after the URL expired still plays it.
         if not target.exists():
             target = await self._client.download(job, target)
-        self._info, self._video = await asyncio.to_thread(_read, target)
+        self._info, self._video = await asyncio.to_thread(_read, target, self._play_limit)
         self.path = str(target)
-        self._player = widgets.Video(value=self._video, format="mp4", controls=True, loop=False, autoplay=False,
-                                     layout=_player_size(self._info))  # fmt: skip
+        if self._video is not None:
+            self._player = widgets.Video(value=self._video, format="mp4", controls=True, loop=False, autoplay=False,
+                                         layout=_player_size(self._info))  # fmt: skip
+        else:
+            self._player = widgets.HTML(f"<p>{html.escape(_too_large_note(self._info, self._play_limit))}</p>")
         self._tick()
 
     def _tick(self) -> None:
@@ -194,7 +204,7 @@ class GenerationPreviewer(LiveWidget):
         self.children = [w for w in (self._header, self._bar, self._player, self._details) if w is not None]
 
     def _header_html(self) -> str:
-        what = html.escape(self.job_id or "new job")
+        what = html.escape(printable(self.job_id or "new job"))
         return (
             f"<div><strong>Job {what}</strong> · {status_badge(self.status or 'starting')} · {self.elapsed:.1f} s</div>"
         )
@@ -215,10 +225,11 @@ class GenerationPreviewer(LiveWidget):
 
     def _body_html(self) -> str:
         if self.status in _ENDED_BADLY:
-            title = f"{self.status}: {self.error_code}" if self.error_code else self.status
+            title = f"{self.status}: {printable(self.error_code)}" if self.error_code else self.status
+            message = html.escape(printable(self.error_message or "no message"))
             problem = (
                 '<div style="border-left:4px solid #cf222e;background:#ffebe9;padding:4px 8px">'
-                f"<strong>{html.escape(title)}</strong><br>{html.escape(self.error_message or 'no message')}</div>"
+                f"<strong>{html.escape(title)}</strong><br>{message}</div>"
             )
             return problem + html_table("Details", self._rows())
         return html_table("Details", self._rows())
@@ -232,10 +243,10 @@ class GenerationPreviewer(LiveWidget):
             length = f"{info.duration_s:.1f} s" if info.duration_s else "unknown length"
             model = (self._job.model if self._job else None) or "unknown"
             head += f" in {self.elapsed:.1f} s — {length} {shape} video, {_size(info.size_bytes)}, model {model}"
-            head += f", saved to {self.path}"
+            head += f", saved to {printable(self.path)}"
         elif self.status in _ENDED_BADLY:
-            head += f" after {self.elapsed:.1f} s — {self.error_code + ': ' if self.error_code else ''}"
-            head += self.error_message
+            head += f" after {self.elapsed:.1f} s — {printable(self.error_code) + ': ' if self.error_code else ''}"
+            head += printable(self.error_message)
         else:
             head += f" for {self.elapsed:.1f} s"
         extra = [f"  {label}: {value}" for label, value in self._rows() if label in ("assets", "prompt") and value]
@@ -244,11 +255,12 @@ class GenerationPreviewer(LiveWidget):
     def fallback_html(self) -> str:
         """Return the header and details as static HTML, with the video embedded when it is small."""
         parts = [self._header_html(), self._body_html()]
-        if self._video is not None and len(self._video) <= EMBED_LIMIT:
+        if self._video is not None and len(self._video) <= self._embed_limit:
             data = base64.b64encode(self._video).decode("ascii")
             parts.append(f'<video controls style="max-width:100%" src="data:video/mp4;base64,{data}"></video>')
         elif self.path:
-            parts.append(f"<p>Video: <code>{html.escape(self.path)}</code></p>")
+            note = "" if self._video is not None else f" ({_too_large_note(self._info, self._play_limit)})"
+            parts.append(f"<p>Video: <code>{html.escape(printable(self.path))}</code>{html.escape(note)}</p>")
         return f"<div>{''.join(parts)}</div>"
 
 
@@ -315,8 +327,19 @@ def _json_list(raw: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _read(path: Path) -> tuple[MediaInfo, bytes]:
-    return probe(path, hash=False), path.read_bytes()
+def _read(path: Path, limit: int) -> tuple[MediaInfo, bytes | None]:
+    """Return the video's facts, and its bytes only when it fits ``limit`` (the size is looked at first)."""
+    info = probe(path, hash=False)
+    if path.stat().st_size > limit:
+        return info, None
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)  # never more than the cap, even if the file grew since the stat
+    return info, data if len(data) <= limit else None
+
+
+def _too_large_note(info: MediaInfo | None, limit: int) -> str:
+    size = _size(info.size_bytes) if info is not None else "the file"
+    return f"{size}: too large to play inline (over {_size(limit)}); open the saved file instead"
 
 
 def _size(n: int | None) -> str:

@@ -232,3 +232,70 @@ def test_a_request_without_a_prompt_or_with_unknown_arguments_is_refused_at_once
     with pytest.raises(TypeError, match="GenerationJob, a job id"):
         GenerationPreviewer(client, 42)  # type: ignore[arg-type]
     asyncio.run(client.aclose())
+
+
+def test_a_video_over_the_play_limit_is_shown_by_path_and_never_read_into_memory(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import tracemalloc
+
+    from realavatar_nb.widgets.preview import EMBED_LIMIT
+
+    job = ra.GenerationJob(id="job-big", status="succeeded", video_url="http://127.0.0.1:9/unused.mp4")
+    video = tmp_path / "videos" / "job-big.mp4"  # already downloaded: the previewer only reads it
+    video.parent.mkdir()
+    with open(video, "wb") as fh:
+        fh.truncate(8 * EMBED_LIMIT)  # sparse: 64 MB on paper, nothing on disk
+
+    async def flow() -> tuple[GenerationPreviewer, int]:
+        async with _client(sandbox, tmp_path) as client:
+            # A first, small preview imports what previewing needs, so the peak below is the big one's own.
+            (video.parent / "job-small.mp4").write_bytes(b"x" * 1000)
+            small = ra.GenerationJob(id="job-small", status="succeeded")
+            assert await GenerationPreviewer(client, small, out_dir=video.parent).done() == small
+            previewer = GenerationPreviewer(client, job, out_dir=tmp_path / "videos", play_limit=EMBED_LIMIT)
+            tracemalloc.start()
+            try:
+                await previewer.done()
+                return previewer, tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+
+    previewer, peak = asyncio.run(flow())
+    assert peak < EMBED_LIMIT // 2  # the 64 MB file was looked at (stat, probe's head), not read
+    assert previewer._video is None and previewer.path == str(video)
+    assert previewer._player is not None and "too large to play inline" in previewer._player.value
+    page = previewer.fallback_html()
+    assert "data:video/mp4" not in page and str(video) in page and "too large to play inline" in page
+
+
+def test_a_video_between_the_embed_and_play_limits_plays_but_stays_out_of_the_saved_page(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from realavatar_nb.widgets.preview import EMBED_LIMIT
+
+    video = tmp_path / "videos" / "job-mid.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"\0" * (EMBED_LIMIT + 1))
+    job = ra.GenerationJob(id="job-mid", status="succeeded", video_url="http://127.0.0.1:9/unused.mp4")
+
+    async def flow() -> GenerationPreviewer:
+        async with _client(sandbox, tmp_path) as client:
+            previewer = GenerationPreviewer(client, job, out_dir=video.parent)
+            await previewer.done()
+            return previewer
+
+    previewer = asyncio.run(flow())
+    assert previewer._video is not None and len(previewer._video) == EMBED_LIMIT + 1  # the player has it
+    page = previewer.fallback_html()
+    assert "data:video/mp4" not in page and str(video) in page  # the saved notebook does not
+
+
+def test_the_embed_limit_is_checked_against_the_file_before_reading(tmp_path: Path) -> None:
+    from realavatar_nb.widgets.preview import _read
+
+    small, big = tmp_path / "small.mp4", tmp_path / "big.mp4"
+    small.write_bytes(b"x" * 1000)
+    big.write_bytes(b"x" * 1001)
+    assert _read(small, 1000)[1] == b"x" * 1000
+    assert _read(big, 1000)[1] is None
