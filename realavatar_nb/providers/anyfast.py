@@ -16,18 +16,18 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Final
-from urllib.parse import quote
 
 import httpx
 
 from .._config import Secret
-from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError, ServerError
+from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, error_for_status
-from .base import obj as _obj
+from .base import Adapter, Fields, error_for_status, id_argument, path_segment, token_session_id
+from .base import asset_kind_or_none as _kind_or_none
+from .base import reason as _reason
+from .base import sent_count as _sent_count
 from .base import sent_json as _sent_json
-from .base import text as _text
-from .base import unescape_link as _unescape_link
+from .base import sent_text as _sent_text
 
 __all__ = ["Anyfast"]
 
@@ -87,21 +87,16 @@ class Anyfast(Adapter):
             if not found:
                 return None
             status = status_of_code(code)  # some gateways answer upstream errors with HTTP 200
-        text = str(message or response.reason_phrase or "request refused")
+        text = message or response.reason_phrase or "request refused"
         if code and code not in text:
             text = f"{code}: {text}"
         return error_for_status(status, text, provider=self.name, code=code, request_id=request_id, body=body,
                                 response=response)  # fmt: skip
 
-    def _result(self, response: httpx.Response) -> dict[str, Any]:
-        body = self.check(response)
+    def _result(self, response: httpx.Response) -> Fields:
+        body = self.fields(self.check(response), "")
         # Anyfast passes upstream's Result through bare; the full upstream envelope is accepted too.
-        if isinstance(body, dict) and isinstance(body.get("Result"), dict):
-            body = body["Result"]
-        if not isinstance(body, dict):
-            raise ServerError(f"{self.name} answered without a JSON object; try again later.", provider=self.name,
-                              status_code=response.status_code, body=body)  # fmt: skip
-        return body
+        return body.obj("Result") if isinstance(body.get("Result"), dict) else body
 
     # -- liveness --------------------------------------------------------------------------
 
@@ -115,19 +110,20 @@ class Anyfast(Adapter):
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
         result = self._result(response)
-        token = _text(result.get("BytedToken"))
-        if not token:
-            raise ServerError(f"{self.name} created a session without a BytedToken.", provider=self.name, body=result)
+        token = result.required("BytedToken")
+        link = result.link("H5Link")
+        if not link:
+            raise result.malformed("H5Link", "is missing")
         created = datetime.now(timezone.utc)
-        # inferred: one aggregator adds ExpiresIn (seconds); Anyfast documents no expiry at all.
-        ttl = _int(result.get("ExpiresIn"), 0)
         return VerificationSession(
-            id=token,
+            # No session id but the token, a secret: its fingerprint names the session.
+            id=token_session_id(token),
             provider=self.name,
-            h5_link=Secret(_unescape_link(_text(result.get("H5Link")) or "")),
+            h5_link=Secret(link),
             byted_token=Secret(token),
-            expires_at=created + (timedelta(seconds=ttl) if ttl > 0 else LINK_TTL),
-            callback_url=_text(result.get("CallbackURL")) or callback_url,
+            # inferred: one aggregator adds ExpiresIn (seconds); Anyfast documents no expiry at all.
+            expires_at=created + (result.ttl("ExpiresIn") or LINK_TTL),
+            callback_url=result.link("CallbackURL") or callback_url,
             created_at=created,
         )
 
@@ -144,14 +140,14 @@ class Anyfast(Adapter):
             if ended is None:
                 raise
             return Verification(status=ended[0], result_code=ended[1], session_id=session.id)
-        group = _text(result.get("GroupId"))
+        group = result.text("GroupId")
         return Verification(status="verified" if group else "pending", group_id=group, session_id=session.id)
 
     # -- assets ----------------------------------------------------------------------------
 
     def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
         kind = _asset_type(asset_type)
-        body = {"model": MODEL_OF_TYPE[kind], "GroupId": group_id}
+        body = {"model": MODEL_OF_TYPE[kind], "GroupId": id_argument(group_id, "group_id")}
         if name:
             body["Name"] = name
         body |= {"AssetType": kind, "URL": url}
@@ -169,67 +165,63 @@ class Anyfast(Adapter):
 
         The answer is parsed by ``parse_upload``. The file is read here, whole (uploads are capped at 64 MB).
         """
+        fields = {"model": MODEL_OF_TYPE[_asset_type(asset_type)], "GroupId": id_argument(group_id, "group_id")}
         if isinstance(path_or_bytes, bytes):
             content, filename = path_or_bytes, filename or "upload"
         else:
             path = Path(path_or_bytes)
             content, filename = path.read_bytes(), filename or path.name
-        fields = {"model": MODEL_OF_TYPE[_asset_type(asset_type)], "GroupId": group_id}
         if name:
             fields["Name"] = name
         return self.request("POST", f"{A}/CreateAsset", data=fields, files={"file": (filename, content)})
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        result = self._result(response)
-        asset_id = _text(result.get("Id"))  # inferred: like CreateAssetGroup's {"Id"}
-        if not asset_id:
-            raise ServerError(f"{self.name} created an asset without an Id.", provider=self.name, body=result)
+        asset_id = self._result(response).required("Id")  # inferred: like CreateAssetGroup's {"Id"}
         sent = _sent_json(response)  # a multipart upload leaves type and name to get_asset
-        return [Asset(id=asset_id, group_id=group_id, status="processing", name=_text(sent.get("Name")),
-                      asset_type=_text(sent.get("AssetType")), source=source)]  # fmt: skip
+        return [Asset(id=asset_id, group_id=group_id, status="processing", name=_sent_text(sent.get("Name")),
+                      asset_type=_kind_or_none(sent.get("AssetType")), source=source)]  # fmt: skip
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
-        return self.request("POST", f"{A}/GetAsset", json_body={"Id": asset_id}, retry=True)
+        body = {"Id": id_argument(asset_id, "asset_id")}
+        return self.request("POST", f"{A}/GetAsset", json_body=body, retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
         return self._asset(self._result(response))
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
         body = {"model": MODEL_OF_TYPE["Image"], "PageNumber": page, "PageSize": PAGE_SIZE,
-                "Filter": {"GroupIds": [group_id]}}  # fmt: skip
+                "Filter": {"GroupIds": [id_argument(group_id, "group_id")]}}  # fmt: skip
         return self.request("POST", f"{A}/ListAssets", json_body=body, retry=True)
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
         result = self._result(response)
-        assets = [self._asset(item) for item in result.get("Items") or [] if isinstance(item, dict)]
+        assets = [self._asset(item) for item in result.objects("Items")]
         sent = _sent_json(response)
-        number = _int(result.get("PageNumber"), _int(sent.get("PageNumber"), 1))
-        size = _int(result.get("PageSize"), _int(sent.get("PageSize"), PAGE_SIZE))
-        return assets, bool(assets) and number * size < _int(result.get("TotalCount"), 0)
+        number = result.count("PageNumber") or _sent_count(sent.get("PageNumber"), 1)
+        size = result.count("PageSize") or _sent_count(sent.get("PageSize"), PAGE_SIZE)
+        return assets, bool(assets) and number * size < (result.count("TotalCount") or 0)
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
         # `model` defaults to volc-asset upstream; the asset's type is not known here.
         # Deleting twice deletes nothing more, so a delete may be retried (a lost answer then reads 404).
-        body = {"Id": asset_id, "model": MODEL_OF_TYPE["Image"]}
+        body = {"Id": id_argument(asset_id, "asset_id"), "model": MODEL_OF_TYPE["Image"]}
         return self.request("POST", f"{A}/DeleteAsset", json_body=body, retry=True)
 
-    def _asset(self, data: dict[str, Any]) -> Asset:
-        asset_id = _text(data.get("Id"))
-        if not asset_id:
-            raise ServerError(f"{self.name} answered an asset without an Id.", provider=self.name, body=data)
-        error = _obj(data.get("Error"))
-        code = _text(error.get("Code"))
-        status = self.status("asset", data.get("Status"))
+    def _asset(self, data: Fields) -> Asset:
+        asset_id = data.required("Id")
+        error = data.obj("Error")
+        code = _reason(error.get("Code"))
+        status = self.status("asset", data, "Status")
         if data.get("Status") == "Inactive" and code:
             status = "failed"
         return Asset(
             id=asset_id,
-            group_id=_text(data.get("GroupId")),
+            group_id=data.text("GroupId"),
             status=status,
-            name=_text(data.get("Name")),
-            asset_type=_text(data.get("AssetType")),
+            name=data.text("Name"),
+            asset_type=_kind_or_none(data.get("AssetType")),
             error_code=code,
-            error_message=_text(error.get("Message")),
+            error_message=_reason(error.get("Message")),
         )
 
     # -- generation ------------------------------------------------------------------------
@@ -256,44 +248,39 @@ class Anyfast(Adapter):
         return self.request("POST", GENERATIONS, json_body=body)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
-        body = self.check(response)
-        data = body.get("data") if isinstance(body, dict) else None
+        body = self.fields(self.check(response), "")
         # inferred: the create answer was not visible; the task id is looked for where new-api
         # gateways put it: data.task_id, data.id, data itself (a string), task_id, id.
-        task = data if isinstance(data, dict) else {}
-        job_id = (_text(task.get("task_id")) or _text(task.get("id")) or (data if isinstance(data, str) else None)
-                  or _text(body.get("task_id")) or _text(body.get("id")))  # fmt: skip
-        if not job_id:
-            raise ServerError(f"{self.name} accepted a generation without a task id.", provider=self.name, body=body)
-        raw = task.get("status") or body.get("status")
+        if isinstance(body.get("data"), str):
+            task, job_id = body, body.required("data")
+        else:
+            data = body.obj("data")
+            task = body if body.has("task_id", "id") and not data.has("task_id", "id") else data
+            job_id = task.required("task_id", "id")
+        holder = task if task.get("status") else body
         sent = _sent_json(response)
         refs = tuple(item[item["type"]]["url"] for item in sent.get("content") or [] if _is_media(item))
-        return GenerationJob(id=job_id, status=self.status("job", raw) if raw else "queued",
-                             model=_text(sent.get("model")), references=refs, provider=self.name)  # fmt: skip
+        status = self.status("job", holder, "status") if holder.get("status") else "queued"
+        return GenerationJob(id=job_id, status=status, model=_sent_text(sent.get("model")), references=refs,
+                             provider=self.name)  # fmt: skip
 
     def build_get_job(self, job_id: str) -> httpx.Request:
-        return self.request("GET", f"{GENERATIONS}/{quote(job_id, safe='')}", retry=True)
+        return self.request("GET", f"{GENERATIONS}/{path_segment(job_id, 'job_id')}", retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
-        body = self.check(response)
-        if not isinstance(body, dict):
-            raise ServerError(f"{self.name} answered a task without data.", provider=self.name, body=body)
+        body = self.fields(self.check(response), "")
         # The envelope's data (a bare Ark task is read as is); its own `data` is the upstream
         # Ark task (content.video_url, error, model).
-        task = _obj(body.get("data")) or body
-        upstream = _obj(task.get("data")) or task
-        content = _obj(upstream.get("content"))
-        error = _obj(upstream.get("error"))
-        job_id = _text(task.get("task_id")) or _text(task.get("id"))
-        if not job_id:
-            raise ServerError(f"{self.name} answered a task without a task_id.", provider=self.name, body=body)
+        task = body.obj("data") or body
+        upstream = task.obj("data") or task
+        error = upstream.obj("error")
         return GenerationJob(
-            id=job_id,
-            status=self.status("job", task.get("status")),
-            video_url=_text(task.get("result_url")) or _text(content.get("video_url")),
-            model=_text(upstream.get("model")),
-            error_code=_text(error.get("code")),
-            error_message=_text(task.get("fail_reason")) or _text(error.get("message")),
+            id=task.required("task_id", "id"),
+            status=self.status("job", task, "status"),
+            video_url=task.link("result_url") or upstream.obj("content").link("video_url"),
+            model=upstream.text("model"),
+            error_code=_reason(error.get("code")),
+            error_message=_reason(task.get("fail_reason")) or _reason(error.get("message")),
             provider=self.name,
         )
 
@@ -321,14 +308,14 @@ def _error_fields(body: Any) -> tuple[bool, str | None, str | None, str | None]:
     metadata = body.get("ResponseMetadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("Error"), dict):
         error = metadata["Error"]
-        return True, _text(error.get("Code")), _text(error.get("Message")), _text(metadata.get("RequestId"))
+        return True, _reason(error.get("Code")), _reason(error.get("Message")), _reason(metadata.get("RequestId"))
     error = body.get("error")
     if isinstance(error, dict):
-        return True, _text(error.get("code")) or _text(error.get("type")), _text(error.get("message")), None
+        return True, _reason(error.get("code")) or _reason(error.get("type")), _reason(error.get("message")), None
     code = body.get("code")
     if isinstance(code, str) and code not in ("", "success") and not body.get("data"):
-        return True, code, _text(body.get("message")), None
-    return False, None, _text(body.get("message")) or (error if isinstance(error, str) else None), None
+        return True, _reason(code), _reason(body.get("message")), None
+    return False, None, _reason(body.get("message")) or _reason(error), None
 
 
 def _ended_session(exc: ProviderError) -> tuple[str, str | None] | None:
@@ -364,10 +351,3 @@ def _asset_type(asset_type: str) -> str:
 
 def _is_media(item: Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get(item.get("type")), dict) and "url" in item[item["type"]]
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default

@@ -26,15 +26,17 @@ from urllib.parse import quote
 import httpx
 
 from .._config import Secret
-from .._exceptions import ConfigurationError, ProviderError, ServerError, UnknownStatusError
+from .._exceptions import ConfigurationError, InvalidArgumentError, ProviderError, ServerError, UnknownStatusError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, Next, Step, error_for_status, parse_time
+from .base import Adapter, Fields, Next, Step, error_for_status, id_argument, path_segment
 from .base import asset_kind as _kind
 from .base import asset_kind_or_none as _kind_or_none
+from .base import body_code as _body_code
 from .base import compact as _compact
 from .base import obj as _obj
+from .base import reason as _reason
 from .base import sent_json as _sent_json
-from .base import text as _text
+from .base import sent_text as _sent_text
 
 __all__ = ["Apimart"]
 
@@ -86,7 +88,7 @@ class Apimart(Adapter):
 
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: any 4xx/5xx, or a body ``code`` other than 200."""
-        body_code = _int(body.get("code")) if isinstance(body, dict) else None
+        body_code = _body_code(body.get("code")) if isinstance(body, dict) else None
         if response.status_code < 400 and body_code in (None, 200):
             return None
         if response.status_code >= 400:
@@ -99,29 +101,25 @@ class Apimart(Adapter):
                                 request_id=response.headers.get("x-request-id"), body=body,
                                 response=response)  # fmt: skip
 
-    def _data(self, response: httpx.Response) -> Any:
-        body = self.check(response)
-        if not isinstance(body, dict) or "data" not in body:
-            raise ServerError(f"{self.name} answered without data; try again later.", provider=self.name,
-                              status_code=response.status_code, body=body)  # fmt: skip
-        return body["data"]
+    def _data(self, response: httpx.Response) -> Fields:
+        return self.fields(self.fields(self.check(response), "").get("data"), "data")
 
-    def _task(self, response: httpx.Response) -> dict[str, Any]:
-        data = self._data(response)
-        if isinstance(data, list) and data:  # generation answers an array of one
-            data = data[0]
-        if not isinstance(data, dict) or not (_text(data.get("id")) or _text(data.get("task_id"))):
-            raise ServerError(f"{self.name} answered without a task id; try again later.", provider=self.name,
-                              status_code=response.status_code, body=data)  # fmt: skip
-        return data
+    def _task(self, response: httpx.Response) -> tuple[Fields, str]:
+        """Return the task object of an answer and its id (``data``, or the first of generation's ``data[]``)."""
+        body = self.fields(self.check(response), "")
+        data = body.get("data")
+        # generation answers an array of one
+        task = self.fields(data[0], "data[0]") if isinstance(data, list) and data else self.fields(data, "data")
+        return task, task.required("id", "task_id")
 
     def _get_task(self, task_id: str) -> httpx.Request:
-        return self.request("GET", f"{TASKS}/{_seg(task_id)}", retry=True)
+        return self.request("GET", f"{TASKS}/{path_segment(task_id, 'task_id')}", retry=True)
 
-    def _task_failed(self, task: dict[str, Any], what: str) -> ServerError:
-        code, message = _error_fields(task)
-        return ServerError(f"{self.name}: {what} ended {task.get('status')} ({message or 'no reason given'}).",
-                           provider=self.name, code=code, body=task)  # fmt: skip
+    def _task_failed(self, task: Fields, what: str) -> ServerError:
+        code, message = _error_fields(task.raw)
+        status = task.get("status") if isinstance(task.get("status"), str) else "badly"
+        return ServerError(f"{self.name}: {what} ended {status} ({message or 'no reason given'}).",
+                           provider=self.name, code=code)  # fmt: skip
 
     # -- liveness --------------------------------------------------------------------------
 
@@ -138,31 +136,34 @@ class Apimart(Adapter):
     def parse_create_verification(
         self, response: httpx.Response, *, callback_url: str | None
     ) -> Step[VerificationSession]:
-        task = self._task(response)
-        task_id = _text(task.get("id")) or str(task.get("task_id"))
+        _, task_id = self._task(response)
         locale = response.request.extensions.get(LOCALE)
 
         def read_task(answer: httpx.Response) -> Step[VerificationSession]:
-            task = self._task(answer)
-            result = _obj(task.get("result"))
-            link, token = _text(result.get("h5_link")), _text(result.get("byted_token"))
+            task, _ = self._task(answer)
+            result = task.obj("result")
+            link, token = result.link("h5_link"), result.text("byted_token")
             if link and token:
-                created = parse_time(task.get("created")) or datetime.now(timezone.utc)
-                expires = parse_time(result.get("expires_at")) or parse_time(task.get("expires_at"))
+                created = task.time("created") or datetime.now(timezone.utc)
+                expires = result.time("expires_at") or task.time("expires_at")
                 return VerificationSession(
                     id=task_id,
                     provider=self.name,
-                    h5_link=Secret(_with_lng(link, locale)),
+                    h5_link=Secret(_with_lng(link, locale if isinstance(locale, str) else None)),
                     byted_token=Secret(token),
                     expires_at=expires or created + LINK_TTL,
                     callback_url=callback_url,
                     created_at=created,
                 )
-            status = task.get("status")
+            status = task.text("status")
             if status in _WAITING:
                 return Next(self._get_task(task_id), read_task)
-            if status in _ENDED:  # failed, cancelled, or completed without a link
+            if status == "completed":  # "session created", yet no link to open
+                raise result.malformed("h5_link", "is missing from a completed session task (or its byted_token is)")
+            if status in _ENDED:
                 raise self._task_failed(task, "the verification session task")
+            if status is None:
+                raise task.malformed("status", "is missing")
             raise UnknownStatusError(self.name, status, "task")
 
         # `completed` here means "session created": the link and token are in the task.
@@ -175,45 +176,42 @@ class Apimart(Adapter):
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Step[Verification]:
         data = self._data(response)
-        if not isinstance(data, dict):
-            raise ServerError(f"{self.name} answered the verification result without data.", provider=self.name,
-                              body=data)  # fmt: skip
-        if any(k in data for k in ("group_id", "GroupId", "byted_token")):
+        if data.has("group_id", "GroupId", "byted_token"):
             return self._verification(data, session)  # answered synchronously
         return self._verification_task(data, session)
 
-    def _verification_task(self, task: dict[str, Any], session: VerificationSession) -> Step[Verification]:
-        task_id = _text(task.get("id")) or _text(task.get("task_id"))
-        status = task.get("status")
+    def _verification_task(self, task: Fields, session: VerificationSession) -> Step[Verification]:
+        status = task.text("status")
         if status in _WAITING:
-            if not task_id:
-                raise ServerError(f"{self.name} answered a running task without an id.", provider=self.name, body=task)
 
             def read_task(answer: httpx.Response) -> Step[Verification]:
-                return self._verification_task(self._task(answer), session)
+                return self._verification_task(self._task(answer)[0], session)
 
-            return Next(self._get_task(task_id), read_task)
-        result = _obj(task.get("result"))
+            return Next(self._get_task(task.required("id", "task_id")), read_task)
+        result = task.obj("result")
         if status == "completed" or (status == "failed" and result):
             return self._verification(result, session)
         if status in ("failed", "cancelled"):
             # No result to read: the error says why (an expired link or token reads as expired).
-            code, message = _error_fields(task)
+            code, message = _error_fields(task.raw)
             ended = "expired" if "expire" in f"{code} {message}".lower() else "failed"
             return Verification(status=ended, session_id=session.id)
+        if status is None:
+            raise task.malformed("status", "is missing")
         raise UnknownStatusError(self.name, status, "task")
 
-    def _verification(self, data: dict[str, Any], session: VerificationSession) -> Verification:
-        group_id = _text(data.get("group_id")) or _text(data.get("GroupId"))
-        raw = data.get("status", data.get("verify_status"))
+    def _verification(self, data: Fields, session: VerificationSession) -> Verification:
+        group_id = data.text("group_id") or data.text("GroupId")
+        key = "status" if data.has("status") else "verify_status"
         # Upstream's rule when no status is given: a GroupId means verified, an empty one "not yet".
-        status = self.status("verification", raw) if raw is not None else ("verified" if group_id else "pending")
+        status = self.status("verification", data, key) if data.get(key) is not None else (
+            "verified" if group_id else "pending")  # fmt: skip
         if status == "verified" and not group_id:
             status = "pending"
         return Verification(
             status=status,
             group_id=group_id if status == "verified" else None,
-            result_code=_text(data.get("result_code")),
+            result_code=data.code("result_code"),
             session_id=session.id,
         )
 
@@ -229,7 +227,7 @@ class Apimart(Adapter):
         if len(items) > self.batch_max:
             raise ConfigurationError(f"{self.name} takes at most {self.batch_max} assets per batch; split it.")
         body = {
-            "group_id": group_id,
+            "group_id": id_argument(group_id, "group_id"),
             "project_name": self.project,
             "asset_type": _kind(asset_type),
             "assets": [_compact({"url": url, "name": name}) for url, name in items],
@@ -238,36 +236,42 @@ class Apimart(Adapter):
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
         """Return one asset per submitted item: review handles while the task runs (see the module doc)."""
-        task = self._task(response)
+        task, task_id = self._task(response)
         sent = _sent_json(response)
         items = [_obj(i) for i in sent.get("assets") or []]
-        sources = [source] if source and len(items) == 1 else [_text(i.get("url")) for i in items]
+        sources = [source] if source and len(items) == 1 else [_sent_text(i.get("url")) for i in items]
         placeholders = [
-            Asset(id=f"{_text(task.get('id')) or task.get('task_id')}#{i}", group_id=group_id, status="processing",
-                  name=_text(item.get("name")), asset_type=_kind_or_none(sent.get("asset_type")), source=sources[i])
+            Asset(id=f"{task_id}#{i}", group_id=group_id, status="processing", name=_sent_text(item.get("name")),
+                  asset_type=_kind_or_none(sent.get("asset_type")), source=sources[i])
             for i, item in enumerate(items)
         ]  # fmt: skip
         return self._review(task, placeholders)
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
-        task_id, sep, index = asset_id.rpartition("#")
-        if not (sep and task_id and index.isdigit()):
-            raise self.unsupported(
-                "read an asset by id",
-                "an asset's state lives in its review task: poll the '<task_id>#<index>' handle upload returned.",
-            )
+        task_id, _ = self._handle(id_argument(asset_id, "asset_id"))
         request = self._get_task(task_id)
         request.extensions[HANDLE] = asset_id
         return request
 
+    def _handle(self, asset_id: str) -> tuple[str, int]:
+        """Return a review handle's task id and index, or raise: APIMart cannot read an asset by its id."""
+        task_id, sep, index = asset_id.rpartition("#")
+        if not (sep and task_id and index.isascii() and index.isdigit()):
+            raise self.unsupported(
+                "read an asset by id",
+                "an asset's state lives in its review task: poll the '<task_id>#<index>' handle upload returned.",
+            )
+        if int(index) >= self.batch_max:  # no batch holds more: the handle was not made by parse_upload
+            raise InvalidArgumentError(f"asset_id {asset_id!r} points past the {self.batch_max} items a batch holds.")
+        return task_id, int(index)
+
     def parse_get_asset(self, response: httpx.Response) -> Asset:
-        handle = str(response.request.extensions.get(HANDLE) or "")
-        task_id, _, index = handle.rpartition("#")
-        if not index.isdigit():
+        handle = response.request.extensions.get(HANDLE)
+        if not isinstance(handle, str):
             raise ConfigurationError("parse_get_asset needs the response to a request from build_get_asset.")
-        count = int(index) + 1
-        placeholders = [Asset(id=f"{task_id}#{i}", group_id=None, status="processing") for i in range(count)]
-        return self._review(self._task(response), placeholders)[int(index)]
+        task_id, index = self._handle(handle)
+        placeholders = [Asset(id=f"{task_id}#{i}", group_id=None, status="processing") for i in range(index + 1)]
+        return self._review(self._task(response)[0], placeholders)[index]
 
     def build_get_review(self, task_id: str) -> httpx.Request:
         """Return the read of a whole batch's review task (``task_id`` is a handle's part before ``#``)."""
@@ -275,39 +279,42 @@ class Apimart(Adapter):
 
     def parse_review(self, response: httpx.Response) -> Step[list[Asset]]:
         """Return every reviewed asset of the batch, or the task to read again while it still runs."""
-        task = self._task(response)
-        task_id = _text(task.get("id")) or str(task.get("task_id"))
-        if task.get("status") in _WAITING:
+        task, task_id = self._task(response)
+        if task.text("status") in _WAITING:
             return Next(self._get_task(task_id), self.parse_review)
-        count = len(_items(_obj(task.get("result"))))
+        count = len(_items(task.obj("result")))
         placeholders = [Asset(id=f"{task_id}#{i}", group_id=None, status="processing") for i in range(count)]
         return self._review(task, placeholders)
 
-    def _review(self, task: dict[str, Any], placeholders: list[Asset]) -> list[Asset]:
+    def _review(self, task: Fields, placeholders: list[Asset]) -> list[Asset]:
         """Return the placeholders as the review task shows them: processing, or reviewed one by one."""
-        status = task.get("status")
+        status = task.text("status")
         if status in _WAITING:
             return placeholders
+        if status is None:
+            raise task.malformed("status", "is missing")
         if status not in _ENDED:
             raise UnknownStatusError(self.name, status, "task")
-        items = _items(_obj(task.get("result")))
-        task_code, task_message = _error_fields(task)
+        items = _items(task.obj("result"))
+        task_code, task_message = _error_fields(task.raw)
         if status == "cancelled":
             task_code, task_message = task_code or "cancelled", task_message or "The review task was cancelled."
         reviewed = []
         for i, held in enumerate(placeholders):
-            item = _obj(items[i]) if i < len(items) else {}
-            asset_id = _text(item.get("asset_id")) or _text(str(item.get("asset_url") or "").removeprefix("asset://"))
-            if not asset_id:  # the task ended without reviewing this one
+            item = items[i] if i < len(items) else None
+            asset_id = None
+            if item is not None:
+                asset_id = item.text("asset_id") or (item.text("asset_url") or "").removeprefix("asset://")
+            if item is None or not asset_id:  # the task ended without reviewing this one
                 missing = task_message or "The review task has no result for it."
                 reviewed.append(replace(held, status="failed", error_code=task_code or "ReviewMissing",
                                         error_message=missing))  # fmt: skip
                 continue
-            asset_status = self.status("asset", item.get("status"))
+            asset_status = self.status("asset", item, "status")
             if asset_status == "processing":  # still under review: keep the handle, the only way back to it
                 reviewed.append(held)
                 continue
-            code, message = _error_fields(item) if item.get("error") else (None, None)
+            code, message = _error_fields(item.raw) if item.get("error") else (None, None)
             if asset_status == "failed" and not code:  # the documented partial failure names no per-asset reason
                 code, message = task_code, task_message
             reviewed.append(replace(held, id=asset_id, status=asset_status, error_code=code, error_message=message))
@@ -343,56 +350,49 @@ class Apimart(Adapter):
         return self.request("POST", GENERATIONS, json_body=body)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
-        task = self._task(response)  # data: [{status: "submitted", task_id}]
+        task, _ = self._task(response)  # data: [{status: "submitted", task_id}]
         sent = _sent_json(response)
         refs = [_obj(i).get("url") for i in sent.get("image_with_roles") or []]
         refs += [u for key in ("image_urls", "video_urls", "audio_urls") for u in sent.get(key) or []]
         return GenerationJob(
-            id=_text(task.get("task_id")) or str(task.get("id")),
-            status=self.status("job", task.get("status") or "submitted"),
-            model=_text(sent.get("model")),
+            id=task.required("task_id", "id"),
+            status=self.status("job", task, "status") if task.get("status") is not None else "queued",
+            model=_sent_text(sent.get("model")),
             references=tuple(r for r in refs if isinstance(r, str)),
             provider=self.name,
         )
 
     def build_get_job(self, job_id: str) -> httpx.Request:
-        return self._get_task(job_id)
+        return self.request("GET", f"{TASKS}/{path_segment(job_id, 'job_id')}", retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
-        task = self._task(response)
-        code, message = _error_fields(task) if task.get("error") else (None, None)
+        task, task_id = self._task(response)
+        code, message = _error_fields(task.raw) if task.get("error") else (None, None)
         return GenerationJob(
-            id=_text(task.get("id")) or str(task.get("task_id")),
-            status=self.status("job", task.get("status")),
-            video_url=_video_url(_obj(task.get("result"))),
-            model=_text(task.get("model")),
+            id=task_id,
+            status=self.status("job", task, "status"),
+            video_url=_video_url(task.obj("result")),
+            model=task.text("model"),
             error_code=code,
             error_message=message,
             provider=self.name,
         )
 
 
-def _items(result: dict[str, Any]) -> list[Any]:
+def _items(result: Fields) -> list[Fields]:
     """Return the review's per-asset entries in submission order (``assets``, else usable + failed)."""
-    items = result.get("assets")
-    if isinstance(items, list):
-        return items
-    return list(result.get("usable_assets") or []) + list(result.get("failed_assets") or [])
+    if result.get("assets") is not None:
+        return result.objects("assets")
+    return result.objects("usable_assets") + result.objects("failed_assets")
 
 
-def _video_url(result: dict[str, Any]) -> str | None:
+def _video_url(result: Fields) -> str | None:
     # [3P] result.videos[0].url, where url is an array of strings (as image results are) or a string.
-    videos = result.get("videos")
-    first = videos[0] if isinstance(videos, list) and videos else None
-    url = first.get("url") if isinstance(first, dict) else first
-    if isinstance(url, list):
-        url = url[0] if url else None
-    return url if isinstance(url, str) and url else _text(result.get("video_url")) or _text(result.get("url"))
+    return result.first_link("videos") or result.link("video_url") or result.link("url")
 
 
 def _with_lng(link: str, locale: str | None) -> str:
     """Return the H5 link in ``locale``'s language: upstream's ``lng`` replaced or appended (zh, en, zh-Hant)."""
-    link = link.replace("\\u0026", "&")
     if not locale:
         return link
     lng = _lng(locale)
@@ -416,21 +416,9 @@ def _error_fields(body: Any) -> tuple[str | None, str | None]:
     error = body.get("error")
     code = message = None
     if isinstance(error, dict):
-        code, message = _text(error.get("code")), _text(error.get("message"))
+        code, message = _reason(error.get("code")), _reason(error.get("message"))
     elif isinstance(error, str):
-        message = error
+        message = _reason(error)
     if code is None and body.get("code") not in (None, 200, "200"):
-        code = _text(body.get("code"))
-    return code, message or _text(body.get("message")) or _text(body.get("msg"))
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
+        code = _reason(body.get("code"))
+    return code, message or _reason(body.get("message")) or _reason(body.get("msg"))

@@ -8,25 +8,33 @@ answers the model or another ``Next``.
 
 Reads carry ``request.extensions["realavatar_retry"] = True``: the transport may retry them on
 429/5xx/transport errors. Creates never carry it, whatever their HTTP method.
+
+Answers are read through ``Fields``: a field of the wrong type, an unreadable time, a link that is
+not http(s) or a missing id raises ``MalformedResponseError`` naming the field (``data.h5_link``),
+never a bare ``ValueError`` or a ``str()`` of whatever came. Ids a caller passes in are checked and
+quoted before they reach a URL (``id_argument``, ``path_segment``).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Final, Generic, TypeAlias, TypeVar
+from urllib.parse import quote
 
 import httpx
 
-from .._config import Secret
+from .._config import Secret, fingerprint
 from .._exceptions import (
     AuthenticationError,
     ConfigurationError,
     InsufficientBalanceError,
+    InvalidArgumentError,
     InvalidRequestError,
+    MalformedResponseError,
     NotFoundError,
     ProviderError,
     RateLimitError,
@@ -35,22 +43,30 @@ from .._exceptions import (
     UnsupportedOperationError,
 )
 from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .fields import Fields, describe, obj, parse_time, reason, unescape_link
 
 __all__ = [
     "ASSET_KINDS",
     "RETRY",
     "Adapter",
+    "Fields",
     "Next",
     "Step",
     "asset_kind",
     "asset_kind_or_none",
+    "body_code",
     "compact",
     "error_for_status",
+    "id_argument",
     "obj",
     "parse_time",
+    "path_segment",
+    "reason",
     "retry_after",
+    "sent_count",
     "sent_json",
-    "text",
+    "sent_text",
+    "token_session_id",
     "unescape_link",
 ]
 
@@ -75,9 +91,11 @@ def retry_after(response: httpx.Response) -> float | None:
     if not raw:
         return None
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
         pass
+    else:  # "inf" or "nan" is no hint: a wait of forever, or of nothing
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         from email.utils import parsedate_to_datetime
 
@@ -112,24 +130,6 @@ def error_for_status(
     if status >= 500:
         return ServerError(f"{provider} failed ({status}): {message}. Try again later.", **kwargs)
     return InvalidRequestError(f"{provider} rejected the request ({status}): {message}", **kwargs)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Return an aware datetime from Unix seconds (int/float/digit string) or ISO 8601, else ``None``."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value) / (1000 if value > 10**11 else 1)  # milliseconds, as some gateways send
-        return datetime.fromtimestamp(seconds, timezone.utc)
-    if isinstance(value, str):
-        if value.strip().lstrip("-").isdigit():
-            return parse_time(int(value))
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return None
 
 
 class Adapter:
@@ -185,44 +185,50 @@ class Adapter:
         """Return the provider's error in this response, or ``None`` for a success (subclasses refine)."""
         if response.status_code < 400:
             return None
-        message = body.get("message") if isinstance(body, dict) else None
-        return error_for_status(response.status_code, str(message or response.reason_phrase), provider=self.name,
-                                body=body, response=response)  # fmt: skip
+        message = reason(body.get("message")) if isinstance(body, dict) else None
+        return error_for_status(response.status_code, message or response.reason_phrase or "request refused",
+                                provider=self.name, body=body, response=response)  # fmt: skip
 
     def check(self, response: httpx.Response) -> Any:
         """Return the response's JSON body, or raise the provider's error (never a bare traceback)."""
         try:
             body: Any = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, over 4300 digits, or nested past the stack
             body = None
         error = self.error_from(response, body)
         if error is not None:
             raise error
         if body is None:
-            raise ServerError(
-                f"{self.name} answered {response.status_code} without JSON; try again later.",
+            raise MalformedResponseError(
+                f"{self.name} answered {response.status_code} without a JSON body; try again later, and report "
+                f"it if it persists.",
+                field="body",
                 provider=self.name,
                 status_code=response.status_code,
             )
         return body
 
-    def enveloped(self, response: httpx.Response) -> dict[str, Any]:
+    def enveloped(self, response: httpx.Response) -> Fields:
         """Return the ``data`` object of a ``{..., data: {...}}`` envelope, raising the provider's error first."""
-        body = self.check(response)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise ServerError(
-                f"{self.name} answered without a data object; try again later.",
-                provider=self.name,
-                status_code=response.status_code,
-                body=body,
-            )
-        return data
+        body = self.fields(self.check(response), "")
+        return self.fields(body.get("data"), "data")
 
-    def status(self, kind: str, raw: Any) -> str:
-        """Return the neutral status for a provider spelling, or raise ``UnknownStatusError``."""
+    def fields(self, raw: Any, at: str) -> Fields:
+        """Return ``raw`` as the answer's object at ``at`` (``""`` for the body), or raise naming it."""
+        return Fields(raw, at, provider=self.name)
+
+    def status(self, kind: str, fields: Fields, key: str) -> str:
+        """Return the neutral status in ``fields[key]``, or raise ``UnknownStatusError`` for an unknown spelling.
+
+        A status that is missing or not a string is a malformed answer, not an unknown status.
+        """
+        raw = fields.get(key)
+        if raw is None or raw == "":
+            raise fields.malformed(key, "is missing")
+        if not isinstance(raw, str):
+            raise fields.malformed(key, f"is {describe(raw)}, not a status")
         table = {"verification": self.verification_statuses, "asset": self.asset_statuses, "job": self.job_statuses}
-        neutral = table[kind].get(raw) if isinstance(raw, str) else None
+        neutral = table[kind].get(raw)
         if neutral is None:
             raise UnknownStatusError(self.name, raw, kind)
         return neutral
@@ -303,21 +309,40 @@ class Adapter:
         raise NotImplementedError
 
 
-# -- field helpers every adapter reads responses with ---------------------------------------
-
-_ESCAPED: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
+# -- what goes into a request --------------------------------------------------------------
 
 
-def text(value: Any) -> str | None:
-    """Return ``value`` as a string, or ``None`` for a missing or empty one."""
-    if value is None or value == "":
-        return None
-    return str(value)
+def id_argument(value: Any, argument: str) -> str:
+    """Return ``value`` if it is a non-blank string, else raise ``InvalidArgumentError`` naming ``argument``.
+
+    An empty id would read another resource (``/assets/`` is the collection) or none at all: it is
+    refused before anything is built.
+    """
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{argument} must be a non-empty string, not {describe(value)}.")
+    if not value.strip():
+        raise InvalidArgumentError(f"{argument} must be a non-empty string.")
+    return value
 
 
-def obj(value: Any) -> dict[str, Any]:
-    """Return ``value`` if it is a JSON object, else ``{}``."""
-    return value if isinstance(value, dict) else {}
+def path_segment(value: Any, argument: str) -> str:
+    """Return ``value`` quoted as exactly one URL path segment (``/``, ``?``, ``#``, ``%`` escaped).
+
+    ``.`` and ``..`` are refused: a client or proxy resolves them to the parent path, whatever the quoting.
+    """
+    segment = id_argument(value, argument)
+    if segment in (".", ".."):
+        raise InvalidArgumentError(f"{argument} must be an id, not {segment!r}.")
+    return quote(segment, safe="")
+
+
+def token_session_id(token: str) -> str:
+    """Return the session id of a provider whose session is named by its byted token: the token's fingerprint.
+
+    The token fetches the person's group, so it stays a ``Secret``; the id shows in reprs, widgets and
+    the ledger, so it must not be the token. Anyfast and EasyRouter name the session by it, Crun has none.
+    """
+    return fingerprint(token)
 
 
 def compact(fields: dict[str, Any]) -> dict[str, Any]:
@@ -337,9 +362,24 @@ def sent_json(response: httpx.Response) -> dict[str, Any]:
     return sent if isinstance(sent, dict) else {}
 
 
-def unescape_link(link: str) -> str:
-    """Return an H5 link with literal ``\\u0026``-style escapes (some providers send them) undone."""
-    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), link)
+def sent_text(value: Any) -> str | None:
+    """Return a value of ``sent_json`` that is a non-empty string (a name, a URL, the model), else ``None``."""
+    return value if isinstance(value, str) and value else None
+
+
+def sent_count(value: Any, default: int) -> int:
+    """Return a value of ``sent_json`` that is a whole number above 0 (a page number or size), else ``default``."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+def body_code(value: Any) -> int | None:
+    """Return a body's status ``code`` (``200``, ``"429"``) as a number, else ``None`` (``"success"``, ``"²"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    digits = value.strip() if isinstance(value, str) else ""
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 6 else None
 
 
 ASSET_KINDS: Final = ("Image", "Video", "Audio")

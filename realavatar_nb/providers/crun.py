@@ -7,7 +7,6 @@ The body's ``code`` is the status that counts: it may say 402 or 455 inside an H
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -20,13 +19,15 @@ from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError, ServerError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .._types import RESULT_CODE_PASSED
-from .base import Adapter, error_for_status, parse_time
+from .base import Adapter, error_for_status, id_argument, token_session_id
 from .base import asset_kind as _kind
 from .base import asset_kind_or_none as _kind_or_none
+from .base import body_code as _body_code
 from .base import compact as _compact
 from .base import obj as _obj
+from .base import reason as _reason
 from .base import sent_json as _sent_json
-from .base import text as _text
+from .base import sent_text as _sent_text
 
 __all__ = ["Crun"]
 
@@ -70,12 +71,12 @@ class Crun(Adapter):
 
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: a body ``code`` other than 200 (whatever the HTTP status), or a 4xx/5xx."""
-        body_code = _int(body.get("code")) if isinstance(body, dict) else None
+        body_code = _body_code(body.get("code")) if isinstance(body, dict) else None
         if response.status_code < 400 and body_code in (None, 200):
             return None
         # The body's code is the documented one; the HTTP status may or may not repeat it.
         status = body_code if body_code is not None and body_code != 200 else response.status_code
-        message = (_text(body.get("message")) if isinstance(body, dict) else None) or response.reason_phrase
+        message = (_reason(body.get("message")) if isinstance(body, dict) else None) or response.reason_phrase
         message = message or "request refused"
         kwargs: dict[str, Any] = {"provider": self.name, "status_code": status, "code": str(status), "body": body}
         if status == 455:
@@ -99,22 +100,22 @@ class Crun(Adapter):
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
         data = self.enveloped(response)
-        token, link = _text(data.get("BytedToken")), _text(data.get("H5Link"))
-        if not (token and link):
-            raise ServerError(f"{self.name} opened a session without BytedToken/H5Link.", provider=self.name,
-                              body={k: v for k, v in data.items() if k not in ("BytedToken", "H5Link")})  # fmt: skip
+        token, link = data.required("BytedToken"), data.link("H5Link")
+        if not link:
+            raise data.malformed("H5Link", "is missing")
         now = datetime.now(timezone.utc)
-        expires = parse_time(data.get("ExpiresAt") or data.get("expires_at"))
-        if expires is None and isinstance(data.get("ExpiresIn"), (int, float)):  # one aggregator's extra field
-            expires = now + timedelta(seconds=float(data["ExpiresIn"]))
+        expires = data.time("ExpiresAt") or data.time("expires_at")
+        if expires is None:
+            ttl = data.ttl("ExpiresIn")  # one aggregator's extra field
+            expires = now + ttl if ttl else None
         return VerificationSession(
-            # No session id upstream, and the token is a secret: a digest of it names the session.
-            id="vv-" + hashlib.sha256(token.encode()).hexdigest()[:16],
+            # No session id upstream, and the token is a secret: its fingerprint names the session.
+            id=token_session_id(token),
             provider=self.name,
-            h5_link=Secret(_with_lng(link, _text(_sent_json(response).get("lng")))),
+            h5_link=Secret(_with_lng(link, _sent_text(_sent_json(response).get("lng")))),
             byted_token=Secret(token),
             expires_at=expires or now + LINK_TTL,
-            callback_url=_text(data.get("CallbackURL")) or callback_url,
+            callback_url=data.link("CallbackURL") or callback_url,
             created_at=now,
         )
 
@@ -138,8 +139,8 @@ class Crun(Adapter):
             if outcome is None:
                 raise
             return Verification(status=outcome, session_id=session.id)
-        data = _obj(body.get("data")) if isinstance(body, dict) else {}  # `data: null` is an empty GroupId too
-        group_id = _text(data.get("GroupId")) or _text(data.get("group_id"))
+        data = self.fields(body, "").obj("data")  # `data: null` is an empty GroupId too
+        group_id = data.text("GroupId") or data.text("group_id")
         if not group_id:  # upstream: an empty GroupId means the person has not finished; ask again
             return Verification(status="pending", session_id=session.id)
         # A group exists only after a passed check (resultCode 10000), which is why it was asked for.
@@ -150,45 +151,42 @@ class Crun(Adapter):
 
     def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
         # inferred: name's required-ness is not shown; the file name stands in when none is given.
-        name = name or _text(urlsplit(url).path.rsplit("/", 1)[-1][:64]) or "asset"
-        body = {"name": name, "asset_type": _kind(asset_type), "asset_url": url, "group_id": group_id}
+        name = name or urlsplit(url).path.rsplit("/", 1)[-1][:64] or "asset"
+        body = {"name": name, "asset_type": _kind(asset_type), "asset_url": url,
+                "group_id": id_argument(group_id, "group_id")}  # fmt: skip
         return self.request("POST", f"{P}/asset-upload", json_body=body)
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
         data = self.enveloped(response)
-        asset_id = _text(data.get("AssetId"))
-        if not asset_id:
-            raise ServerError(f"{self.name} accepted an upload without an AssetId.", provider=self.name, body=data)
+        asset_id = data.required("AssetId")
         sent = _sent_json(response)
         return [
             Asset(
                 id=asset_id,
                 group_id=group_id,
                 status="processing",  # upload only queues the checks
-                name=_text(sent.get("name")),
+                name=_sent_text(sent.get("name")),
                 asset_type=_kind_or_none(sent.get("asset_type")),
-                source=source or _text(sent.get("asset_url")),
+                source=source or _sent_text(sent.get("asset_url")),
             )
         ]
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
-        return self.request("GET", f"{P}/asset-info", params={"asset_id": asset_id}, retry=True)
+        params = {"asset_id": id_argument(asset_id, "asset_id")}
+        return self.request("GET", f"{P}/asset-info", params=params, retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
         data = self.enveloped(response)
-        asset_id = _text(data.get("AssetId")) or _text(data.get("Id"))
-        if not asset_id:
-            raise ServerError(f"{self.name} answered asset info without an AssetId.", provider=self.name, body=data)
-        error = _obj(data.get("Error"))
+        error = data.obj("Error")
         # CreateTime/UpdateTime come as ISO strings or Unix seconds (both seen); Asset keeps neither.
         return Asset(
-            id=asset_id,
-            group_id=_text(data.get("GroupId")),
-            status=self.status("asset", data.get("Status")),
-            name=_text(data.get("Name")),
+            id=data.required("AssetId", "Id"),
+            group_id=data.text("GroupId"),
+            status=self.status("asset", data, "Status"),
+            name=data.text("Name"),
             asset_type=_kind_or_none(data.get("AssetType")),
-            error_code=_text(error.get("Code")),
-            error_message=_text(error.get("Message")),
+            error_code=_reason(error.get("Code")),
+            error_message=_reason(error.get("Message")),
         )
 
     # -- generation ------------------------------------------------------------------------
@@ -219,43 +217,40 @@ class Crun(Adapter):
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
         data = self.enveloped(response)
-        task_id = _text(data.get("task_id"))
-        if not task_id:
-            raise ServerError(f"{self.name} created a task without a task_id.", provider=self.name, body=data)
+        task_id = data.required("task_id")
         sent = _sent_json(response)
         inputs = _obj(sent.get("input"))
         refs = [u for key in ("img_urls", "reference_images", "reference_videos", "reference_audios")
                 for u in inputs.get(key) or [] if isinstance(u, str)]  # fmt: skip
-        status = data.get("status")
         return GenerationJob(
             id=task_id,
-            status=self.status("job", status) if status else "queued",
-            model=_text(sent.get("model")),
+            status=self.status("job", data, "status") if data.get("status") else "queued",
+            model=_sent_text(sent.get("model")),
             references=tuple(refs),
             provider=self.name,
         )
 
     def build_get_job(self, job_id: str) -> httpx.Request:
-        return self.request("GET", f"{P}/TaskInfo", params={"task_id": job_id}, retry=True)
+        params = {"task_id": id_argument(job_id, "job_id")}
+        return self.request("GET", f"{P}/TaskInfo", params=params, retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
         data = self.enveloped(response)
-        task_id = _text(data.get("task_id"))
-        if not task_id:
-            raise ServerError(f"{self.name} answered TaskInfo without a task_id.", provider=self.name, body=data)
-        status = self.status("job", data.get("status"))
-        result = data.get("result")
+        task_id = data.required("task_id")
+        status = self.status("job", data, "status")
         code = message = None
         if status == "failed":
             # inferred: the failure's shape was not visible; a {code, message} result or a top-level reason.
-            failure = _obj(result) or _obj(data.get("error"))
-            code = _text(failure.get("code") or failure.get("Code"))
-            message = _text(failure.get("message") or failure.get("Message") or data.get("fail_reason"))
+            result = data.get("result")
+            failure = result if isinstance(result, dict) and result else _obj(data.get("error"))
+            code = _reason(failure.get("code") or failure.get("Code"))
+            message = _reason(failure.get("message") or failure.get("Message") or data.get("fail_reason"))
         return GenerationJob(
             id=task_id,
             status=status,
-            video_url=_video_url(result) if status == "succeeded" else None,
-            model=_text(data.get("model_version")) or _text(data.get("model")),
+            # inferred: the result shape was not visible; result.video_url, or the spellings gateways use.
+            video_url=data.first_link("result") if status == "succeeded" else None,
+            model=data.text("model_version") or data.text("model"),
             error_code=code,
             error_message=message,
             provider=self.name,
@@ -275,23 +270,8 @@ def _session_outcome(message: Any) -> str | None:
     return None
 
 
-def _video_url(result: Any) -> str | None:
-    # inferred: the result shape was not visible; result.video_url, or the spellings gateways use.
-    if isinstance(result, str):
-        return result or None
-    if isinstance(result, list):
-        return next((u for u in map(_video_url, result) if u), None)
-    if isinstance(result, dict):
-        for key in ("video_url", "url", "videos", "video", "output"):
-            url = _video_url(result.get(key))
-            if url:
-                return url
-    return None
-
-
 def _with_lng(link: str, lng: str | None) -> str:
     """Return the H5 link with upstream's ``lng`` replaced or appended (zh default, en, zh-Hant)."""
-    link = link.replace("\\u0026", "&")
     if not lng:
         return link
     base, hash_, fragment = link.partition("#")
@@ -305,11 +285,3 @@ def _lng(locale: str) -> str:
     if tag.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
         return "zh-Hant"
     return tag.split("-", 1)[0] or "zh"
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    return int(value) if isinstance(value, str) and value.strip().isdigit() else None

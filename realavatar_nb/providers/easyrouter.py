@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Final
-from urllib.parse import quote
 
 import httpx
 
 from .._config import Secret
-from .._exceptions import ProviderError, ServerError
+from .._exceptions import ProviderError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, error_for_status, parse_time
+from .base import Adapter, Fields, error_for_status, id_argument, path_segment, token_session_id
+from .base import asset_kind_or_none as _kind_or_none
 from .base import obj as _obj
+from .base import reason as _reason
+from .base import sent_count as _sent_count
 from .base import sent_json as _sent_json
-from .base import text as _text
-from .base import unescape_link as _unescape_link
 
 __all__ = ["EasyRouter"]
 
@@ -79,7 +79,7 @@ class EasyRouter(Adapter):
         code, message = _error_fields(body)
         # inferred: a 200 with success false is the gateway refusing the request itself.
         status = response.status_code if response.status_code >= 400 else 400
-        text = str(message or response.reason_phrase or "request refused")
+        text = message or response.reason_phrase or "request refused"
         return error_for_status(status, text, provider=self.name, code=code, body=body, response=response)
 
     # -- liveness --------------------------------------------------------------------------
@@ -93,36 +93,45 @@ class EasyRouter(Adapter):
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
         data = self.enveloped(response)
-        session_id = _text(data.get("session_id")) or _text(data.get("byted_token"))
-        if not session_id:
-            raise ServerError(f"{self.name} created a session without a session_id.", provider=self.name, body=data)
-        created = parse_time(data.get("created_at")) or datetime.now(timezone.utc)
+        token = data.required("byted_token", "session_id")
+        session_id = data.text("session_id")
+        link = data.link("h5_link")
+        if not link:
+            raise data.malformed("h5_link", "is missing")
+        created = data.time("created_at") or datetime.now(timezone.utc)
         return VerificationSession(
-            id=session_id,
+            # session_id equals byted_token in every example: then its fingerprint names the session, since the
+            # id shows where the token must not. inferred: a session_id of its own would be no secret.
+            id=token_session_id(token) if session_id in (None, token) else session_id,
             provider=self.name,
-            h5_link=Secret(_unescape_link(_text(data.get("h5_link")) or "")),
-            byted_token=Secret(_text(data.get("byted_token")) or session_id),  # equal in every example
-            expires_at=parse_time(data.get("expires_at")) or created + LINK_TTL,
-            callback_url=_text(data.get("callback_url")) or callback_url,
+            h5_link=Secret(link),
+            byted_token=Secret(token),
+            expires_at=data.time("expires_at") or created + LINK_TTL,
+            callback_url=data.link("callback_url") or callback_url,
             created_at=created,
         )
 
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
-        return self.request("GET", f"{P}/sessions/{_seg(session.id)}", params={"result_code": result_code}, retry=True)
+        # The path's session_id is the byted token, which the session's id fingerprints (or, inferred, a
+        # session_id of the gateway's own, kept as the id).
+        token = session.byted_token.reveal()
+        session_id = token if session.id == token_session_id(token) else session.id
+        segment = path_segment(session_id, "session_id")
+        return self.request("GET", f"{P}/sessions/{segment}", params={"result_code": result_code}, retry=True)
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
         data = self.enveloped(response)
         return Verification(
-            status=self.status("verification", data.get("status")),
-            group_id=_text(data.get("group_id")),  # "" until verified
-            result_code=_text(data.get("result_code")),
+            status=self.status("verification", data, "status"),
+            group_id=data.text("group_id"),  # "" until verified
+            result_code=data.code("result_code"),
             session_id=session.id,
         )
 
     # -- assets ----------------------------------------------------------------------------
 
     def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
-        body = {"group_id": group_id, "url": url, "asset_type": asset_type}
+        body = {"group_id": id_argument(group_id, "group_id"), "url": url, "asset_type": asset_type}
         if name:
             body["name"] = name
         return self.request("POST", f"{P}/assets", json_body=body)
@@ -133,44 +142,40 @@ class EasyRouter(Adapter):
         return [self._asset(self.enveloped(response), group_id=group_id, source=source)]
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
-        return self.request("GET", f"{P}/assets/{_seg(asset_id)}", retry=True)
+        return self.request("GET", f"{P}/assets/{path_segment(asset_id, 'asset_id')}", retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
         return self._asset(self.enveloped(response))
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
-        body = {"group_ids": [group_id], "page_number": page, "page_size": PAGE_SIZE}
+        body = {"group_ids": [id_argument(group_id, "group_id")], "page_number": page, "page_size": PAGE_SIZE}
         return self.request("POST", f"{P}/assets/list", json_body=body, retry=True)  # a read, though a POST
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
         data = self.enveloped(response)
-        items = data.get("items") or []
-        assets = [self._asset(item) for item in items if isinstance(item, dict)]
+        assets = [self._asset(item) for item in data.objects("items")]
         sent = _sent_json(response)
-        number = _int(data.get("page_number"), _int(sent.get("page_number"), 1))
-        size = _int(data.get("page_size"), _int(sent.get("page_size"), PAGE_SIZE))
-        return assets, bool(assets) and number * size < _int(data.get("total_count"), 0)
+        number = data.count("page_number") or _sent_count(sent.get("page_number"), 1)
+        size = data.count("page_size") or _sent_count(sent.get("page_size"), PAGE_SIZE)
+        return assets, bool(assets) and number * size < (data.count("total_count") or 0)
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
         # Deleting twice deletes nothing more, so a delete may be retried (a lost answer then reads 404).
-        return self.request("DELETE", f"{P}/assets/{_seg(asset_id)}", retry=True)
+        return self.request("DELETE", f"{P}/assets/{path_segment(asset_id, 'asset_id')}", retry=True)
 
     def build_delete_group(self, group_id: str) -> httpx.Request:
-        return self.request("DELETE", f"{P}/asset-groups/{_seg(group_id)}", retry=True)
+        return self.request("DELETE", f"{P}/asset-groups/{path_segment(group_id, 'group_id')}", retry=True)
 
-    def _asset(self, data: dict[str, Any], *, group_id: str | None = None, source: str | None = None) -> Asset:
-        asset_id = _text(data.get("id"))
-        if not asset_id:
-            raise ServerError(f"{self.name} answered an asset without an id.", provider=self.name, body=data)
-        error = _obj(data.get("error"))
+    def _asset(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
+        error = data.obj("error")
         return Asset(
-            id=asset_id,
-            group_id=_text(data.get("group_id")) or group_id,
-            status=self.status("asset", data.get("status")),
-            name=_text(data.get("name")),
-            asset_type=_text(data.get("asset_type")),
-            error_code=_text(error.get("code")),
-            error_message=_text(error.get("message")),
+            id=data.required("id"),
+            group_id=data.text("group_id") or group_id,
+            status=self.status("asset", data, "status"),
+            name=data.text("name"),
+            asset_type=_kind_or_none(data.get("asset_type")),
+            error_code=_reason(error.get("code")),
+            error_message=_reason(error.get("message")),
             source=source,
         )
 
@@ -201,43 +206,33 @@ class EasyRouter(Adapter):
         return self._job(self.check(response), references=_references(_sent_json(response)))
 
     def build_get_job(self, job_id: str) -> httpx.Request:
-        return self.request("GET", f"{GENERATIONS}/{_seg(job_id)}", retry=True)
+        return self.request("GET", f"{GENERATIONS}/{path_segment(job_id, 'job_id')}", retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
         return self._job(self.check(response))
 
-    def _job(self, body: Any, *, references: tuple[str, ...] = ()) -> GenerationJob:
+    def _job(self, answer: Any, *, references: tuple[str, ...] = ()) -> GenerationJob:
         # inferred: a bare video object as documented, or new-api's {code, data} task envelope.
-        task = body.get("data") if isinstance(body, dict) and "status" not in body else body
-        if not isinstance(task, dict):
-            raise ServerError(f"{self.name} answered a generation without a task object.", provider=self.name,
-                              body=body)  # fmt: skip
-        job_id = _text(task.get("task_id")) or _text(task.get("id"))
-        if not job_id:
-            raise ServerError(f"{self.name} answered a generation without an id.", provider=self.name, body=body)
-        error = _obj(task.get("error"))
+        body = self.fields(answer, "")
+        task = body if body.has("status") else self.fields(body.get("data"), "data")
+        error = task.obj("error")
         return GenerationJob(
-            id=job_id,
-            status=self.status("job", task.get("status")),
+            id=task.required("task_id", "id"),
+            status=self.status("job", task, "status"),
             video_url=_video_url(task),
-            model=_text(task.get("model")),
-            error_code=_text(error.get("code")),
-            error_message=_text(error.get("message")) or _text(task.get("fail_reason")),
+            model=task.text("model"),
+            error_code=_reason(error.get("code")),
+            error_message=_reason(error.get("message")) or _reason(task.get("fail_reason")),
             references=references,
             provider=self.name,
         )
 
 
-def _video_url(task: dict[str, Any]) -> str | None:
+def _video_url(task: Fields) -> str | None:
     # inferred: the status page was not visible; metadata.url is what sibling gateways answer,
     # the others are new-api's flat spellings and Ark's content.video_url.
-    metadata = _obj(task.get("metadata"))
-    content = _obj(task.get("content"))
-    for value in (metadata.get("url"), task.get("url"), task.get("video_url"), task.get("result_url"),
-                  content.get("video_url")):  # fmt: skip
-        if _text(value):
-            return str(value)
-    return None
+    return (task.obj("metadata").link("url") or task.link("url") or task.link("video_url")
+            or task.link("result_url") or task.obj("content").link("video_url"))  # fmt: skip
 
 
 def _references(sent: dict[str, Any]) -> tuple[str, ...]:
@@ -257,23 +252,13 @@ def _error_fields(body: Any) -> tuple[str | None, str | None]:
     code = message = None
     error = body.get("error")
     if isinstance(error, dict):
-        code, message = _text(error.get("code")), _text(error.get("message"))
+        code, message = _reason(error.get("code")), _reason(error.get("message"))
     elif isinstance(error, str):
-        message = error
+        message = _reason(error)
     upstream = body.get("ResponseMetadata")
     if isinstance(upstream, dict) and isinstance(upstream.get("Error"), dict):
-        code, message = _text(upstream["Error"].get("Code")) or code, _text(upstream["Error"].get("Message")) or message
+        code = _reason(upstream["Error"].get("Code")) or code
+        message = _reason(upstream["Error"].get("Message")) or message
     if code is None and isinstance(body.get("code"), str) and body["code"] not in ("", "success"):
-        code = body["code"]
-    return code, _text(body.get("message")) or message
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
+        code = _reason(body["code"])
+    return code, _reason(body.get("message")) or message

@@ -12,19 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Final
-from urllib.parse import quote
 
 import httpx
 
 from .._config import Secret
 from .._exceptions import ProviderError, ServerError, UnknownStatusError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, Next, Step, error_for_status, parse_time
+from .base import Adapter, Fields, Next, Step, error_for_status, id_argument, path_segment
 from .base import asset_kind as _kind
 from .base import asset_kind_or_none as _kind_or_none
 from .base import compact as _compact
+from .base import reason as _reason
 from .base import sent_json as _sent_json
-from .base import text as _text
 
 __all__ = ["Toapis"]
 
@@ -86,14 +85,10 @@ class Toapis(Adapter):
                                 request_id=response.headers.get("x-request-id"), body=body,
                                 response=response)  # fmt: skip
 
-    def _data(self, response: httpx.Response) -> dict[str, Any]:
+    def _data(self, response: httpx.Response) -> Fields:
         """Return the avatar envelope's ``data`` (or a bare object), raising the provider's error first."""
-        body = self.check(response)
-        data = body.get("data") if isinstance(body, dict) and "success" in body else body
-        if not isinstance(data, dict):
-            raise ServerError(f"{self.name} answered without a data object; try again later.", provider=self.name,
-                              status_code=response.status_code, body=body)  # fmt: skip
-        return data
+        body = self.fields(self.check(response), "")
+        return self.fields(body.get("data"), "data") if body.has("success") else body
 
     # -- liveness --------------------------------------------------------------------------
 
@@ -108,58 +103,59 @@ class Toapis(Adapter):
         self, response: httpx.Response, *, callback_url: str | None
     ) -> Step[VerificationSession]:
         data = self._data(response)
-        task_id = _text(data.get("task_id")) or _text(data.get("id"))
-        if not task_id:
-            raise ServerError(f"{self.name} created a verify task without an id.", provider=self.name, body=data)
+        task_id = data.required("task_id", "id")
         return self._verify_task(data, task_id, callback_url, detail=False)
 
     def _verify_task(
-        self, data: dict[str, Any], task_id: str, callback_url: str | None, *, detail: bool
+        self, data: Fields, task_id: str, callback_url: str | None, *, detail: bool
     ) -> Step[VerificationSession]:
         """Return the session once the task shows its link, else the task detail to read (again)."""
-        link, token = _text(data.get("h5_link")), _text(data.get("byted_token"))
+        link, token = data.link("h5_link"), data.text("byted_token")
         if link and token:
-            created = parse_time(data.get("created_at")) or datetime.now(timezone.utc)
+            created = data.time("created_at") or datetime.now(timezone.utc)
             return VerificationSession(
                 id=task_id,
                 provider=self.name,
-                h5_link=Secret(link.replace("\\u0026", "&")),
+                h5_link=Secret(link),
                 byted_token=Secret(token),
-                expires_at=parse_time(data.get("expires_at")) or created + LINK_TTL,
-                callback_url=_text(data.get("callback_url")) or callback_url,
+                expires_at=data.time("expires_at") or created + LINK_TTL,
+                callback_url=data.link("callback_url") or callback_url,
                 created_at=created,
             )
-        status = data.get("status")
+        status = data.text("status")
         if status in _TASK_WAITING or (status == "completed" and not detail):
             # `completed` means "session created": its link is in the task detail.
 
             def read_detail(response: httpx.Response) -> Step[VerificationSession]:
                 return self._verify_task(self._data(response), task_id, callback_url, detail=True)
 
-            return Next(self.request("GET", f"{P}/verify-tasks/{_seg(task_id)}", retry=True), read_detail)
+            return Next(self.request("GET", f"{P}/verify-tasks/{path_segment(task_id, 'task_id')}", retry=True),
+                        read_detail)  # fmt: skip
         if status == "failed":
-            code, message = _error_fields(data)
+            code, message = _error_fields(data.raw)
             raise ServerError(f"{self.name} could not open a verification session ({message or 'no reason given'}); "
-                              "create a new one.", provider=self.name, code=code, body=data)  # fmt: skip
+                              "create a new one.", provider=self.name, code=code)  # fmt: skip
         if status == "completed":
-            raise ServerError(f"{self.name}'s verify task {task_id} is completed but shows no h5_link/byted_token; "
-                              "try again later.", provider=self.name, body=data)  # fmt: skip
+            raise data.malformed("h5_link", "is missing from a completed verify task (or its byted_token is)")
+        if status is None:
+            raise data.malformed("status", "is missing")
         raise UnknownStatusError(self.name, status, "verify task")
 
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
-        params = {"task_id": session.id, "byted_token": session.byted_token.reveal(), "result_code": result_code}
+        params = {"task_id": id_argument(session.id, "session.id"), "byted_token": session.byted_token.reveal(),
+                  "result_code": result_code}  # fmt: skip
         return self.request("GET", f"{P}/verify-results", params=params, retry=True)
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
         data = self._data(response)
-        status = self.status("verification", data.get("verify_status", data.get("status")))
-        group_id = _text(data.get("group_id"))
+        status = self.status("verification", data, "verify_status" if data.has("verify_status") else "status")
+        group_id = data.text("group_id")
         if status == "verified" and not group_id:
             status = "pending"  # the page: continue only when verify_status=verified *and* group_id is present
         return Verification(
             status=status,
             group_id=group_id if status == "verified" else None,
-            result_code=_text(data.get("result_code")),
+            result_code=data.code("result_code"),
             session_id=session.id,
         )
 
@@ -167,33 +163,31 @@ class Toapis(Adapter):
 
     def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
         # inferred: the real-avatar body is not shown; private-avatar's upload fields, lowercase asset_type.
-        body = _compact({"group_id": group_id, "asset_type": _kind(asset_type).lower(), "source_url": url,
-                         "name": name})  # fmt: skip
+        body = _compact({"group_id": id_argument(group_id, "group_id"), "asset_type": _kind(asset_type).lower(),
+                         "source_url": url, "name": name})  # fmt: skip
         return self.request("POST", f"{P}/assets", json_body=body)
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
         return [self._asset(self._data(response), group_id=group_id, source=source)]
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
-        return self.request("GET", f"{P}/assets/{_seg(asset_id)}", retry=True)
+        return self.request("GET", f"{P}/assets/{path_segment(asset_id, 'asset_id')}", retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
         return self._asset(self._data(response))
 
-    def _asset(self, data: dict[str, Any], *, group_id: str | None = None, source: str | None = None) -> Asset:
-        asset_id = _text(data.get("asset_id")) or _text(data.get("id"))
-        if not asset_id:
-            raise ServerError(f"{self.name} answered an asset without an asset_id.", provider=self.name, body=data)
-        code, message = _error_fields(data) if data.get("error") else (None, None)
+    def _asset(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
+        asset_id = data.required("asset_id", "id")
+        code, message = _error_fields(data.raw) if data.get("error") else (None, None)
         return Asset(
             id=asset_id,
-            group_id=_text(data.get("group_id")) or group_id,
-            status=self.status("asset", data.get("status")),
-            name=_text(data.get("name")),
+            group_id=data.text("group_id") or group_id,
+            status=self.status("asset", data, "status"),
+            name=data.text("name"),
             asset_type=_kind_or_none(data.get("asset_type")),
             error_code=code,
             error_message=message,
-            source=source or _text(data.get("source_url")),
+            source=source or data.link("source_url"),
         )
 
     # -- generation ------------------------------------------------------------------------
@@ -225,26 +219,23 @@ class Toapis(Adapter):
         sent = _sent_json(response)
         refs = tuple(item["url"] for field, _ in ROLES.values() for item in sent.get(field) or []
                      if isinstance(item, dict) and isinstance(item.get("url"), str))  # fmt: skip
-        return self._job(self._data(response), model=_text(sent.get("model")), references=refs)
+        model = sent.get("model") if isinstance(sent.get("model"), str) else None
+        return self._job(self._data(response), model=model, references=refs)
 
     def build_get_job(self, job_id: str) -> httpx.Request:
-        return self.request("GET", f"{GENERATIONS}/{_seg(job_id)}", retry=True)
+        return self.request("GET", f"{GENERATIONS}/{path_segment(job_id, 'job_id')}", retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
         return self._job(self._data(response))
 
-    def _job(
-        self, task: dict[str, Any], *, model: str | None = None, references: tuple[str, ...] = ()
-    ) -> GenerationJob:
-        job_id = _text(task.get("id")) or _text(task.get("task_id"))
-        if not job_id:
-            raise ServerError(f"{self.name} answered a generation without an id.", provider=self.name, body=task)
-        code, message = _error_fields(task) if task.get("error") else (None, None)
+    def _job(self, task: Fields, *, model: str | None = None, references: tuple[str, ...] = ()) -> GenerationJob:
+        job_id = task.required("id", "task_id")
+        code, message = _error_fields(task.raw) if task.get("error") else (None, None)
         return GenerationJob(
             id=job_id,
-            status=self.status("job", task.get("status")),
+            status=self.status("job", task, "status"),
             video_url=_video_url(task),
-            model=_text(task.get("model")) or model,
+            model=task.text("model") or model,
             error_code=code,
             error_message=message,
             references=references,
@@ -252,26 +243,14 @@ class Toapis(Adapter):
         )
 
 
-def _video_url(task: dict[str, Any]) -> str | None:
+def _video_url(task: Fields) -> str | None:
     # inferred: the page says "read the url field" of `result` (type video) without its nesting;
     # result.url first, then the array forms APIMart-style tasks use, then Ark's content.video_url.
-    for holder in (task.get("result"), task.get("content"), task):
-        if isinstance(holder, dict):
-            for key in ("url", "video_url", "videos"):
-                url = _first_url(holder.get(key))
-                if url:
-                    return url
-    return None
-
-
-def _first_url(value: Any) -> str | None:
-    """Return the first URL in a string, a list of them, or ``{url: ...}`` objects."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, list):
-        return next((u for u in map(_first_url, value) if u), None)
-    if isinstance(value, dict):
-        return _first_url(value.get("url")) or _first_url(value.get("video_url"))
+    for holder in (task.obj("result"), task.obj("content"), task):
+        for key in ("url", "video_url", "videos"):
+            url = holder.first_link(key)
+            if url:
+                return url
     return None
 
 
@@ -282,13 +261,9 @@ def _error_fields(body: Any) -> tuple[str | None, str | None]:
     code = message = None
     error = body.get("error")
     if isinstance(error, dict):
-        code, message = _text(error.get("code")), _text(error.get("message"))
+        code, message = _reason(error.get("code")), _reason(error.get("message"))
     elif isinstance(error, str):
-        message = error
+        message = _reason(error)
     if code is None and isinstance(body.get("code"), str):
-        code = _text(body["code"])
-    return code, message or _text(body.get("message"))
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
+        code = _reason(body["code"])
+    return code, message or _reason(body.get("message"))

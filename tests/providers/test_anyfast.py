@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from realavatar_nb._config import Secret
+from realavatar_nb._config import Secret, fingerprint
 from realavatar_nb._exceptions import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
+    MalformedResponseError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -106,10 +107,11 @@ def test_create_session_posts_the_pascal_case_callback_and_is_not_retryable(af: 
     assert sent(af.build_create_verification(callback_url=None, biz_id=None, locale=None, project=None)) == {}
 
 
-def test_session_has_the_token_as_id_and_expires_120_s_after_creation(af: Anyfast) -> None:
+def test_session_is_named_by_the_tokens_fingerprint_and_expires_120_s_after_creation(af: Anyfast) -> None:
     before = datetime.now(timezone.utc)
     s = session(af)
-    assert (s.id, s.byted_token.reveal(), s.h5_link.reveal(), s.provider) == (TOKEN, TOKEN, H5, "anyfast")
+    assert (s.id, s.byted_token.reveal(), s.h5_link.reveal(), s.provider) == (fingerprint(TOKEN), TOKEN, H5, "anyfast")
+    assert TOKEN not in s.id and TOKEN not in repr(s)
     assert s.callback_url == "https://example.com/callback"
     assert s.expires_at - s.created_at == timedelta(seconds=120) and s.created_at >= before
     assert "byteplus.com" not in repr(s) and "bytedToken" not in repr(s)
@@ -120,7 +122,7 @@ def test_session_in_upstreams_full_envelope_and_escaped_link_is_read_too(af: Any
     answer = {"ResponseMetadata": {"RequestId": "r", "Action": "CreateVisualValidateSession"},
               "Result": {"BytedToken": TOKEN, "H5Link": H5.replace("&", "\\u0026"), "CallbackURL": ""}}  # fmt: skip
     s = af.parse_create_verification(respond(request, 200, answer), callback_url="https://mine.example/cb")
-    assert s.id == TOKEN and s.h5_link.reveal() == H5 and s.callback_url == "https://mine.example/cb"
+    assert s.id == fingerprint(TOKEN) and s.h5_link.reveal() == H5 and s.callback_url == "https://mine.example/cb"
 
 
 def test_result_query_posts_the_token_and_is_a_read(af: Anyfast) -> None:
@@ -320,11 +322,12 @@ def test_generate_answer_yields_the_task_id_wherever_it_is(af: Anyfast, answer: 
     assert (job.id, job.status, job.model, job.references) == (TASK, "queued", "seedance", (f"asset://{ASSET}",))
 
 
-def test_generate_answer_without_a_task_id_is_a_server_error(af: Anyfast) -> None:
+def test_generate_answer_without_a_task_id_is_malformed_naming_it(af: Anyfast) -> None:
     request = af.build_generate(prompt="p", references=[], model=None, duration=5, ratio="16:9", resolution="720p",
                                 seed=None)  # fmt: skip
-    with pytest.raises(ServerError):
+    with pytest.raises(MalformedResponseError) as caught:
         af.parse_generate(respond(request, 200, {"code": "success", "data": {}}))
+    assert caught.value.field == "data.task_id"
 
 
 def task(status: str, **data: Any) -> dict[str, Any]:
@@ -455,7 +458,8 @@ def test_round_trip_verify_upload_both_ways_list_generate_delete(emulator: Emula
     http = emulator.http
     request = af.build_create_verification(callback_url=None, biz_id=None, locale=None, project=None)
     s = drive(af.parse_create_verification(http.send(request), callback_url=None), http)
-    assert f"/h5/{s.id}" in s.h5_link.reveal() and s.byted_token.reveal() == s.id
+    token = s.byted_token.reveal()
+    assert f"/h5/{token}" in s.h5_link.reveal() and s.id == fingerprint(token) and token not in s.id
 
     v = af.parse_get_verification(http.send(af.build_get_verification(s, result_code=None)), s)
     assert v.verified and v.group_id
@@ -530,7 +534,8 @@ def test_round_trip_a_failed_and_an_expired_session_read_as_such(tmp_path: Path)
     try:
         failing, lapsing = new_session(), new_session()
         assert look(failing) == ("pending", None)
-        pressed = http.post(f"/h5/{failing.id}", data={"outcome": "fail", "person": "alice"}, follow_redirects=False)
+        outcome = {"outcome": "fail", "person": "alice"}
+        pressed = http.post(f"/h5/{failing.byted_token.reveal()}", data=outcome, follow_redirects=False)
         assert pressed.status_code in (200, 303), pressed.text
         status, code = look(failing)
         assert status == "failed" and code and code != "10000"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from realavatar_nb._config import Secret
+from realavatar_nb._config import Secret, fingerprint
 from realavatar_nb._exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -102,7 +102,7 @@ def test_session_is_read_from_pascal_case_data_and_expires_120_s_from_now(cr: Cr
 
 def test_session_id_names_the_session_without_showing_the_token(cr: Crun) -> None:
     s = session(cr)
-    assert s.id.startswith("vv-") and TOKEN not in s.id and s.id == session(cr).id
+    assert s.id == fingerprint(TOKEN) and TOKEN not in s.id and s.id == session(cr).id
     text = repr(s)
     assert TOKEN not in text and "kych5" not in text
 

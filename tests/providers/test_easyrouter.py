@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from realavatar_nb._config import Secret
+from realavatar_nb._config import Secret, fingerprint
 from realavatar_nb._exceptions import (
     AuthenticationError,
     InvalidRequestError,
@@ -110,7 +110,7 @@ def test_session_link_has_its_escaped_ampersands_undone(er: EasyRouter) -> None:
     link = s.h5_link.reveal()
     assert "\\u0026" not in link and link.count("&") == 2
     assert link == f"https://kyc.byteintl.com/?accessKeyId=AKTP1&configId=c1&bytedToken={TOKEN}"
-    assert (s.id, s.byted_token.reveal(), s.provider) == (TOKEN, TOKEN, "easyrouter")
+    assert (s.id, s.byted_token.reveal(), s.provider) == (fingerprint(TOKEN), TOKEN, "easyrouter")
     assert s.callback_url == "https://app.example/cb"
 
 
@@ -140,8 +140,14 @@ def test_session_repr_shows_neither_the_link_nor_the_token_field(er: EasyRouter)
     assert "h5_link=Secret('**********')" in text and "byted_token=Secret('**********')" in text
 
 
-def test_get_session_passes_the_result_code_and_is_a_read(er: EasyRouter) -> None:
+def test_session_id_is_the_tokens_fingerprint_not_the_token(er: EasyRouter) -> None:
     s = session(er)
+    assert s.id == fingerprint(TOKEN) and TOKEN not in s.id
+    assert TOKEN not in repr(s) and TOKEN not in s._repr_html_()
+
+
+def test_get_session_passes_the_result_code_and_is_a_read(er: EasyRouter) -> None:
+    s = session(er)  # the path needs the token itself, which the session's id only fingerprints
     request = er.build_get_verification(s, result_code="10000")
     assert (request.method, str(request.url)) == ("GET", f"{P}/sessions/{TOKEN}?result_code=10000")
     assert retryable(request)
@@ -165,7 +171,7 @@ def test_get_session_maps_status_group_and_result_code(
     data = {"session_id": TOKEN, "byted_token": TOKEN, "group_id": group, "status": status, "result_code": code}
     v = er.parse_get_verification(respond(request, 200, ok(data)), s)
     assert (v.status, v.group_id, v.result_code) == expected
-    assert v.session_id == TOKEN and v.verified == (status == "verified")
+    assert v.session_id == s.id == fingerprint(TOKEN) and v.verified == (status == "verified")
 
 
 def test_an_unknown_session_status_stops_polling(er: EasyRouter) -> None:

@@ -12,6 +12,7 @@ from realavatar_nb._config import Secret
 from realavatar_nb._exceptions import (
     AuthenticationError,
     InvalidRequestError,
+    MalformedResponseError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -148,8 +149,9 @@ def test_a_completed_task_detail_without_a_link_is_an_error_not_a_loop(ta: Toapi
         callback_url="https://a.example/cb", biz_id=None, locale=None, project=None), 200,
         ok({"id": TASK, "status": "completed"})), callback_url=None)  # fmt: skip
     assert isinstance(step, Next)
-    with pytest.raises(ServerError, match="no h5_link"):
+    with pytest.raises(MalformedResponseError, match="h5_link") as caught:
         step.parse(respond(step.request, 200, ok({"id": TASK, "status": "completed"})))
+    assert caught.value.field == "data.h5_link"
 
 
 def test_an_unknown_verify_task_status_stops(ta: Toapis) -> None:
