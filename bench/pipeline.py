@@ -415,7 +415,7 @@ def _client(dialect: str, root: str, key: str, ledger: Path, interval: float, tr
         api_key=key,
         base_url=f"{root}/{dialect}",
         ledger=ra.Ledger(ledger),
-        stager=SandboxStager(root),
+        stager=SandboxStager(root, key),
         poll_interval=interval,
         transport=transport,
         **options,
@@ -518,11 +518,11 @@ def measure(server: Emulator, flow: HandFlow, method: str, key: str, paths: list
 
 def check_stats(runs: list[Run], stats: dict[str, Any], expected: int) -> list[str]:
     """Attach each run's creation counts; return a line per run that created other than expected."""
-    from realavatar_nb.simulator.state import account_label
+    from realavatar_nb.simulator.state import account_label, account_of
 
     problems = []
     for run in runs:
-        label = account_label(f"{run.dialect}:{run.key}")
+        label = account_label(account_of(run.key, run.dialect))
         run.created = dict(stats["accounts"].get(label, {}))
         run.created["duplicates"] = sum(d["count"] - 1 for d in stats["duplicates"] if d["account"] == label)
         if run.created.get("assets") != expected or run.created.get("groups") != 1 or run.created["duplicates"]:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import httpx
 
+from ._config import Secret
 from ._exceptions import ConfigurationError, TransportError
 
 __all__ = ["NoStager", "SandboxStager", "Stager"]
@@ -25,16 +26,21 @@ class Stager(Protocol):
 
 
 class SandboxStager:
-    """Puts files on the emulator's file host (``POST <root>/files``)."""
+    """Puts files on the emulator's file host (``POST <root>/files``), which takes an account's API key."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, api_key: str | Secret | None = None) -> None:
         self.root = root.rstrip("/")
+        self._key = Secret(api_key.reveal() if isinstance(api_key, Secret) else api_key) if api_key else None
+
+    def __repr__(self) -> str:
+        return f"SandboxStager({self.root!r})"
 
     async def stage(self, path: str, http: httpx.AsyncClient) -> str:
         name = os.path.basename(path)
+        headers = {"Authorization": f"Bearer {self._key.reveal()}"} if self._key else {}
         try:
             with open(path, "rb") as fh:
-                response = await http.post(f"{self.root}/files", files={"file": (name, fh)})
+                response = await http.post(f"{self.root}/files", files={"file": (name, fh)}, headers=headers)
         except httpx.HTTPError as exc:
             raise TransportError(f"Could not stage {name} on the emulator's file host: {exc}") from exc
         if response.status_code != 201:

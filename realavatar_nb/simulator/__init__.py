@@ -1,8 +1,8 @@
 """The embedded emulator of the five providers: ``Sandbox`` runs it, ``create_app`` builds it.
 
-It imports the package's types, errors and ``media/`` (so a file is judged alike here and
-locally), never the client or the adapters: it stays an independent stand-in for the real
-services.
+It imports the package's types, errors, ``_config.fingerprint`` (accounts are keyed by it)
+and ``media/`` (so a file is judged alike here and locally), never the client or the adapters: it
+stays an independent stand-in for the real services.
 """
 
 from __future__ import annotations

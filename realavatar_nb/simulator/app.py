@@ -1,12 +1,22 @@
 """The emulator as one Starlette app: each provider's dialect under ``/<provider>/``.
 
 Beside the dialects: the H5 pages (``/h5/<token>``), the file host (``/files``), generated
-videos (``/videos/<job>.mp4``), and ``/_sandbox/stats`` / ``/_sandbox/reset`` for tests.
+videos (``/videos/<job>.mp4?key=<the job's random key>``), and ``/_sandbox/stats`` /
+``/_sandbox/reset`` for tests.
+
+``/_sandbox/reset`` wipes every account, so it needs the app's admin token (``admin_token=``, else
+one drawn at creation: ``app.state.admin_token``) in the ``X-Sandbox-Admin`` header.
+``/_sandbox/stats`` stays open: it only reads, counts what accounts created under non-secret
+labels, and is how tests and benchmarks prove "no duplicates" against a server they did not start.
+Every request body has deadlines (``bodies``): a stalled or endless body ends with a 408.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -14,17 +24,23 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import h5
+from .bodies import BodyDeadlines, BodyRefused
 from .checks import check_file
 from .dialects import DIALECTS, Dialect
+from .downloads import Downloader, FetchPolicy
 from .files import FileHost
 from .state import Job, SimConfig, State
 
-__all__ = ["create_app"]
+__all__ = ["ADMIN_HEADER", "create_app"]
+
+ADMIN_HEADER = "X-Sandbox-Admin"
+log = logging.getLogger("realavatar_nb.simulator")
 
 
 def create_app(
@@ -33,10 +49,17 @@ def create_app(
     clock: Callable[[], float] = time.time,
     workdir: str | None = None,
     middleware: list[Any] | None = None,
+    admin_token: str | None = None,
 ) -> Starlette:
-    """Return the emulator app; its ``State`` is ``app.state.sim`` and its file host ``app.state.files``."""
+    """Return the emulator app; its ``State`` is ``app.state.sim``, its file host ``app.state.files``.
+
+    ``admin_token`` guards ``/_sandbox/reset`` (default: a fresh random one, ``app.state.admin_token``).
+    """
+    config = config or SimConfig()
     root = workdir or tempfile.mkdtemp(prefix="realavatar-sandbox-")
-    files = FileHost(os.path.join(root, "files"))
+    policy = FetchPolicy(seconds=config.download_seconds, hosts=tuple(config.fetch_hosts))
+    files = FileHost(os.path.join(root, "files"), Downloader(policy))
+    admin = admin_token or secrets.token_urlsafe(24)
     videos = os.path.join(root, "videos")
     os.makedirs(videos, exist_ok=True)
 
@@ -50,7 +73,10 @@ def create_app(
 
     async def video(request: Request) -> Response:
         job = state.job_for_download(request.path_params["job_id"])
-        if job is None or job.status != "succeeded" or not job.video_path:
+        key = request.query_params.get("key", "").encode()
+        if job is None or not hmac.compare_digest(key, job.video_key.encode()):
+            return JSONResponse({"error": "no such video"}, status_code=404)  # as for an unknown id: no oracle
+        if job.status != "succeeded" or not job.video_path:
             return JSONResponse({"error": "no such video"}, status_code=404)
         return FileResponse(job.video_path, media_type="video/mp4")
 
@@ -75,15 +101,22 @@ def create_app(
             headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
         )
 
-    async def reset(request: Request) -> Response:
+    def reset_all() -> None:
         state.reset()
         for injector in faults:
             injector.reset()
+
+    async def reset(request: Request) -> Response:
+        given = request.headers.get(ADMIN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), admin.encode()):
+            message = f"Resetting the emulator needs its admin token in the {ADMIN_HEADER} header."
+            return JSONResponse({"error": message}, status_code=403 if given else 401)
+        reset_all()
         return JSONResponse({"reset": True})
 
     routes: list[BaseRoute] = [Mount(f"/{name}", routes=d.routes()) for name, d in dialects.items()]
     routes += h5.routes(state)
-    routes += files.routes()
+    routes += files.routes(authorize=state.authenticate)
     routes += [
         Route("/videos/{job_id}.mp4", video, methods=["GET", "HEAD"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
@@ -91,16 +124,33 @@ def create_app(
         Route("/_sandbox/callback", callback, methods=["GET"]),
     ]
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 404
+    def refusal(request: Request, status: int, code: str, message: str) -> Response:
+        """Return the error in the shape of the dialect the path belongs to, else the emulator's own."""
         first = request.url.path.strip("/").split("/", 1)[0]
-        message = "Method not allowed." if status == 405 else f"No route for {request.method} {request.url.path}."
         if first in dialects:
-            return dialects[first].error(status, "not_found" if status == 404 else "method_not_allowed", message)
+            return dialects[first].error(status, code, message)
         return JSONResponse({"error": message}, status_code=status)
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, middleware=middleware)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        message = "Method not allowed." if status == 405 else f"No route for {request.method} {request.url.path}."
+        return refusal(request, status, "not_found" if status == 404 else "method_not_allowed", message)
+
+    async def body_refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BodyRefused)
+        return refusal(request, exc.status, exc.code, exc.message)
+
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # A client that hangs up mid-upload is no server error: no traceback, nobody to answer.
+        log.debug("sandbox: the client went away during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
+
+    handlers = {404: not_found, 405: not_found, BodyRefused: body_refused, ClientDisconnect: client_gone}
+    deadlines = Middleware(BodyDeadlines, idle=config.body_idle, total=config.body_total, clock=clock)
+    app = Starlette(routes=routes, exception_handlers=handlers, middleware=[*(middleware or []), deadlines])
     app.state.sim = state
+    app.state.admin_token = admin
+    app.state.reset = reset_all
     app.state.files = files
     app.state.workdir = root
     app.state.owns_workdir = workdir is None

@@ -2,12 +2,14 @@
 
 GroupId ``group-20260318033332-7vw4m``, AssetId ``asset-…``, BytedToken and RequestId
 ``20260331171630CA67F03F8F85ABCDEF1234`` (14-digit UTC time + 20 upper-case hex), and each
-provider's task ids.
+provider's task ids. Ids follow the seed, so a seeded run is reproducible; BytedTokens do not,
+as they are credentials.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 import string
 import threading
 from datetime import datetime, timezone
@@ -39,8 +41,12 @@ class IdFactory:
         return f"{prefix}-{self._stamp(now)}-{self._chars(_ALNUM, 5)}"
 
     def token(self, now: float) -> str:
-        """Return a BytedToken / RequestId: 14-digit UTC time + 20 upper-case hex characters."""
-        return self._stamp(now) + self._chars("0123456789ABCDEF", 20)
+        """Return a BytedToken: 14-digit UTC time + 20 upper-case hex characters, from the OS's CSPRNG.
+
+        Never from the seed: the token is the only credential of ``/h5/<token>``, and a seeded one
+        could be guessed by anyone who can reach the emulator and knows the (default) seed.
+        """
+        return self._stamp(now) + secrets.token_hex(10).upper()
 
     def request_id(self, now: float) -> str:
         """Return a RequestId (the token format) from the request-id stream."""

@@ -5,6 +5,7 @@ Plain dataclasses with no behaviour beyond derived properties; ``state.State`` o
 
 from __future__ import annotations
 
+import secrets
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -23,7 +24,11 @@ __all__ = [
     "SimConfig",
     "SimError",
     "Task",
+    "Verdict",
 ]
+
+# An asset's judgement: (error code, message, sha256 of the downloaded file, its local path).
+Verdict = tuple[str | None, str | None, str | None, str | None]
 
 ErrorKind = Literal[
     "unauthorized", "not_found", "invalid", "not_ready", "expired", "conflict", "forbidden", "rate_limited"
@@ -73,6 +78,13 @@ class SimConfig:
     crun_code: int | None = None  # answer every Crun request with this code (402, 455, 505; 501 fails jobs)
     persist: str | None = None  # a SQLite file that keeps the state across restarts
     rate_limit: float | None = None  # requests per second per account (None: unlimited), answered 429
+    # What the downloader may fetch beyond public addresses (``downloads``): "host" or "host:port" of
+    # a local media server, e.g. a test's S3 stand-in. The emulator's own file host never needs listing.
+    fetch_hosts: tuple[str, ...] = ()
+    download_seconds: float = 60.0  # one asset URL's download, redirects included
+    downloads_per_account: int = 2  # an account's downloads at once; the rest wait their turn
+    body_idle: float = 30.0  # longest wait for the next chunk of a request body
+    body_total: float = 300.0  # longest time for a whole request body
 
 
 @dataclass
@@ -127,7 +139,8 @@ class Asset:
     error_message: str | None = None
     updated_at: float = 0.0
     sha256: str | None = None
-    verdict: Future[tuple[str | None, str | None, str | None]] | None = field(default=None, repr=False)
+    path: str | None = None  # the downloaded copy the checks judged (generation reads it, never the URL again)
+    verdict: Future[Verdict] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -150,6 +163,9 @@ class Job:
     error_message: str | None = None
     render: Future[str] | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The video URL's credential, as a provider's signed CDN link: job ids follow the seed, so an id
+    # alone would let anyone who can reach the emulator fetch the person's video.
+    video_key: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
 
     @property
     def progress(self) -> int:

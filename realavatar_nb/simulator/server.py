@@ -6,10 +6,17 @@
 
 A ``Sandbox`` can be started and stopped again (a notebook's cells reuse one), and its state
 survives a stop/start of the same object.
+
+``sb.admin_token`` (random unless ``admin_token=`` is given) is what ``POST /_sandbox/reset``
+needs in its ``X-Sandbox-Admin`` header; ``sb.reset()`` does the same in-process. Asset URLs
+are downloaded only from public addresses and the emulator's own origin; ``fetch_hosts=("127.0.0.1:9000",)``
+lets it fetch from a local media server too (``downloads``).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import shutil
 import socket
 import threading
@@ -37,6 +44,7 @@ class Sandbox:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        admin_token: str | None = None,
         **settings: Any,
     ) -> None:
         from .app import create_app
@@ -49,7 +57,7 @@ class Sandbox:
             from .faults import fault_middleware
 
             middleware.append(fault_middleware(faults, seed=seed))
-        self.app = create_app(self.config, middleware=middleware)
+        self.app = create_app(self.config, middleware=middleware, admin_token=admin_token)
         self.host = host
         self._port = port
         self._server: Any = None
@@ -65,6 +73,16 @@ class Sandbox:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def admin_token(self) -> str:
+        """The secret ``POST /_sandbox/reset`` needs in its ``X-Sandbox-Admin`` header."""
+        token: str = self.app.state.admin_token
+        return token
+
+    def reset(self) -> None:
+        """Forget every account and everything created, and restart injected faults' sequences."""
+        self.app.state.reset()
 
     @property
     def url(self) -> str:
@@ -92,6 +110,7 @@ class Sandbox:
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
         self._socket = sock
+        self._allow_own_origin()
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -104,6 +123,20 @@ class Sandbox:
                 raise RuntimeError(f"The sandbox did not start on {self.host}:{self._port}.")
             time.sleep(0.01)
         return self
+
+    def _allow_own_origin(self) -> None:
+        # The emulator's own URLs (a generated video given back as an asset) are no private address
+        # to it; on loopback or a wildcard bind, the names a local client would write are its own too.
+        downloader = self.app.state.files.downloader
+        names = {self.host}
+        try:
+            local = ipaddress.ip_address(self.host)
+            if local.is_loopback or local.is_unspecified:
+                names |= {"127.0.0.1", "localhost", "::1"}
+        except ValueError:
+            pass
+        for name in names:
+            downloader.allow(name, self._port)
 
     def stop(self) -> None:
         """Stop serving (state is kept; ``start()`` serves it again on the same port)."""
@@ -147,8 +180,10 @@ class RemoteSandbox:
 
     running = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, admin_token: str | None = None) -> None:
         self._url = url.rstrip("/")
+        # The CLI prints the token it drew; REALAVATAR_SANDBOX_ADMIN_TOKEN hands it to every kernel.
+        self._admin = admin_token or os.environ.get("REALAVATAR_SANDBOX_ADMIN_TOKEN") or None
 
     @property
     def url(self) -> str:
@@ -166,6 +201,21 @@ class RemoteSandbox:
 
         stats: dict[str, Any] = httpx.get(f"{self._url}/_sandbox/stats", timeout=10).json()
         return stats
+
+    def reset(self) -> None:
+        """Forget every account on the remote emulator (needs its admin token)."""
+        import httpx
+
+        from .app import ADMIN_HEADER
+
+        if not self._admin:
+            raise ConfigurationError(
+                "Resetting a running emulator needs its admin token: pass admin_token= or set "
+                "REALAVATAR_SANDBOX_ADMIN_TOKEN (realavatar-nb sandbox prints it when it starts)."
+            )
+        response = httpx.post(f"{self._url}/_sandbox/reset", headers={ADMIN_HEADER: self._admin}, timeout=10)
+        if response.status_code != 200:
+            raise ConfigurationError(f"The emulator refused the reset ({response.status_code}): check the admin token.")
 
     def __repr__(self) -> str:
         return f"RemoteSandbox({self._url})"

@@ -3,14 +3,16 @@
 One state machine, no HTTP (moto's ``models.py``): five thin dialects speak their wire formats
 over it. Time comes from an injectable ``clock``, and every timed transition (a link expiring,
 autopilot passing a session, an asset leaving ``Processing``, a job finishing) is computed when
-the thing is next read, so nothing here sleeps. Slow work (fetching and checking an uploaded
-file, rendering a video) runs on a small thread pool; ``settle()`` waits for it.
+the thing is next read, so nothing here sleeps. Slow work runs on threads (``judging``: an
+asset's URL downloaded in its account's turn, then checked; videos rendered on the same small
+pool); ``settle()`` waits for it. Accounts are keyed by a fingerprint of their API key, never the
+key itself, so neither the state nor its ``persist`` file holds a usable key.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
+import os
 import threading
 import time
 from collections import Counter
@@ -18,7 +20,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from .._config import fingerprint
 from .ids import IdFactory
+from .judging import Check, Fetch, Judge
 from .records import (
     ALGORITHM_FAILED,
     MODERATE_MARKER,
@@ -34,14 +38,10 @@ from .records import (
     SimError,
     Task,
 )
-from .store import Store
+from .store import Store, load_entities
 
-__all__ = ["Asset", "Group", "Job", "Session", "SimConfig", "SimError", "State", "Task", "account_label"]
+__all__ = ["Asset", "Group", "Job", "Session", "SimConfig", "SimError", "State", "Task", "account_label", "account_of"]
 
-Fetch = Callable[[str], tuple[str, str]]  # url -> (local path, sha256); raises SimError on failure
-# (path, asset_type, person, profile) -> (error code, message); a check that also takes the keyword
-# ``group_face`` (``checks.check_file``) is given the group's reference face for real faces.
-Check = Callable[[str, str, str, str], tuple[str | None, str | None]]
 Render = Callable[[Job, list[str]], str]  # (job, reference file paths) -> mp4 path
 
 
@@ -61,11 +61,11 @@ class State:
         self.clock = clock
         self.ids = IdFactory(self.config.seed)
         self._fetch = fetch
-        self._check = check
-        self._check_faces = _takes_group_face(check)
         self._render = render
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-work")
+        per_account = self.config.downloads_per_account
+        self._judge = Judge(fetch, check, self._pool, profile=self.config.profile, per_account=per_account)
         self._store: Store | None = None
         self.reset()
         if self.config.persist:
@@ -91,6 +91,7 @@ class State:
 
     def close(self) -> None:
         """Stop the worker threads (pending work is abandoned) and close the store."""
+        self._judge.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._store is not None:
             self._store.close()
@@ -111,24 +112,7 @@ class State:
             self._store.delete(kind, key)
 
     def _load(self, store: Store) -> None:
-        for body in store.load("session"):
-            self.sessions[body["token"]] = Session(**body)
-        for body in store.load("group"):
-            self.groups[body["id"]] = Group(**body)
-        for body in store.load("asset"):
-            asset = Asset(**body)
-            if asset.status == "Processing":  # its check died with the old process
-                asset.status, asset.error_code = "Failed", "InternalError"
-                asset.error_message = "The emulator restarted while the asset was processing; upload it again."
-            self.assets[asset.id] = asset
-        for body in store.load("job"):
-            job = Job(**{**body, "references": tuple(body["references"])})
-            if job.status in ("queued", "running") and not (job.video_path and job.status == "running"):
-                job.status, job.error_code = "failed", "InternalServiceError"
-                job.error_message = "The emulator restarted while the job ran; submit it again."
-            self.jobs[job.id] = job
-        for body in store.load("task"):
-            self.tasks[body["id"]] = Task(**body)
+        self.sessions, self.groups, self.assets, self.jobs, self.tasks = load_entities(store)
         for owned in (self.sessions, self.groups, self.assets, self.jobs):
             self.accounts.update(entity.account for entity in owned.values())
 
@@ -163,15 +147,19 @@ class State:
 
         Each provider is its own service: the same key at two providers is two accounts.
         """
-        if not key or not key.strip():
-            raise SimError("unauthorized", "Missing API key.")
-        if self.config.api_keys is not None and key not in self.config.api_keys:
-            raise SimError("unauthorized", "Invalid API key.")
-        account = f"{provider}:{key}" if provider else key
+        self.authenticate(key)
+        account = account_of(str(key), provider)
         with self._lock:
             self.accounts.add(account)
             self._admit(account)
         return account
+
+    def authenticate(self, key: str | None) -> None:
+        """Refuse a key that is no account (``SimError`` unauthorized); any non-empty key is one by default."""
+        if not key or not key.strip():
+            raise SimError("unauthorized", "Missing API key.")
+        if self.config.api_keys is not None and key not in self.config.api_keys:
+            raise SimError("unauthorized", "Invalid API key.")
 
     def _admit(self, account: str) -> None:
         # A token bucket per account holding one second's worth of requests.
@@ -327,30 +315,17 @@ class State:
             self.assets[asset.id] = asset
             self._count(account, "assets")
             self._save("asset", asset)
-            asset.verdict = self._pool.submit(self._judge, asset, group.person)
+            asset.verdict = self._judge.submit(
+                asset,
+                group.person,
+                group_face=lambda face: self._group_face(asset.group_id, face),
+                downloaded=lambda digest: self._count_source(asset, digest),
+            )
             return asset
 
-    def _judge(self, asset: Asset, person: str) -> tuple[str | None, str | None, str | None]:
-        """Download and check one asset: (error code, message, sha256)."""
-        if self._fetch is None or self._check is None:
-            return None, None, None
-        try:
-            path, digest = self._fetch(asset.url)
-        except SimError as exc:
-            return "DownloadFailed", exc.message, None
+    def _count_source(self, asset: Asset, digest: str) -> None:
         with self._lock:
             self.sources[(asset.account, asset.group_id, digest)] += 1
-        if self._check_faces:
-            code, message = self._check(  # type: ignore[call-arg]
-                path,
-                asset.asset_type,
-                person,
-                self.config.profile,
-                group_face=lambda face: self._group_face(asset.group_id, face),
-            )
-        else:
-            code, message = self._check(path, asset.asset_type, person, self.config.profile)
-        return code, message, digest
 
     def _group_face(self, group_id: str, face: tuple[float, ...]) -> tuple[float, ...]:
         """Return the group's reference face; a group without one takes ``face``.
@@ -375,10 +350,10 @@ class State:
         if asset.verdict is None or not asset.verdict.done():
             return asset
         try:
-            code, message, digest = asset.verdict.result()
+            code, message, digest, path = asset.verdict.result()
         except Exception as exc:  # a bug in a check must fail one asset, not the server
-            code, message, digest = "InternalError", f"Internal error: {type(exc).__name__}", None
-        asset.sha256 = digest
+            code, message, digest, path = "InternalError", f"Internal error: {type(exc).__name__}", None, None
+        asset.sha256, asset.path = digest, path
         asset.status = "Failed" if code else "Active"
         asset.error_code, asset.error_message = code, message
         asset.updated_at = max(asset.ready_at, asset.created_at)
@@ -476,7 +451,9 @@ class State:
                 raise SimError(
                     "invalid", f"asset {asset_id} is {asset.status}, only Active assets can be used", field="content"
                 )
-            if asset.asset_type == "Image" and self._fetch is not None:
+            if asset.asset_type == "Image" and asset.path and os.path.exists(asset.path):
+                paths.append(asset.path)
+            elif asset.asset_type == "Image" and self._fetch is not None:  # a persisted asset from another workdir
                 paths.append(self._fetch(asset.url)[0])
         now = self.clock()
         span = max(self.config.job_seconds, 0.0)
@@ -529,7 +506,7 @@ class State:
             return self._refresh_job(job)
 
     def job_for_download(self, job_id: str) -> Job | None:
-        """Return a finished job by id for the video file route (the URL itself is the credential)."""
+        """Return a job by id for the video file route, which checks the URL's key (``Job.video_key``)."""
         with self._lock:
             job = self.jobs.get(job_id)
             return self._refresh_job(job) if job else None
@@ -551,17 +528,13 @@ class State:
             return task
 
 
-def _takes_group_face(check: Check | None) -> bool:
-    if check is None:
-        return False
-    try:
-        return "group_face" in inspect.signature(check).parameters
-    except (TypeError, ValueError):  # a callable without a readable signature gets the plain call
-        return False
+def account_of(key: str, provider: str = "") -> str:
+    """Return the account an API key is at ``provider``: ``<provider>:<fingerprint of the key>``."""
+    return f"{provider}:{fingerprint(key)}" if provider else fingerprint(key)
 
 
-def account_label(key: str) -> str:
-    """Return a stable, non-secret name for the account behind an API key (stats never show keys)."""
-    provider, _, _ = key.rpartition(":")
-    digest = hashlib.sha256(("realavatar-sandbox:" + key).encode()).hexdigest()[:10]
+def account_label(account: str) -> str:
+    """Return a stable, non-secret name for an account (stats never show keys); ``account_of`` makes accounts."""
+    provider, _, _ = account.rpartition(":")
+    digest = hashlib.sha256(("realavatar-sandbox:" + account).encode()).hexdigest()[:10]
     return f"{provider or 'account'}-{digest}"

@@ -56,7 +56,8 @@ def send_all(app: Starlette, requests: list[tuple[str, str]], body: Any = None) 
 
     async def run() -> list[Outcome]:
         transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test", headers=KEY) as client:
+        headers = {**KEY, "X-Sandbox-Admin": app.state.admin_token}  # /_sandbox/reset is among the paths sent
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test", headers=headers) as client:
             outcomes: list[Outcome] = []
             for method, path in requests:
                 try:

@@ -151,7 +151,7 @@ def _seed(client: TestClient, image: Path) -> dict[str, list[str]]:
     r = client.get(f"{C}/visual-validate-result", params={"byted_token": verified}, headers=key)
     group = str(r.json()["data"]["GroupId"])
     with open(image, "rb") as fh:
-        hosted = client.post("/files", files={"file": (image.name, fh)}).json()
+        hosted = client.post("/files", files={"file": (image.name, fh)}, headers=key).json()
     body = {"name": "front", "asset_type": "Image", "asset_url": hosted["url"], "group_id": group}
     asset = str(client.post(f"{C}/asset-upload", json=body, headers=key).json()["data"]["AssetId"])
     client.app.state.sim.settle()  # type: ignore[attr-defined]

@@ -60,6 +60,10 @@ def test_the_sandbox_command_prints_its_urls_and_serves() -> None:
         assert first.startswith("realavatar-nb sandbox serving http://127.0.0.1:")
         root = first.split()[-1]
         assert httpx.get(f"{root}/_sandbox/stats", timeout=5).json() == {"accounts": {}, "duplicates": []}
+        reset = next(line for line in iter(proc.stdout.readline, "") if line.strip().startswith("reset"))
+        token = reset.split("X-Sandbox-Admin:")[1].strip()  # printed for the person who started it
+        assert httpx.post(f"{root}/_sandbox/reset", timeout=5).status_code == 401
+        assert httpx.post(f"{root}/_sandbox/reset", headers={"X-Sandbox-Admin": token}, timeout=5).status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -119,7 +123,7 @@ def test_injected_faults_show_in_the_stats_and_reset_with_them() -> None:
         )
         assert r.status_code == 429 and r.headers["retry-after"] == "1"
         assert httpx.get(f"{sb.url}/_sandbox/stats").json()["faults"]["429"] == 1
-        httpx.post(f"{sb.url}/_sandbox/reset")
+        httpx.post(f"{sb.url}/_sandbox/reset", headers={"X-Sandbox-Admin": sb.admin_token})
         assert httpx.get(f"{sb.url}/_sandbox/stats").json()["faults"]["429"] == 0
 
 

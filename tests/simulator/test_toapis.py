@@ -20,7 +20,7 @@ CALLBACK = "https://app.example/doubao/callback"
 
 def _host(http: TestClient, path: Path) -> str:
     """Put a local file on the emulator's file host (raw body, no multipart); return its URL."""
-    r = http.post("/files", params={"name": path.name}, content=path.read_bytes())
+    r = http.post("/files", params={"name": path.name}, content=path.read_bytes(), headers=KEY)
     assert r.status_code == 201, r.text
     return str(r.json()["url"])
 

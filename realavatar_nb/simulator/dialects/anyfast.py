@@ -272,7 +272,7 @@ class Anyfast(Dialect):
     async def get_generation(self, ctx: Context) -> Response:
         job = ctx.state.job(ctx.account, ctx.request.path_params["task_id"])
         status = _TASK_STATUS[job.status]
-        video = ctx.video_url(job.id) if status == "SUCCESS" else ""
+        video = ctx.video_url(job) if status == "SUCCESS" else ""
         finished = status in ("SUCCESS", "FAILURE")
         upstream: dict[str, Any] = {
             "id": job.extra.get("upstream_id", ""),

@@ -198,7 +198,7 @@ class Apimart(Dialect):
         if status == "completed":
             # inferred: the 3P client reads result.videos[0].url (array or string) and result.thumbnail_url;
             # an array of strings with expires_at, as APIMart's documented image results are.
-            video = {"url": [ctx.video_url(job.id)], "expires_at": int(job.done_at) + _URL_TTL}
+            video = {"url": [ctx.video_url(job)], "expires_at": int(job.done_at) + _URL_TTL}
             result = {"videos": [video], "thumbnail_url": f"{ctx.root}/{self.name}/f/thumbnail/{job.id}.jpg"}
             return _shape(task, status, result=result, done=job.done_at, estimated=estimated)
         if status == "failed":

@@ -2,7 +2,8 @@
 
 A dialect is a ``Dialect`` subclass with its auth header, its error shape and its routes. Each
 handler is wrapped by ``Dialect.endpoint``: the account is resolved, the JSON body read with a
-size cap, and any ``SimError`` (or a malformed body) becomes the provider's own error response;
+size cap, and any ``SimError`` (or a malformed body) becomes the provider's own error response, as
+does a body that stalls past the app's deadlines (408); a client gone mid-body is logged at debug;
 an unexpected exception becomes the provider's 500 shape without a stack trace.
 """
 
@@ -14,12 +15,13 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Final
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from ..bodies import BodyRefused
 from ..files import FileHost
-from ..state import SimError, State
+from ..state import Job, SimError, State
 
 __all__ = ["MAX_BODY", "MAX_INLINE_UPLOAD", "Body", "Context", "Dialect", "Handler"]
 
@@ -113,8 +115,8 @@ class Context:
         # Shaped like upstream's KYC H5 link (reference/upstream.md §2.2): opaque, token inside.
         return f"{self.root}/h5/{token}?configId=sandbox-liveness&bytedToken={token}&lng={lng}"
 
-    def video_url(self, job_id: str) -> str:
-        return f"{self.root}/videos/{job_id}.mp4"
+    def video_url(self, job: Job) -> str:
+        return f"{self.root}/videos/{job.id}.mp4?key={job.video_key}"
 
 
 Handler = Callable[[Context], Awaitable[Response]]
@@ -181,6 +183,12 @@ class Dialect:
                 if exc.retry_after is not None:
                     response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
                 return response
+            except BodyRefused as exc:  # a body too slow or too large (``bodies``)
+                return self.error(exc.status, exc.code, exc.message)
+            except ClientDisconnect:
+                # Nobody is left to answer, and a client going away is no server error.
+                log.debug("sandbox %s: the client went away before its request body arrived", self.name)
+                return Response(status_code=400)
             except Exception:
                 log.exception("sandbox %s handler failed", self.name)
                 return self.error(500, "internal_error", "Internal server error.")

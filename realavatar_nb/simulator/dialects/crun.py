@@ -146,7 +146,7 @@ class Crun(Dialect):
             "source": "api",
         }
         if status == "succeeded":
-            data["result"] = {"video_url": ctx.video_url(job.id)}  # inferred: the result shape was not visible
+            data["result"] = {"video_url": ctx.video_url(job)}  # inferred: the result shape was not visible
             data["complete_at"] = int(job.done_at)
         elif status == "failed":
             data["result"] = {"code": 501, "message": job.error_message or _FORCED[501]}

@@ -212,7 +212,7 @@ class EasyRouter(Dialect):
         if status in ("completed", "failed"):
             data["completed_at"] = int(max(job.done_at, job.created_at))
         if status == "completed":
-            data["metadata"] = {"url": ctx.video_url(job.id)}
+            data["metadata"] = {"url": ctx.video_url(job)}
         elif status == "failed":
             data["error"] = {"code": job.error_code or "InternalServiceError", "message": job.error_message or ""}
         return data

@@ -287,7 +287,7 @@ class _Generations(Dialect):
             data["completed_at"] = int(job.done_at)
             data["expires_at"] = int(job.done_at) + _VIDEO_URL_TTL
             # inferred: the page says "result (type video)" and "read the url field"; nesting not shown.
-            data["result"] = {"type": "video", "url": ctx.video_url(job.id)}
+            data["result"] = {"type": "video", "url": ctx.video_url(job)}
         elif status == "failed":
             data["error"] = {"code": job.error_code or "generation_failed", "message": job.error_message or ""}
         return data
