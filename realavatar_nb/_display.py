@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["STATUS_COLOURS", "DisplayMixin", "html_table", "printable"]
 
@@ -29,13 +30,47 @@ STATUS_COLOURS = {
 }
 
 
-def printable(path: str | os.PathLike[str]) -> str:
-    """Return a path as valid UTF-8 text: bytes of a non-UTF-8 name show as ``\\xNN``."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+# What a name may hold that a reader cannot see, or that a screen acts on instead of showing:
+# C0 and C1 controls with DEL (ESC clears a terminal, CR rewrites a line, LF forges one); bidi
+# controls (U+202E shows "\u202egpj.exe" as "exe.jpg"); line and paragraph separators; and
+# invisible format characters that make two different names look the same (soft hyphen,
+# zero-width space, word joiner, invisible operators, BOM, interlinear annotation). Zero-width
+# (non-)joiners and emoji tags stay: real names in Persian, Indic scripts and emoji need them.
+_HIDDEN: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+
+_SHORT: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}  # as Python's repr writes them
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
+    """Return a name or path as one line of visible UTF-8 text, safe for a terminal, a page or a table.
+
+    Bytes of a non-UTF-8 name show as ``\\xNN``; control characters (``\\x1b``, ``\\x7f``, ``\\r``, ``\\n``, ``\\t`` …),
+    bidi controls (``\\u202e`` …) and invisible format characters show as ``\\xNN`` / ``\\uNNNN`` escapes.
+    Backslashes are left alone (Windows paths stay readable), so the result is not meant to be parsed back.
+    """
+    raw = os.fspath(path)
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8", "backslashreplace")
+    else:
+        try:
+            text = os.fsencode(raw).decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that no file system produced (provider text): keep it visible
+            text = raw.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _HIDDEN.sub(_escape, text)
 
 
 def _cell(value: Any) -> str:
-    text = html.escape("" if value is None else str(value))
+    # Values may be a provider's text or a file's name: shown escaped, never acted on.
+    text = html.escape("" if value is None else printable(str(value)))
     colour = STATUS_COLOURS.get(str(value)) if isinstance(value, str) else None
     return f'<span style="color:{colour};font-weight:600">{text}</span>' if colour else text
 
@@ -47,7 +82,7 @@ def html_table(title: str, rows: Iterable[tuple[str, Any]]) -> str:
         f'<td style="text-align:left">{_cell(value)}</td></tr>'
         for label, value in rows
     )
-    return f"<div><strong>{html.escape(title)}</strong><table>{body}</table></div>"
+    return f"<div><strong>{html.escape(printable(title))}</strong><table>{body}</table></div>"
 
 
 class DisplayMixin:
@@ -65,7 +100,8 @@ class DisplayMixin:
     def _repr_text(self) -> str:
         rows = self._display_rows()
         width = max((len(label) for label, _ in rows), default=0)
-        lines = [self._display_title()] + [f"  {label.ljust(width)}  {value}" for label, value in rows]
+        shown = [(label, printable(str(value))) for label, value in rows]
+        lines = [printable(self._display_title())] + [f"  {label.ljust(width)}  {value}" for label, value in shown]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ._config import Secret
 from ._display import DisplayMixin
-from ._exceptions import CallbackParseError
+from ._exceptions import CallbackParseError, InvalidArgumentError
 from ._types import RESULT_CODE_PASSED
 
 __all__ = [
@@ -37,6 +37,16 @@ class Consent(DisplayMixin):
     given_by: str
     purpose: str
     confirmed_at: datetime = field(default_factory=_utcnow)
+
+    def __post_init__(self) -> None:
+        # Consent is the gate before a person's likeness is used: a blank one must not open it.
+        for name, takes in (
+            ("given_by", "the name of the person who consents"),
+            ("purpose", "what their likeness will be used for"),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidArgumentError(f"Consent({name}={value!r:.60}): pass {takes} as a non-empty string.")
 
     def _display_rows(self) -> list[tuple[str, Any]]:
         return [("given by", self.given_by), ("purpose", self.purpose), ("confirmed", self.confirmed_at)]

@@ -2,11 +2,15 @@
 
 Exit codes: 0 when every file passes, 1 when some file fails (one line per bad file says
 why), 2 when the command itself cannot run (a missing folder, an unknown profile).
+
+File names reach the terminal only through ``printable``: a name holding ESC, CR or a bidi
+override would otherwise clear the screen, overwrite the summary line or show ``exe.jpg``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -23,9 +27,9 @@ __all__ = ["main"]
 def _summarise(report: pd.DataFrame, out: TextIO, label: str = "") -> int:
     """Print one line per failing file and a summary; return how many files fail."""
     bad = report[~report["ok"]]
-    for row in bad.itertuples(index=False):
-        fix_hint = " [fixable]" if row.fixable else ""
-        out.write(f"{row.name}: {row.message}{fix_hint}\n")
+    for name, message, fixable in zip(bad["name"], bad["message"], bad["fixable"], strict=True):
+        fix_hint = " [fixable]" if fixable else ""
+        out.write(f"{printable(str(name))}: {printable(str(message))}{fix_hint}\n")
     fixable = int(bad["fixable"].sum())
     out.write(
         f"{label}{len(report)} files: {len(report) - len(bad)} ok, {len(bad)} with problems ({fixable} fixable)\n"
@@ -57,8 +61,9 @@ def _cmd_fix_report(report: pd.DataFrame, out_dir: str, args: argparse.Namespace
     from .media.fix import fix
 
     fixed = fix(report, out_dir, args.profile, workers=args.workers, progress=not args.quiet)
-    for row in fixed[fixed["fixed"]].itertuples(index=False):
-        out.write(f"fixed {row.name}: {row.action}\n")
+    done = fixed[fixed["fixed"]]
+    for name, action in zip(done["name"], done["action"], strict=True):
+        out.write(f"fixed {printable(str(name))}: {printable(str(action))}\n")
     failing = _summarise(fixed, out, label="after fixing: ")
     out.write(f"conforming copies in {printable(out_dir)}\n")
     return 1 if failing else 0
@@ -74,7 +79,7 @@ def _cmd_fix(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from .demo import run_demo
 
-    out.write(f"Running the three notebooks on the emulator into {args.out} (a minute or two)\n")
+    out.write(f"Running the three notebooks on the emulator into {printable(args.out)} (a minute or two)\n")
     result = run_demo(args.out, notebooks=args.notebooks, log=None if args.quiet else out)
     out.write(result.describe() + "\n")
     return 0
@@ -92,6 +97,7 @@ def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     except ValueError as exc:
         sys.stderr.write(f"realavatar-nb: --faults: {exc}\n")
         return 2
+    given = args.admin_token or os.environ.get("REALAVATAR_SANDBOX_ADMIN_TOKEN") or None
     sandbox = Sandbox(
         autopilot=args.autopilot,
         processing_seconds=args.processing,
@@ -100,12 +106,18 @@ def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
         seed=args.seed,
         host=args.host,
         port=args.port,
+        admin_token=given,
+        fetch_hosts=tuple(args.fetch_host or ()),
     )
     sandbox.start()
     out.write(f"realavatar-nb sandbox serving {sandbox.url}\n")
     for provider in PROVIDERS:
         out.write(f"  {provider:<10} {sandbox.base_url(provider)}\n")
-    out.write(f"  stats      {sandbox.url}/_sandbox/stats\nany non-empty API key is an account; Ctrl-C stops\n")
+    out.write(f"  stats      {sandbox.url}/_sandbox/stats\n")
+    # The person who started the server needs the token it drew; one they chose is not echoed back.
+    token = "(the one you gave)" if given else sandbox.admin_token
+    out.write(f"  reset      POST {sandbox.url}/_sandbox/reset with header X-Sandbox-Admin: {token}\n")
+    out.write("any non-empty API key is an account; Ctrl-C stops\n")
     out.flush()
     try:
         while sandbox.running:
@@ -157,6 +169,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--link-ttl", type=float, default=120.0, metavar="SECONDS", help="the H5 link's life")
     s.add_argument("--faults", default=None, help="e.g. 429=0.1,5xx=0.2,drop=0.05,latency=0.01")
     s.add_argument("--seed", type=int, default=0, help="seed for ids and fault injection")
+    s.add_argument(
+        "--admin-token", default=None,
+        help="what POST /_sandbox/reset needs (default: $REALAVATAR_SANDBOX_ADMIN_TOKEN, else a random one, printed)",
+    )  # fmt: skip
+    s.add_argument(
+        "--fetch-host", action="append", metavar="HOST[:PORT]",
+        help="a local server asset URLs may be downloaded from (public addresses always can); repeatable",
+    )  # fmt: skip
     s.set_defaults(run=_cmd_sandbox)
 
     d = sub.add_parser("demo", help="run the tutorial, batch and generation notebooks on the emulator")
@@ -174,7 +194,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return int(args.run(args, stream))
     except RealAvatarError as exc:
-        sys.stderr.write(f"realavatar-nb: {exc}\n")
+        # Line by line: a message may span lines, and may quote a path that holds a control character.
+        sys.stderr.write("realavatar-nb: " + "\n".join(printable(line) for line in str(exc).split("\n")) + "\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("realavatar-nb: interrupted\n")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from realavatar_nb._display import printable
 from realavatar_nb.cli import main
 from realavatar_nb.samples import make_image, make_video
 
@@ -82,3 +83,62 @@ def test_the_installed_command_runs_as_a_module(folder: Path) -> None:
         text=True,
     )
     assert done.returncode == 0 and "1 ok" in done.stdout
+
+
+# -- names that would act on the terminal ---------------------------------------------------
+
+RLO = "\u202egpj.exe"  # a terminal shows "exe.jpg"
+FORGER = "x\r3 files: 3 ok, 0 with problems (0 fixable)\x1b[K.png"  # CR + erase-line: a fake summary over its line
+WIPER = "\x1b[2J\x1b[Hwipe.png"  # clears the screen
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    media = tmp_path / "hostile"
+    make_image(media / RLO, width=200, height=250, format="jpeg")  # too small: each gets a line of its own
+    make_image(media / FORGER, width=200, height=250)
+    make_image(media / WIPER, width=200, height=250)
+    assert len(list(media.iterdir())) == 3  # real names on disk
+    return media
+
+
+def _no_raw_controls(text: str) -> None:
+    assert "\x1b" not in text and "\u202e" not in text and "\r" not in text
+
+
+def test_names_with_escapes_and_rlo_print_escaped_and_cannot_forge_the_summary(hostile: Path) -> None:
+    code, out = run("validate", str(hostile), "--quiet")
+    _no_raw_controls(out)
+    lines = out.split("\n")[:-1]
+    assert code == 1 and len(lines) == 4  # three problem lines and the one real summary, no forged line
+    assert lines[-1] == "3 files: 0 ok, 3 with problems (3 fixable)"
+    shown = {line.split(": ")[0] for line in lines[:-1]}
+    assert shown == {"\\u202egpj.exe", "x\\r3 files", "\\x1b[2J\\x1b[Hwipe.png"}
+
+
+def test_the_fix_lines_show_names_escaped_too(hostile: Path, tmp_path: Path) -> None:
+    code, out = run("fix", str(hostile), str(tmp_path / "out\x1b[2J"), "--quiet")
+    _no_raw_controls(out)
+    assert "fixed \\x1b[2J\\x1b[Hwipe.png: " in out and out.rstrip().endswith(
+        "conforming copies in " + printable(tmp_path / "out\x1b[2J")
+    )
+    assert code == 0
+
+
+def test_an_error_quoting_a_path_prints_it_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("validate", str(tmp_path / "gone\x1b[2J\u202e"))
+    err = capsys.readouterr().err
+    _no_raw_controls(err)
+    assert code == 2 and "gone\\x1b[2J\\u202e" in err
+
+
+def test_the_installed_command_prints_hostile_names_escaped(hostile: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "realavatar_nb", "validate", str(hostile), "--quiet"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
+    _no_raw_controls(done.stdout + done.stderr)
+    assert done.returncode == 1 and done.stdout.splitlines()[-1] == "3 files: 0 ok, 3 with problems (3 fixable)"
+    assert "\\u202egpj.exe: " in done.stdout

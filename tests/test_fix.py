@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from realavatar_nb._exceptions import FixError, MediaToolMissingError
+from realavatar_nb._exceptions import FixError, InvalidArgumentError, MediaToolMissingError
 from realavatar_nb.media import fix as fix_module
 from realavatar_nb.media import fix_av
 from realavatar_nb.media.fix import FIX_COLUMNS, fix
@@ -643,3 +643,39 @@ def test_progress_is_reported_from_the_calling_thread(tmp_path: Path) -> None:
     fix(report, tmp_path / "out", workers=3, progress=callback)
     assert seen[-1][:2] == (3, 3) and [done for done, *_ in seen] == sorted(done for done, *_ in seen)
     assert {name for *_, name in seen} == {threading.current_thread().name}
+
+
+# -- arguments that are not a report, a folder or paths -------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, 42])
+def test_fix_of_a_non_report_names_report_or_paths(value: object, tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        fix(value, tmp_path / "out", progress=False)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(
+        f"fix(report_or_paths={value}): pass a report from ra.validate_folder, a folder path, or a list of paths"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_fix_of_a_report_without_its_ok_column_names_the_missing_column(tmp_path: Path) -> None:
+    make_image(tmp_path / "src" / "small.jpg", width=200, height=250)
+    report = validate_folder(tmp_path / "src", progress=False).drop(columns=["ok"])
+    with pytest.raises(InvalidArgumentError, match=r"^fix\(report_or_paths=<DataFrame without ok>\): pass a report"):
+        fix(report, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fix_without_an_out_dir_names_out_dir(tmp_path: Path) -> None:
+    make_image(tmp_path / "src" / "small.jpg", width=200, height=250)
+    with pytest.raises(InvalidArgumentError, match=r"^fix\(out_dir=None\): pass a folder path \(str or pathlib"):
+        fix(tmp_path / "src", None, progress=False)  # type: ignore[arg-type]
+
+
+def test_a_fixed_copy_keeps_its_real_control_character_name_on_disk_and_shows_it_escaped(tmp_path: Path) -> None:
+    name = "\u202egpj\x1b[2J.png"
+    make_image(tmp_path / "src" / name, width=200, height=250)
+    report = fix(os.fsencode(tmp_path / "src"), os.fsencode(tmp_path / "out"), progress=False)  # bytes paths too
+    row = report.iloc[0]
+    assert row["name"] == "\\u202egpj\\x1b[2J.png" and bool(row["fixed"])
+    assert os.path.basename(row["path"]) == name and (tmp_path / "out" / name).is_file()

@@ -89,3 +89,19 @@ def test_parse_callback_is_total_over_any_text() -> None:
         assert result.byted_token.reveal() and result.result_code
 
     check()
+
+
+@pytest.mark.parametrize(
+    ("given_by", "purpose", "field"),
+    [(None, None, "given_by"), ("", "study 12", "given_by"), ("   ", "study 12", "given_by"),
+     ("Alice", None, "purpose"), ("Alice", " \t", "purpose"), ("Alice", 12, "purpose")],
+)  # fmt: skip
+def test_a_blank_or_missing_consent_field_does_not_pass_the_gate(given_by: object, purpose: object, field: str) -> None:
+    with pytest.raises(ra.InvalidArgumentError) as caught:
+        ra.Consent(given_by, purpose)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(f"Consent({field}=") and "non-empty string" in str(caught.value)
+
+
+def test_a_consent_with_both_fields_is_recorded_as_given() -> None:
+    consent = ra.Consent(given_by="Alice", purpose="study 12")
+    assert (consent.given_by, consent.purpose) == ("Alice", "study 12")

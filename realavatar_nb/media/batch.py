@@ -17,7 +17,8 @@ from typing import Any, Final
 
 import pandas as pd
 
-from .report import Format, write_report
+from .._display import printable
+from .report import Format, printable_cells, write_report
 
 __all__ = [
     "UPLOAD_COLUMNS", "bar_chart_svg", "final_report", "person_summary", "problems_by_code", "with_person",
@@ -189,7 +190,8 @@ def problems_by_code(final: pd.DataFrame) -> pd.Series:
 
 
 def _xml(text: object) -> str:
-    return html.escape(_BAD_XML.sub("\ufffd", str(text)))
+    # printable first: an upstream code with a bidi override must not reorder the chart's labels.
+    return html.escape(_BAD_XML.sub("\ufffd", printable(str(text))))
 
 
 def bar_chart_svg(counts: pd.Series, *, title: str) -> str:
@@ -232,8 +234,8 @@ def _tint(row: pd.Series) -> list[str]:
 
 
 def _table(frame: pd.DataFrame, tint: bool) -> str:
-    # escape="html": names and upstream messages are data, never markup.
-    styler = frame.style.hide(axis="index").format(na_rep="", escape="html")
+    # escape="html" and printable: names and upstream messages are data, never markup or hidden characters.
+    styler = printable_cells(frame).style.hide(axis="index").format(na_rep="", escape="html")
     return (styler.apply(_tint, axis=1) if tint else styler).to_html()
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from .._display import printable
 from .._exceptions import MediaError
 from .tags import read_tag
 
@@ -76,7 +77,8 @@ def _faces() -> Any:
 
 def _person_of(name: str, person: str | None, people: bool) -> str | None:
     if people:
-        head, sep, _ = name.replace("\\", "/").partition("/")
+        # os.sep, not every backslash: a printable name shows a control character as "\\x1b".
+        head, sep, _ = name.replace(os.sep, "/").partition("/")
         return head if sep else None
     return person
 
@@ -103,7 +105,7 @@ def _look(report: pd.DataFrame, workers: int | None) -> list[_Seen]:
         scans = _faces().scan_many([str(report.iloc[n]["path"]) for n in to_scan], workers=workers)
         for n, result in zip(to_scan, scans, strict=True):
             if isinstance(result, Exception):
-                seen[n] = _Seen(f"not checked: {result}")
+                seen[n] = _Seen(printable(f"not checked: {result}"))
             else:
                 seen[n].faces, seen[n].descriptor = result.faces, result.descriptor
                 seen[n].boxes = ";".join(f"{b.left},{b.top},{b.right},{b.bottom}" for b in result.boxes)
@@ -116,11 +118,12 @@ def _reference(
     """Return the person's reference descriptor and where it came from (recorded when new)."""
     if reference is not None:
         scan = _faces().scan(reference)
+        photo = printable(os.path.basename(reference))
         if scan.faces != 1 or scan.descriptor is None:
             raise MediaError(
-                f"The reference {os.path.basename(reference)} shows {scan.faces} faces; name a photo of {person} alone."
+                f"The reference {photo} shows {scan.faces} faces; name a photo of {printable(person)} alone."
             )
-        found: tuple[tuple[float, ...], str] = (scan.descriptor, os.path.basename(reference))
+        found: tuple[tuple[float, ...], str] = (scan.descriptor, photo)
     else:
         kept = references.face_reference(person) if references is not None else None
         if kept is not None:
@@ -216,7 +219,8 @@ def _write(report: pd.DataFrame, seen: list[_Seen]) -> None:
             report.at[index, "ok"] = False
             report.at[index, "fixable"] = False  # no copy of a file changes whose face it shows
         message = str(report.at[index, "message"] or "")
-        report.at[index, "message"] = s.detail if message in ("", "ok") else f"{message}; {s.detail}"
+        detail = printable(s.detail)  # it may quote a person's name from a folder or a file's metadata tag
+        report.at[index, "message"] = detail if message in ("", "ok") else f"{message}; {detail}"
 
 
 def carry_face_checks(fixed: pd.DataFrame, original: pd.DataFrame) -> pd.DataFrame:

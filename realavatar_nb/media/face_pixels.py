@@ -10,6 +10,7 @@ import os
 from collections.abc import Generator
 from typing import Any, Final
 
+from .._display import printable
 from .._exceptions import MediaError
 
 __all__ = ["open_image", "sampled_frames", "short_error"]
@@ -35,7 +36,9 @@ def open_image(path: str, draft: tuple[int, int] | None = None) -> Any:
             upright.info["ra_scale"] = max(full) / max(picture.size)  # > 1 when a JPEG decoded smaller
             return upright
     except Exception as exc:
-        raise MediaError(f"{os.path.basename(path)}: cannot be decoded as an image ({short_error(exc)})") from exc
+        raise MediaError(
+            f"{printable(os.path.basename(path))}: cannot be decoded as an image ({short_error(exc)})"
+        ) from exc
 
 
 def sampled_frames(path: str, *, max_frames: int, start_s: float = 0.0) -> Generator[tuple[float, Any], None, None]:
@@ -44,7 +47,7 @@ def sampled_frames(path: str, *, max_frames: int, start_s: float = 0.0) -> Gener
     from av.stream import Disposition
     from PIL import Image
 
-    name = os.path.basename(path)
+    name = printable(os.path.basename(path))
     try:
         container = av.open(path, metadata_errors="ignore")
     except Exception as exc:
@@ -93,4 +96,4 @@ def sampled_frames(path: str, *, max_frames: int, start_s: float = 0.0) -> Gener
 
 def short_error(exc: BaseException) -> str:
     text = str(getattr(exc, "strerror", None) or exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
+    return printable((text.splitlines()[0] if text else type(exc).__name__)[:160])  # it may quote the file's name

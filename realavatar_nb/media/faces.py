@@ -31,6 +31,7 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .._display import printable
 from .._exceptions import MediaError, MediaToolMissingError
 from .face_pixels import open_image, sampled_frames
 from .sniff import AUDIO_FORMATS, HEAD_BYTES, IMAGE_FORMATS, family_of_extension, sniff
@@ -222,13 +223,15 @@ def _kind_of(path: str) -> str:
         with open(path, "rb") as fp:
             head = fp.read(HEAD_BYTES)
     except OSError as exc:
-        raise MediaError(f"{os.path.basename(path)}: cannot be read ({exc.strerror or exc})") from exc
+        raise MediaError(
+            f"{printable(os.path.basename(path))}: cannot be read ({printable(str(exc.strerror or exc))})"
+        ) from exc
     found = sniff(head)
     family = found.format if found else family_of_extension(path.rpartition(".")[2] if "." in path else "")
     if family in AUDIO_FORMATS:
-        raise MediaError(f"{os.path.basename(path)}: an audio file shows no face")
+        raise MediaError(f"{printable(os.path.basename(path))}: an audio file shows no face")
     if family is None:
-        raise MediaError(f"{os.path.basename(path)}: neither an image nor a video this package can read")
+        raise MediaError(f"{printable(os.path.basename(path))}: neither an image nor a video this package can read")
     return "image" if family in IMAGE_FORMATS else "video"
 
 
@@ -271,7 +274,7 @@ def scan(path: str | os.PathLike[str], kind: str | None = None) -> FaceScan:
             if best is None or len(boxes) > best.faces:
                 best = FaceScan("video", len(boxes), boxes, None, 0, picture.width, picture.height, time_s)
     if best is None:
-        raise MediaError(f"{os.path.basename(spath)}: no video frame could be decoded")
+        raise MediaError(f"{printable(os.path.basename(spath))}: no video frame could be decoded")
     median = median_descriptor(descriptors) if descriptors else None
     return FaceScan("video", best.faces, best.boxes, median, frames, best.width, best.height, best.time_s)
 
@@ -322,11 +325,17 @@ def scan_many(paths: Sequence[str | os.PathLike[str]], *, workers: int | None = 
     for name, future in zip(names, futures, strict=True):
         error = future.exception()
         if isinstance(error, BrokenProcessPool):
-            error = MediaError(f"{os.path.basename(name)}: a face-scanning process died (a crash or out of memory)")
+            error = MediaError(
+                f"{printable(os.path.basename(name))}: a face-scanning process died (a crash or out of memory)"
+            )
         if error is None:
             results.append(future.result())
         else:
-            results.append(error if isinstance(error, Exception) else MediaError(f"{name}: {error!r}"))
+            results.append(
+                error
+                if isinstance(error, Exception)
+                else MediaError(f"{printable(os.path.basename(name))}: {printable(repr(error))}")
+            )
     return results
 
 
@@ -366,7 +375,7 @@ def thumbnail(path: str | os.PathLike[str], scan: FaceScan, *, size: int = 160) 
         with closing(sampled_frames(spath, max_frames=1, start_s=scan.time_s or 0.0)) as frames:
             picture = next((picture for _, picture in frames), None)
         if picture is None:
-            raise MediaError(f"{os.path.basename(spath)}: no video frame could be decoded")
+            raise MediaError(f"{printable(os.path.basename(spath))}: no video frame could be decoded")
     else:
         picture = open_image(spath, draft=(size, size))
     picture.thumbnail((size, size), Image.Resampling.LANCZOS)

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._display import printable
-from .._exceptions import FixError
+from .._exceptions import FixError, InvalidArgumentError
 from .fix_av import find_ffmpeg, write_audio, write_video
 from .fix_image import LOSSLESS_FORMATS, has_alpha, too_large_to_decode, write_image
 from .fix_names import Output, output_names, refuse_overwrites, split_name
+from .paths import FOLDER_PATH, path_argument, shown_argument
 from .probe import MediaInfo
 from .progress import ProgressArg, make_progress
 from .rules import FIXABLE_CODES, Profile, fixable, get_profile
@@ -50,6 +51,7 @@ _UNFIXABLE: Final[dict[str, str]] = {
     "ProbeCrashed": "ProbeCrashed: the file crashes its reader; replace it",
 }
 _REQUIRED: Final = ("path", "name", "kind", "format", "extension", "problems", "ok")
+_TAKES: Final = "a report from ra.validate_folder, a folder path, or a list of paths"
 
 Work = Literal["copy", "rename", "image", "video", "audio", "none"]
 _WORK: Final[dict[str, Work]] = {"image": "image", "video": "video", "audio": "audio"}
@@ -229,7 +231,7 @@ def _without_earlier_outputs(records: list[dict[str, Any]], folder: str, out_roo
 
 
 def _source_report(
-    report_or_paths: pd.DataFrame | str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    report_or_paths: pd.DataFrame | str | bytes | os.PathLike[str] | Iterable[str | bytes | os.PathLike[str]],
     profile: str | os.PathLike[str] | Mapping[str, Any] | Profile | None,
     workers: int | None,
     progress: ProgressArg,
@@ -239,8 +241,9 @@ def _source_report(
     if isinstance(report_or_paths, pd.DataFrame):
         missing = [c for c in _REQUIRED if c not in report_or_paths.columns]
         if missing:
-            raise FixError(
-                f"The report lacks the columns {missing}: pass a report from ra.validate_folder, or a folder or paths."
+            raise InvalidArgumentError(
+                f"fix(report_or_paths=<DataFrame without {', '.join(missing)}>): pass {_TAKES} "
+                "(a report needs the columns of ra.validate_folder's)."
             )
         if profile is None:
             rules = get_profile(report_or_paths.attrs.get("profile") or None)
@@ -248,13 +251,15 @@ def _source_report(
         rules = get_profile(profile)
         # Judged again under the requested limits, from the facts already measured.
         return with_profile(report_or_paths, rules), rules
+    if not isinstance(report_or_paths, Iterable):  # None, a number: validate_folder would name its own argument
+        raise InvalidArgumentError(f"fix(report_or_paths={shown_argument(report_or_paths)}): pass {_TAKES}.")
     rules = get_profile(profile)
     return validate_folder(report_or_paths, rules, workers=workers, progress=progress), rules
 
 
 def fix(
-    report_or_paths: pd.DataFrame | str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-    out_dir: str | os.PathLike[str],
+    report_or_paths: pd.DataFrame | str | bytes | os.PathLike[str] | Iterable[str | bytes | os.PathLike[str]],
+    out_dir: str | bytes | os.PathLike[str],
     profile: str | os.PathLike[str] | Mapping[str, Any] | Profile | None = None,
     *,
     include_ok: bool = True,
@@ -273,17 +278,21 @@ def fix(
     ``include_ok`` copies good files too, so ``out_dir`` is a complete folder to upload.
     ``ffmpeg`` names the binary for video and audio (default: on PATH, else imageio-ffmpeg's).
 
-    Raises ``FixError`` (nothing written) when an output would overwrite a source file, and
-    ``MediaToolMissingError`` when video or audio needs fixing and no ffmpeg exists.
+    Raises ``FixError`` (nothing written) when an output would overwrite a source file,
+    ``MediaToolMissingError`` when video or audio needs fixing and no ffmpeg exists, and
+    ``InvalidArgumentError`` for an argument that is neither (``None``, a report without its columns).
     """
 
+    if isinstance(report_or_paths, (str, bytes, os.PathLike)):
+        report_or_paths = path_argument(report_or_paths, call="fix", name="report_or_paths", takes=_TAKES)
+    folder = path_argument(out_dir, call="fix", name="out_dir", takes=f"{FOLDER_PATH} to write the copies into")
     report, rules = _source_report(report_or_paths, profile, workers, progress)
-    out_root = os.path.abspath(os.fspath(out_dir))
+    out_root = os.path.abspath(folder)
     if os.path.exists(out_root) and not os.path.isdir(out_root):
         raise FixError(f"out_dir {printable(out_root)} is a file: pass a folder to write the fixed copies into.")
     records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in report.to_dict("records")]
-    if isinstance(report_or_paths, (str, os.PathLike)):
-        records = _without_earlier_outputs(records, os.fspath(report_or_paths), out_root)
+    if isinstance(report_or_paths, str):
+        records = _without_earlier_outputs(records, report_or_paths, out_root)
     jobs = [_plan(n, record, rules, include_ok) for n, record in enumerate(records)]
     writing = [job for job in jobs if job.work != "none"]
     requests = [
@@ -317,6 +326,7 @@ def _result(
     rows = []
     for job, record in zip(jobs, records, strict=True):
         outcome = outcomes[job.index]
+        outcome.action = printable(outcome.action)  # an error's text may quote a file's name as it is
         row = checked.get(job.index)
         if row is None:
             row = {column: record.get(column) for column in REPORT_COLUMNS}

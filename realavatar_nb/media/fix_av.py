@@ -15,6 +15,7 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import Any, Final
 
+from .._display import printable
 from .._exceptions import FixError, MediaToolMissingError
 from .geometry import SizePlan, plan_size
 from .probe import MediaInfo
@@ -67,7 +68,7 @@ def find_ffmpeg(explicit: str | None = None) -> str:
 
 def _last_line(stderr: bytes | None) -> str:
     lines = [line.strip() for line in (stderr or b"").decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1] if lines else "it exited with an error and said nothing"
+    return printable(lines[-1]) if lines else "it exited with an error and said nothing"  # ffmpeg quotes paths raw
 
 
 def _run(spec: Any, binary: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any, Final, Literal
 from .._exceptions import MediaToolMissingError
 from . import quarantine as _quarantine
 from .integrity import check_structure
+from .paths import path_argument
 from .sniff import HEAD_BYTES, IMAGE_FORMATS, Sniffed, sniff
 
 __all__ = ["Backend", "MediaInfo", "probe"]
@@ -306,7 +307,7 @@ def _family_from_demuxer(name: str | None, sniffed: Sniffed | None) -> str | Non
 
 
 def probe(
-    path: str | os.PathLike[str],
+    path: str | bytes | os.PathLike[str],
     *,
     backend: Backend = "auto",
     timeout: float = 30.0,
@@ -318,9 +319,10 @@ def probe(
     ``backend``: ``"auto"``/``"pyav"`` (Pillow for images, PyAV for video and audio) or
     ``"ffprobe"``. ``isolate``: ``"untrusted"`` probes files without a known signature (and
     in-process probes that run past ``timeout``) in a separate process; ``"always"`` probes every
-    video/audio file there; ``"never"`` keeps everything in-process.
+    video/audio file there; ``"never"`` keeps everything in-process. A ``path`` that is no path at
+    all (``None``, a number, a NUL in it) raises ``InvalidArgumentError``.
     """
-    spath = os.fspath(path)
+    spath = path_argument(path, call="probe", name="path")
     early, size = _stat_problem(spath)
     if early is not None:
         return early

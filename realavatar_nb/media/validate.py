@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from .._display import DisplayMixin, printable
-from .._exceptions import MediaError
+from .._exceptions import InvalidArgumentError, MediaError
+from .paths import FILE_PATH, FOLDER_PATH, path_argument, shown_argument
 from .probe import Backend, Isolate, MediaInfo, probe
 from .progress import ProgressArg, make_progress
 from .rules import Check, Profile, evaluate, fixable, get_profile, problems_of
@@ -78,6 +79,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "duration_s": ("duration", " s"),
     "fps": ("frame rate", " fps"),
 }
+_FOLDER_TAKES: Final = f"{FOLDER_PATH}, a file path, or a list of paths"
 _READ_ERRORS: Final = ("FileEmpty", "FileUnreadable", "ProbeTimeout", "ProbeCrashed", "FormatUndetectable")
 
 
@@ -158,16 +160,20 @@ def judge(info: MediaInfo, profile: Profile) -> Validation:
 
 
 def validate(
-    path: str | os.PathLike[str],
+    path: str | bytes | os.PathLike[str],
     profile: str | os.PathLike[str] | Mapping[str, Any] | Profile | None = None,
     *,
     backend: Backend = "auto",
     timeout: float = 30.0,
     isolate: Isolate = "untrusted",
 ) -> Validation:
-    """Return the verdict on one file (never raises for a bad file; see ``Validation.problems``)."""
+    """Return the verdict on one file (never raises for a bad file; see ``Validation.problems``).
+
+    Raises ``InvalidArgumentError`` when ``path`` is not a path at all (``None``, a number, a NUL in it).
+    """
+    spath = path_argument(path, call="validate", name="path")
     rules = get_profile(profile)
-    return judge(probe(path, backend=backend, timeout=timeout, isolate=isolate), rules)
+    return judge(probe(spath, backend=backend, timeout=timeout, isolate=isolate), rules)
 
 
 def _row(v: Validation, name: str) -> dict[str, Any]:
@@ -257,7 +263,7 @@ def _frame(rows: Sequence[Mapping[Any, Any]], columns: Mapping[str, str]) -> pd.
 
 
 def validate_folder(
-    folder: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    folder: str | bytes | os.PathLike[str] | Iterable[str | bytes | os.PathLike[str]],
     profile: str | os.PathLike[str] | Mapping[str, Any] | Profile | None = None,
     *,
     recursive: bool = True,
@@ -269,7 +275,7 @@ def validate_folder(
     isolate: Isolate = "untrusted",
     person: str | None = None,
     people: bool = False,
-    reference: str | os.PathLike[str] | None = None,
+    reference: str | bytes | os.PathLike[str] | None = None,
     references: FaceReferences | None = None,
 ) -> pd.DataFrame:
     """Return a report with one row per file under ``folder`` (columns: ``REPORT_COLUMNS``).
@@ -283,7 +289,13 @@ def validate_folder(
     folder is a person) is given: ``NoFace``, ``MultipleFaces`` and ``FaceMismatch`` against the
     person's reference (``reference``, a photo of them alone, relative to ``folder`` or not; else
     the one kept in ``references``, e.g. ``client.ledger``; else the median face of their folder).
+
+    Paths may be ``str``, ``bytes`` (decoded as ``os.fsdecode`` does) or ``os.PathLike``; anything
+    else, or a path with a NUL character, raises ``InvalidArgumentError`` naming the argument.
     """
+    if isinstance(folder, (str, bytes, os.PathLike)):
+        folder = path_argument(folder, call="validate_folder", name="folder", takes=_FOLDER_TAKES)
+    photo = None if reference is None else path_argument(reference, call="validate_folder", name="reference")
     rules = get_profile(profile)
     targets = _targets(folder, recursive)
     options = {"backend": backend, "timeout": timeout, "isolate": isolate}
@@ -318,28 +330,31 @@ def validate_folder(
     if person is not None or people or reference is not None:
         from .face_checks import check_faces
 
-        photo = os.fspath(reference) if reference is not None else None
-        if photo is not None and not os.path.exists(photo) and isinstance(folder, (str, os.PathLike)):
-            photo = os.path.join(os.fspath(folder), photo)  # "alice/front.jpg" inside the folder
+        if photo is not None and not os.path.exists(photo) and isinstance(folder, str):
+            photo = os.path.join(folder, photo)  # "alice/front.jpg" inside the folder
         report = check_faces(report, person=person, people=people, reference=photo, references=references,
                              workers=workers)  # fmt: skip
         report.attrs["profile"] = rules.to_dict()
     return report
 
 
-def _targets(
-    folder: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], recursive: bool
-) -> list[tuple[str, str]]:
-    if isinstance(folder, (str, os.PathLike)):
-        top = os.fspath(folder)
+def _targets(folder: str | Iterable[str | bytes | os.PathLike[str]], recursive: bool) -> list[tuple[str, str]]:
+    if isinstance(folder, str):
+        top = folder
         try:
             mode = os.stat(top).st_mode
         except OSError as exc:
-            raise MediaError(f"Cannot open the folder {top!r}: {exc.strerror}. Check the path and try again.") from None
+            raise MediaError(
+                f"Cannot open the folder {printable(top)}: {exc.strerror}. Check the path and try again."
+            ) from None
         if not stat.S_ISDIR(mode):
-            return [(top, os.path.basename(top))]
+            return [(top, printable(os.path.basename(top)))]
         return sorted(((path, printable(name)) for path, name in _entries(top, recursive)), key=lambda t: t[1])
-    paths = [os.fspath(p) for p in folder]
+    if not isinstance(folder, Iterable):
+        raise InvalidArgumentError(f"validate_folder(folder={shown_argument(folder)}): pass {_FOLDER_TAKES}.")
+    paths = [
+        path_argument(p, call="validate_folder", name=f"folder[{n}]", takes=FILE_PATH) for n, p in enumerate(folder)
+    ]
     # Names relative to the files' common folder, as they would be had that folder been walked.
     common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else ""
     return [(p, printable(os.path.relpath(os.path.abspath(p), common))) for p in paths]
@@ -412,7 +427,8 @@ def with_profile(report: pd.DataFrame, profile: str | Mapping[str, Any] | Profil
         info = facts_from_row(record)
         v = judge(info, rules)
         row = dict(record)
-        row.update(ok=v.ok, problems=";".join(v.problems), fixable=v.fixable, message=v.message, profile=rules.name)
+        message = printable(v.message)  # as in a fresh report: a note may quote a file's name
+        row.update(ok=v.ok, problems=";".join(v.problems), fixable=v.fixable, message=message, profile=rules.name)
         rows.append(row)
     out = _frame(rows, REPORT_COLUMNS)
     out.attrs["profile"] = rules.to_dict()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .._display import STATUS_COLOURS
+from .._display import STATUS_COLOURS, printable
 from .._exceptions import RealAvatarError
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class LiveWidget(widgets.VBox):
         else:
             log.warning("%s: background task failed", type(self).__name__, exc_info=exc)
             text = f"{type(exc).__name__}: {exc}"
-        self._on_error(text)
+        self._on_error(printable(text))  # an OSError quotes the file's name as it is: shown escaped
 
     def _on_error(self, text: str) -> None:
         raise NotImplementedError
@@ -200,7 +200,8 @@ def frame_html(
     """Return ``frame`` as an HTML table: status cells coloured, rows with a problem tinted red.
 
     Short cells stay on one line (ids, sizes); prose columns (``wrap_columns``) wrap. Cells of
-    ``html_columns`` are HTML the caller made (a thumbnail); every other cell is escaped.
+    ``html_columns`` are HTML the caller made (a thumbnail); every other cell is escaped, and its
+    control and bidi characters shown as ``\\x1b`` / ``\\u202e`` (``printable``).
     """
     columns = list(frame.columns)
     coloured, wrapping, markup = set(status_columns), set(wrap_columns), set(html_columns)
@@ -218,7 +219,7 @@ def frame_html(
             elif column in coloured and text in STATUS_COLOURS:
                 body = status_badge(text)
             else:
-                body = html.escape(text)
+                body = html.escape(printable(text))
             wrap = "min-width:12em" if column in wrapping else "white-space:nowrap"
             cells.append(f'<td style="text-align:left;padding:2px 8px;{wrap}">{body}</td>')
         tint = ' style="background:#ffebe9"' if problem else ""

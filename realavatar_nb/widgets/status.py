@@ -25,7 +25,8 @@ from .._exceptions import ConfigurationError
 from .._ledger import SENDING, Ledger
 from .._models import Asset
 from .._types import ASSET_TERMINAL, JOB_TERMINAL
-from ..media.report import portable, write_report
+from .._uploads import LOST, UNKNOWN
+from ..media.report import csv_text, printable_cells, write_report
 from ._base import Clock, LiveWidget, Sleep, frame_html, is_missing, status_badge
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ class StatusTable(LiveWidget):
         }[self.state]
 
     def fallback_text(self) -> str:
-        body = self._frame.to_string(index=False, max_rows=_TEXT_ROWS, max_colwidth=60) if len(self._frame) else ""
+        shown = printable_cells(self._frame)  # names and provider messages: no raw escapes into a terminal
+        body = shown.to_string(index=False, max_rows=_TEXT_ROWS, max_colwidth=60) if len(shown) else ""
         return f"{self.summary()}\n{body}".rstrip()
 
     def fallback_html(self) -> str:
@@ -285,6 +287,8 @@ class StatusTable(LiveWidget):
             if row["status"] == SENDING:
                 if now - datetime.fromisoformat(str(row["updated_at"])) < SENDING_GRACE:  # the ledger's UTC
                     return True
+            elif row["status"] in (UNKNOWN, LOST):
+                continue  # an upload whose answer was lost waits for a person (resolve_upload), not a refresh
             elif row["status"] not in ASSET_TERMINAL:
                 return True
         return any(row["status"] not in JOB_TERMINAL for row in self._rows("job"))
@@ -325,9 +329,9 @@ class StatusTable(LiveWidget):
     @overload
     def to_csv(self, path: str | os.PathLike[str]) -> Path: ...
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str | Path:
-        """Return the table as CSV text, or write it to ``path`` and return the path."""
+        """Return the table as CSV text, or write it to ``path`` and return the path (formula-like text neutralised)."""
         if path is None:
-            return str(portable(self._frame).to_csv(index=False))
+            return csv_text(self._frame)
         return write_report(self._frame, path, format="csv")
 
     def export(self, path: str | os.PathLike[str]) -> Path:

@@ -21,6 +21,7 @@ from traitlets import Enum, Int, Unicode, observe
 from .._display import printable
 from .._exceptions import MediaError, RealAvatarError
 from ..media.fix import fix as fix_report
+from ..media.paths import FOLDER_PATH, path_argument
 from ..media.validate import validate_folder
 from ._base import Clock, LiveWidget, Sleep, frame_html
 from ._thumbs import face_thumbnails
@@ -67,14 +68,18 @@ class AssetValidator(LiveWidget):
         sleep: Sleep | None = None,
     ) -> None:
         super().__init__(clock=clock, sleep=sleep)
-        self.folder = os.fspath(folder)
+        self.folder = path_argument(folder, call="AssetValidator", name="folder", takes=FOLDER_PATH)
         # Face checks (validate_folder's person / people / reference / references), with a thumbnail per file.
         self._faces: dict[str, Any] = {"person": person, "people": people, "reference": reference,
                                        "references": references}  # fmt: skip
         self._thumbs: dict[str, str] = {}
         self.profile = profile
         # A sibling, not a subfolder: a later validation of the folder must not count the copies.
-        self.out_dir = os.fspath(out_dir) if out_dir is not None else os.path.normpath(self.folder) + "_fixed"
+        self.out_dir = (
+            path_argument(out_dir, call="AssetValidator", name="out_dir", takes=FOLDER_PATH)
+            if out_dir is not None
+            else os.path.normpath(self.folder) + "_fixed"
+        )
         self.recursive = recursive
         self.workers = workers
         self._report: pd.DataFrame | None = None

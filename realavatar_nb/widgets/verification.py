@@ -21,8 +21,11 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import traitlets
 
+from .._display import printable
 from .._exceptions import (
     CallbackParseError,
+    InvalidArgumentError,
+    MalformedResponseError,
     PollTimeoutError,
     RealAvatarError,
     VerificationExpiredError,
@@ -31,6 +34,7 @@ from .._exceptions import (
 from .._ledger import fingerprint
 from .._models import CallbackResult, Consent, Verification, VerificationSession, parse_callback
 from .._polling import FAILED_LOOKS, TRANSIENT
+from .._urls import is_http_url
 from ._base import Clock, LiveWidget, Sleep, status_badge
 from ._consent import ConsentForm
 from ._countdown import Countdown
@@ -46,6 +50,7 @@ _FAILED_ADVICE = (
     "Ask the person to try again with a new link: good light, face fully in the frame, no glasses or mask, "
     "and follow the on-screen prompts until the page says it is done."
 )
+REFUSED_LINK = "The provider sent a link that is not http(s); not shown."
 
 
 class VerificationLauncher(LiveWidget):
@@ -109,7 +114,7 @@ class VerificationLauncher(LiveWidget):
     # -- the view -------------------------------------------------------------------------
 
     def _build(self) -> None:
-        who = f" for {html.escape(self.person)}" if self.person else ""
+        who = f" for {html.escape(printable(self.person))}" if self.person else ""
         self._title = widgets.HTML(
             f"<h3 style='margin:0'>Liveness check{who} · {html.escape(self.client.provider)}</h3>"
         )
@@ -145,7 +150,8 @@ class VerificationLauncher(LiveWidget):
             buttons.append(self._new_link)
         if self.state == "verified" and self.reused:
             buttons.append(self._again)
-        self._status.value = f"<div>{status_badge(self._badge(), self.state)} {html.escape(self.message)}</div>"
+        shown = html.escape(printable(self.message))  # a message may quote a person's name or a provider's text
+        self._status.value = f"<div>{status_badge(self._badge(), self.state)} {shown}</div>"
         self.children = [self._title, self._consent_box, self._link_box, self._status, self._paste_box, *buttons]
 
     def _badge(self) -> str:
@@ -155,6 +161,15 @@ class VerificationLauncher(LiveWidget):
 
     def _show_link(self, session: VerificationSession) -> None:
         link = session.h5_link.reveal()
+        if not is_http_url(link):
+            # JupyterLab's HTML widget does not sanitise: a javascript: href would run in the notebook's page,
+            # and its QR code would hand the same thing to a phone. Neither is drawn; the link is not repeated.
+            raise MalformedResponseError(
+                f"{REFUSED_LINK} Press 'New link' to try again; if it happens again, {self.client.provider}'s "
+                "answer is broken: report it to them.",
+                provider=self.client.provider,
+                field="h5_link",
+            )
         self._qr.value = qr_png(link)
         self._link.value = (
             f'<a href="{html.escape(link)}" target="_blank" rel="noopener">Open the H5 page</a> '
@@ -172,7 +187,7 @@ class VerificationLauncher(LiveWidget):
         self.countdown.label = label
 
     def fallback_text(self) -> str:
-        who = f" for {self.person}" if self.person else ""
+        who = f" for {printable(self.person)}" if self.person else ""
         lines = [f"Liveness check{who} ({self.client.provider}): {self.state}"]
         if self.group_id:
             lines.append(f"  group {self.group_id}{' (reused from the ledger)' if self.reused else ''}")
@@ -181,12 +196,12 @@ class VerificationLauncher(LiveWidget):
         if self.result_code:
             lines.append(f"  resultCode {self.result_code}")
         if self.message:
-            lines.append(f"  {self.message}")
+            lines.append(f"  {printable(self.message)}")
         return "\n".join(lines)
 
     def fallback_html(self) -> str:
         rows = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self.fallback_text().splitlines()[1:])
-        who = f" for {html.escape(self.person)}" if self.person else ""
+        who = f" for {html.escape(printable(self.person))}" if self.person else ""
         head = f"<strong>Liveness check{who} ({html.escape(self.client.provider)})</strong>: "
         return f"<div>{head}{status_badge(self._badge(), self.state)}{rows}</div>"
 
@@ -201,12 +216,17 @@ class VerificationLauncher(LiveWidget):
 
     def give_consent(self, given_by: str, purpose: str) -> None:
         """Record the person's consent (what the form's button does) and create the first link."""
-        if not given_by.strip() or not purpose.strip():
+        try:  # Consent refuses a blank name or purpose; the form says so instead of raising into the frontend
+            consent = Consent(
+                given_by=given_by.strip() if isinstance(given_by, str) else given_by,
+                purpose=purpose.strip() if isinstance(purpose, str) else purpose,
+            )
+        except InvalidArgumentError:
             self.message = "Both the consenting person's name and the purpose are needed."
             return
-        self._consent = Consent(given_by=given_by.strip(), purpose=purpose.strip())
+        self._consent = consent
         if self.person is None:
-            self.person = given_by.strip()
+            self.person = consent.given_by
         self.client.ledger.record_consent(self.person, self._consent)
         self._start()
 

@@ -69,7 +69,7 @@ class Emulator:
     def client(self, dialect: str) -> ra.AsyncClient:
         return ra.AsyncClient(
             dialect, api_key=KEY, base_url=f"{ROOT}/{dialect}", transport=self.transport, ledger=self.ledger,
-            stager=SandboxStager(ROOT), rates={}, poll_interval=0.05,
+            stager=SandboxStager(ROOT, KEY), rates={}, poll_interval=0.05,
         )  # fmt: skip
 
     async def sleep(self, seconds: float) -> None:
@@ -408,3 +408,27 @@ def test_the_refresh_button_runs_one_round_and_done_starts_the_refresh(emu: Emul
         assert sorted(frame["status"]) == ["active", "failed"]
 
     asyncio.run(flow())
+
+
+def test_hostile_asset_names_are_escaped_on_screen_and_neutralised_in_csv(
+    emu: Emulator, files: dict[str, Path], tmp_path: Path
+) -> None:
+    formula, hidden = '=HYPERLINK("http://evil.example","x")', "\u202egpj.exe\x1b[2J\r"
+
+    async def flow() -> StatusTable:
+        async with emu.client("crun") as client:
+            group = await emu.group(client)
+            await client.upload_asset(group, files["good"], name=formula)
+            await client.upload_asset(group, files["good2"], name=hidden)
+            table = StatusTable(client, sleep=emu.sleep)
+            await asyncio.wait_for(table.done(), 10)
+            return table
+
+    table = asyncio.run(flow())
+    assert set(table.frame["name"]) == {formula, hidden}  # the frame keeps the data as it is
+    shown = "\n".join([table.fallback_text(), table.fallback_html(), table._table.value])
+    assert not any(ch in shown for ch in ("\u202e", "\x1b", "\r"))
+    assert "\\u202egpj.exe\\x1b[2J\\r" in table.fallback_text() and "\\u202egpj.exe" in table._table.value
+    for text in (table.to_csv(), table.to_csv(tmp_path / "status.csv").read_text(encoding="utf-8")):
+        names = set(pd.read_csv(io.StringIO(text))["name"])
+        assert names == {"'" + formula, "\\u202egpj.exe\\x1b[2J\\r"}

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import pytest
 
-from realavatar_nb._exceptions import FixError, MediaError
+from realavatar_nb._exceptions import FixError, InvalidArgumentError, MediaError
 from realavatar_nb.samples import DEMO_EXPECTED, make_demo_folder, make_image
 from realavatar_nb.widgets import validator as validator_module
 from realavatar_nb.widgets.validator import AssetValidator
@@ -305,3 +305,30 @@ def test_with_faces_each_file_shows_a_thumbnail_with_its_face_box_and_the_stray_
     assert green > 40  # the face box is drawn
     assert "face_distance" in table and "FaceMismatch" in widget.fallback_text()
     ledger.close()
+
+
+def test_names_with_rlo_and_escapes_show_escaped_in_the_table_and_every_fallback(tmp_path: Path) -> None:
+    folder = tmp_path / "hostile\x1b[2J"
+    make_image(folder / "\u202egpj.exe", width=800, height=1000, format="jpeg")
+    make_image(folder / "cr\rforged\x1b[K.jpg", width=120, height=120)  # a problem row: it also shows in "problems"
+
+    async def body() -> AssetValidator:
+        validator = AssetValidator(folder, workers=1)
+        await validator.done()
+        validator.view = "all"
+        return validator
+
+    validator = run(body)
+    shown = "\n".join(
+        [validator.table_view.value, validator.heading.value, validator.fallback_text(), validator.fallback_html()]
+        + [str(value) for value in validator._repr_mimebundle_().values()]
+    )
+    assert not any(ch in shown for ch in ("\u202e", "\x1b", "\r"))
+    assert "\\u202egpj.exe" in validator.table_view.value and "cr\\rforged\\x1b[K.jpg" in validator.table_view.value
+    assert "hostile\\x1b[2J/" in validator.fallback_text()
+
+
+@pytest.mark.parametrize("folder", [None, 7])
+def test_a_folder_that_is_not_a_path_is_refused_by_name(folder: object) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^AssetValidator\(folder=.*\): pass a folder path"):
+        AssetValidator(folder)  # type: ignore[arg-type]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 import realavatar_nb as ra
+from realavatar_nb._config import Secret
+from realavatar_nb._exceptions import MalformedResponseError
 from realavatar_nb.simulator import Sandbox
 from realavatar_nb.widgets import VerificationLauncher
 
@@ -291,6 +296,79 @@ def test_a_click_delivered_on_another_threads_loop_still_wakes_the_awaiting_cell
         verification = await waiting
         assert verification.verified and launcher.group_id == verification.group_id
         assert all(task.get_loop() is asyncio.get_running_loop() for task in launcher._tasks)
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+# -- a provider's link is shown only when it is http(s) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "JavaScript:alert(document.cookie)//https://x", "data:text/html,<script>alert(1)</script>",
+     "file:///etc/passwd", " https://padded.example/h5"],
+)  # fmt: skip
+def test_a_link_that_is_not_http_gets_no_href_no_qr_and_a_clear_message(
+    manual: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    async def scenario() -> None:
+        client = _client(manual, tmp_path, poll=3600.0)
+        create = client.create_verification
+
+        async def hostile(**kwargs: Any) -> ra.VerificationSession:
+            # The adapters refuse such links too; the widget must not depend on it.
+            return replace(await create(**kwargs), h5_link=Secret(link))
+
+        monkeypatch.setattr(client, "create_verification", hostile)
+        launcher = VerificationLauncher(client, person="ivy", consent=CONSENT)
+        await _until(lambda: launcher.state != "creating", "the session's outcome")
+        assert launcher.state == "error"
+        assert "The provider sent a link that is not http(s); not shown." in launcher.message
+        assert launcher._qr.value == b"" and launcher._link.value == "" and launcher._link_text.value == ""
+        shown = _everything_shown(launcher)
+        assert link.strip() not in shown and "href" not in shown and "not http(s); not shown" in shown
+        assert launcher._new_link in launcher.children  # another link may be fine
+        with pytest.raises(MalformedResponseError, match=r"not http\(s\)"):
+            await launcher.verified(timeout=5)
+        launcher.close()
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_an_http_link_still_gets_its_href_and_qr_code(manual: Sandbox, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        client = _client(manual, tmp_path, poll=3600.0)
+        launcher = VerificationLauncher(client, person="ivy", consent=CONSENT)
+        await _until(lambda: launcher.state == "waiting", "a link")
+        link = launcher._session.h5_link.reveal()  # type: ignore[union-attr]
+        assert link.startswith("http") and f'href="{html.escape(link)}"' in launcher._link.value
+        assert launcher._qr.value[:8] == b"\x89PNG\r\n\x1a\n"
+        launcher.close()
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("given_by", "purpose"), [("", "study 12"), ("Jill", "   "), (None, None)])
+def test_blank_consent_fields_show_a_message_and_create_nothing(
+    manual: Sandbox, tmp_path: Path, given_by: Any, purpose: Any
+) -> None:
+    async def scenario() -> None:
+        client = _client(manual, tmp_path)
+        before = _sessions(manual)
+        launcher = VerificationLauncher(client, person="jill")
+        form = launcher._consent_box
+        form.given_by.value, form.purpose.value, form.agree.value = given_by or "", purpose or "", True
+        form.button.click()  # a frontend may still deliver a click on a disabled button
+        launcher.give_consent(given_by, purpose)  # and code may call it with anything
+        assert launcher.state == "consent"
+        assert launcher.message == "Both the consenting person's name and the purpose are needed."
+        assert client.ledger.consent("jill") is None
+        await asyncio.sleep(0.05)
+        assert _sessions(manual) == before
+        launcher.close()
         await client.aclose()
 
     asyncio.run(scenario())
