@@ -11,82 +11,55 @@ Several clients in one process may share a file (WAL mode, one connection per le
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from ._config import Secret, default_data_dir
-from ._exceptions import LedgerError, PersonMismatchError
+from ._config import default_data_dir, fingerprint
+from ._exceptions import InvalidArgumentError, LedgerError, PersonMismatchError
+from ._ledger_schema import open_ledger
 from ._models import Asset, Consent, GenerationJob, Verification, VerificationSession
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Ledger"]
+__all__ = ["Ledger", "fingerprint"]
 
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS consents (person TEXT PRIMARY KEY, given_by TEXT, purpose TEXT, confirmed_at TEXT);
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT, provider TEXT, person TEXT, biz_id TEXT, token_fingerprint TEXT, callback_url TEXT,
-    created_at TEXT, expires_at TEXT, status TEXT, result_code TEXT, group_id TEXT, updated_at TEXT,
-    PRIMARY KEY (provider, id));
-CREATE TABLE IF NOT EXISTS groups (
-    id TEXT, provider TEXT, person TEXT NOT NULL, session_id TEXT, created_at TEXT, PRIMARY KEY (provider, id));
-CREATE TABLE IF NOT EXISTS assets (
-    key INTEGER PRIMARY KEY AUTOINCREMENT, provider TEXT, group_id TEXT, person TEXT, source TEXT, sha256 TEXT,
-    asset_type TEXT, name TEXT, id TEXT, status TEXT, error_code TEXT, error_message TEXT, created_at TEXT,
-    updated_at TEXT, handle TEXT);
-CREATE INDEX IF NOT EXISTS assets_by_file ON assets (provider, group_id, sha256);
-CREATE INDEX IF NOT EXISTS assets_by_id ON assets (provider, id);
-CREATE INDEX IF NOT EXISTS assets_by_handle ON assets (provider, handle);
-CREATE TABLE IF NOT EXISTS face_references (person TEXT PRIMARY KEY, descriptor TEXT, source TEXT, created_at TEXT);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT, provider TEXT, model TEXT, prompt TEXT, refs TEXT, status TEXT, video_url TEXT, error_code TEXT,
-    error_message TEXT, path TEXT, created_at TEXT, updated_at TEXT, PRIMARY KEY (provider, id));
-"""
-SENDING: Final = "sending"  # an upload intent whose create request has not been answered
+SENDING: Final = "sending"  # an upload claimed and not yet answered (see _uploads)
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def fingerprint(secret: Secret | str) -> str:
-    """Return a short SHA-256 fingerprint of a secret: enough to match it again, never to use it."""
-    raw = secret.reveal() if isinstance(secret, Secret) else secret
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
 class Ledger:
     """A SQLite file of everything the client did (``path``: default ``$REALAVATAR_HOME/ledger.sqlite3``)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise InvalidArgumentError(f"Ledger(path={path!r}): pass a file path (str or pathlib.Path), or None.")
         self.path = Path(path) if path is not None else default_data_dir() / "ledger.sqlite3"
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL survives a killed kernel (what the ledger is for) at a quarter of FULL's cost per
-            # write; the writes a person's liveness check paid for are made FULL one by one (durable=).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(
-                f"Cannot open the ledger at {self.path}: {exc}. Pass Ledger(path=...) somewhere writable."
-            ) from exc
-        self._lock = threading.Lock()
+        self._db, self.read_only = open_ledger(self.path)
+        self._lock = threading.RLock()  # one statement, or one transaction, at a time on this connection
+        self._in_transaction = False
 
     def _run(self, sql: str, args: tuple[Any, ...] = (), *, durable: bool = False) -> sqlite3.Cursor:
+        writes = not sql.lstrip().upper().startswith(("SELECT", "PRAGMA TABLE_INFO"))
+        if writes and self.read_only:
+            raise LedgerError(
+                f"The ledger at {self.path} is read-only here: it can be read (frames, reports), not written. "
+                f"To verify or upload, make the file and its folder writable, or work on a copy "
+                f"(ra.Ledger(path=...)) and keep the original: it remembers what was uploaded."
+            )
         try:
             with self._lock:
-                if not durable:
+                if not durable or self._in_transaction:
                     return self._db.execute(sql, args)
                 self._db.execute("PRAGMA synchronous=FULL")
                 try:
@@ -94,7 +67,34 @@ class Ledger:
                 finally:
                     self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
-            raise LedgerError(f"The ledger at {self.path} could not be written: {exc}") from exc
+            raise LedgerError(
+                f"The ledger at {self.path} could not be {'written' if writes else 'read'}: {exc}"
+            ) from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the database's write lock for a block of reads and writes (other processes wait)."""
+        with self._lock:
+            if self._in_transaction:
+                yield
+                return
+            try:
+                self._run("PRAGMA synchronous=FULL")  # a claim guards money: it reaches the disk
+                self._run("BEGIN IMMEDIATE")
+                self._in_transaction = True
+                yield
+            except BaseException:
+                if self._in_transaction:
+                    self._in_transaction = False
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._in_transaction = False
+                self._run("COMMIT")
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA synchronous=NORMAL")
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return list(self._run(sql, args).fetchall())
@@ -108,7 +108,7 @@ class Ledger:
     def record_consent(self, person: str, consent: Consent) -> None:
         """Record who consented for ``person``, for what, and when."""
         self._run(
-            "INSERT OR REPLACE INTO consents VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO consents (person, given_by, purpose, confirmed_at) VALUES (?, ?, ?, ?)",
             (person, consent.given_by, consent.purpose, consent.confirmed_at.isoformat()),
         )
 
@@ -118,14 +118,18 @@ class Ledger:
         if not rows:
             return None
         row = rows[0]
-        return Consent(row["given_by"], row["purpose"], datetime.fromisoformat(row["confirmed_at"]))
+        try:
+            return Consent(row["given_by"], row["purpose"], datetime.fromisoformat(row["confirmed_at"]))
+        except (InvalidArgumentError, TypeError, ValueError):  # a blank consent from an older release is none
+            return None
 
     def record_session(
         self, session: VerificationSession, *, person: str | None, biz_id: str | None, provider: str | None = None
     ) -> None:
         """Record a new liveness session (its token only as a fingerprint) under ``provider``."""
         self._run(
-            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?)",
+            "INSERT OR REPLACE INTO sessions (id, provider, person, biz_id, token_fingerprint, callback_url,"
+            " created_at, expires_at, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
             (
                 session.id,
                 provider or session.provider,
@@ -155,7 +159,7 @@ class Ledger:
         """Record a verified group as ``person``'s; raise ``PersonMismatchError`` if it is someone else's."""
         self.check_group(provider, group_id, person)
         self._run(
-            "INSERT OR IGNORE INTO groups VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO groups (id, provider, person, session_id, created_at) VALUES (?, ?, ?, ?, ?)",
             (group_id, provider, person, session_id, _now()),
             durable=True,
         )
@@ -186,43 +190,116 @@ class Ledger:
     def begin_upload(
         self, provider: str, group_id: str, *, sha256: str, source: str, asset_type: str, name: str | None
     ) -> int:
-        """Record the intent to upload a file before its request is sent; return the row's key."""
+        """Record an unowned upload intent (never sent); return the row's key. Clients claim through ``_uploads``."""
+        return self.insert_claim(provider, group_id, sha256=sha256, source=source, asset_type=asset_type,
+                                 name=name, owner=None, lease_until=None)  # fmt: skip
+
+    # The upload claim's primitives; the rule that uses them is _uploads.claim.
+
+    def upload_rows(self, provider: str, group_id: str, sha256: str) -> list[dict[str, Any]]:
+        """Return every row for this file in this group, newest first."""
+        rows = self._rows(
+            "SELECT * FROM assets WHERE provider = ? AND group_id = ? AND sha256 = ? ORDER BY key DESC",
+            (provider, group_id, sha256),
+        )
+        return [dict(r) for r in rows]
+
+    def insert_claim(
+        self, provider: str, group_id: str, *, sha256: str, source: str, asset_type: str, name: str | None,
+        owner: str | None, lease_until: float | None,
+    ) -> int:  # fmt: skip
+        """Insert a claimed, unsent upload row; return its key."""
         person = self.person_of(provider, group_id)
         cursor = self._run(
             "INSERT INTO assets (provider, group_id, person, source, sha256, asset_type, name, status, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (provider, group_id, person, source, sha256, asset_type, name, SENDING, _now(), _now()),
-        )
+            " updated_at, owner, lease_until, sends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (provider, group_id, person, source, sha256, asset_type, name, SENDING, _now(), _now(), owner,
+             lease_until),
+            durable=True,
+        )  # fmt: skip
         return int(cursor.lastrowid or 0)
 
-    def finish_upload(self, key: int, asset: Asset) -> None:
-        """Record the provider's answer to an upload intent."""
+    def take_claim(self, key: int, *, owner: str, lease_until: float) -> None:
+        """Make ``owner`` the holder of a row whose earlier owner is gone."""
         self._run(
-            "UPDATE assets SET id = ?, status = ?, error_code = ?, error_message = ?, updated_at = ? WHERE key = ?",
-            (asset.id, asset.status, asset.error_code, asset.error_message, _now(), key),
+            "UPDATE assets SET owner = ?, lease_until = ?, status = ?, updated_at = ? WHERE key = ?",
+            (owner, lease_until, SENDING, _now(), key),
+            durable=True,
         )
 
-    def abandon_upload(self, key: int) -> None:
-        """Forget an intent whose request certainly never created anything (refused before sending)."""
-        self._run("DELETE FROM assets WHERE key = ? AND status = ?", (key, SENDING))
-
-    def existing_upload(self, provider: str, group_id: str, sha256: str) -> dict[str, Any] | None:
-        """Return the upload of this file into this group that is pending, processing or active, if any."""
-        rows = self._rows(
-            "SELECT * FROM assets WHERE provider = ? AND group_id = ? AND sha256 = ? AND status != 'failed'"
-            " ORDER BY key DESC",
-            (provider, group_id, sha256),
+    def renew_claim(self, key: int, *, owner: str, lease_until: float) -> bool:
+        """Extend ``owner``'s lease on a row; return ``False`` if the row is no longer theirs."""
+        cursor = self._run(
+            "UPDATE assets SET lease_until = ? WHERE key = ? AND owner = ? AND status = ?",
+            (lease_until, key, owner, SENDING),
         )
-        return dict(rows[0]) if rows else None
+        return cursor.rowcount > 0
 
-    def failed_upload(self, provider: str, group_id: str, sha256: str) -> dict[str, Any] | None:
-        """Return the newest failed upload of this file into this group, if any."""
-        rows = self._rows(
-            "SELECT * FROM assets WHERE provider = ? AND group_id = ? AND sha256 = ? AND status = 'failed'"
-            " ORDER BY key DESC LIMIT 1",
-            (provider, group_id, sha256),
+    def mark_sent(self, key: int, *, owner: str) -> None:
+        """Record, before it goes, that a create is about to be sent under this row."""
+        self._run("UPDATE assets SET sends = sends + 1, updated_at = ? WHERE key = ? AND owner = ?",
+                  (_now(), key, owner), durable=True)  # fmt: skip
+
+    def release_claim(self, key: int, *, owner: str) -> None:
+        """Give a row up with its outcome unknown (sent, no answer recorded): the next claim reconciles it."""
+        self._run(
+            "UPDATE assets SET status = ?, owner = NULL, lease_until = NULL, updated_at = ?"
+            " WHERE key = ? AND owner = ? AND status = ?",
+            ("unknown", _now(), key, owner, SENDING),
+            durable=True,
         )
-        return dict(rows[0]) if rows else None
+
+    def abandon_upload(self, key: int, owner: str | None = None) -> None:
+        """Delete a claimed row under which nothing was sent (only its owner may)."""
+        self._run("DELETE FROM assets WHERE key = ? AND status = ? AND sends = 0 AND owner IS ?",
+                  (key, SENDING, owner))  # fmt: skip
+
+    def drop_refused(self, key: int, *, owner: str) -> None:
+        """Delete a row whose one and only create the provider refused outright (a 4xx: nothing was made)."""
+        self._run("DELETE FROM assets WHERE key = ? AND owner = ? AND status = ? AND sends = 1",
+                  (key, owner, SENDING), durable=True)  # fmt: skip
+
+    def finish_upload(self, key: int, asset: Asset, *, owner: str | None = None) -> None:
+        """Record the provider's answer under the claimed row (a new row if the claim was lost meanwhile)."""
+        with self.transaction():
+            done = self._run(
+                "UPDATE assets SET id = ?, status = ?, error_code = ?, error_message = ?, owner = NULL,"
+                " lease_until = NULL, updated_at = ? WHERE key = ? AND (owner IS ? OR ? IS NULL)",
+                (asset.id, asset.status, asset.error_code, asset.error_message, _now(), key, owner, owner),
+            ).rowcount
+            if not done:  # someone took the row over: the asset exists all the same, so remember it
+                row = self._rows("SELECT * FROM assets WHERE key = ?", (key,))
+                if row:
+                    r = row[0]
+                    self._run(
+                        "INSERT INTO assets (provider, group_id, person, source, sha256, asset_type, name, id,"
+                        " status, error_code, error_message, created_at, updated_at, sends)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                        (r["provider"], r["group_id"], r["person"], r["source"], r["sha256"], r["asset_type"],
+                         r["name"], asset.id, asset.status, asset.error_code, asset.error_message, _now(), _now()),
+                    )  # fmt: skip
+
+    def settle_upload(self, key: int, asset: Asset | None, *, handle: str | None = None) -> None:
+        """Settle a row whose outcome was unknown: the asset found for it, or ``None`` (it never arrived: kept
+        as ``lost`` for the record, and the file may be sent again)."""
+        if asset is None:
+            self._run("UPDATE assets SET status = 'lost', owner = NULL, lease_until = NULL, updated_at = ?"
+                      " WHERE key = ? AND id IS NULL", (_now(), key), durable=True)  # fmt: skip
+            return
+        self._run(
+            "UPDATE assets SET id = ?, status = ?, error_code = ?, error_message = ?, owner = NULL,"
+            " lease_until = NULL, handle = COALESCE(?, handle), updated_at = ? WHERE key = ?",
+            (asset.id, asset.status, asset.error_code, asset.error_message, handle, _now(), key),
+            durable=True,
+        )
+
+    def unsettled_uploads(self, provider: str, group_id: str | None = None) -> list[dict[str, Any]]:
+        """Return rows sent with no answer recorded (outcome unknown), or claimed and not yet answered."""
+        sql = "SELECT * FROM assets WHERE provider = ? AND status IN (?, 'unknown')"
+        args: tuple[Any, ...] = (provider, SENDING)
+        if group_id is not None:
+            sql, args = sql + " AND group_id = ?", (*args, group_id)
+        return [dict(r) for r in self._rows(sql + " ORDER BY key", args)]
 
     def resolve_asset(self, provider: str, handle: str, asset: Asset) -> None:
         """Record that the upload known by ``handle`` (APIMart's ``task#index``) is now ``asset.id``."""
@@ -264,7 +341,7 @@ class Ledger:
     def record_face_reference(self, person: str, descriptor: Sequence[float], source: str) -> None:
         """Keep ``person``'s reference face (a 128-number descriptor: biometric data, erased with them)."""
         self._run(
-            "INSERT OR REPLACE INTO face_references VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO face_references (person, descriptor, source, created_at) VALUES (?, ?, ?, ?)",
             (person, json.dumps([round(float(x), 6) for x in descriptor]), source, _now()),
         )
 
@@ -273,7 +350,9 @@ class Ledger:
     def record_job(self, provider: str, job: GenerationJob, *, prompt: str = "", path: str | None = None) -> None:
         """Record a generation job, or its latest state."""
         self._run(
-            "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, id) DO UPDATE SET"
+            "INSERT INTO jobs (id, provider, model, prompt, refs, status, video_url, error_code, error_message, path,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (provider, id) DO UPDATE SET"
             " status = excluded.status, video_url = excluded.video_url, error_code = excluded.error_code,"
             " error_message = excluded.error_message, path = COALESCE(excluded.path, jobs.path),"
             " updated_at = excluded.updated_at",

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._exceptions import PollTimeoutError, RateLimitError, ServerError, TransportError
+from ._exceptions import MalformedResponseError, PollTimeoutError, RateLimitError, ServerError, TransportError
 
 __all__ = ["iter_status", "wait_for"]
 
@@ -20,7 +20,8 @@ T = TypeVar("T")
 
 # A look that failed even after the transport's retries: a wait tolerates a few in a row, since the
 # thing waited on is still there, and raises the last one after that.
-TRANSIENT = (ServerError, TransportError, RateLimitError)
+# A malformed look (a proxy's HTML error page) is one of them; three in a row end the wait.
+TRANSIENT = (ServerError, TransportError, RateLimitError, MalformedResponseError)
 FAILED_LOOKS = 3
 
 

@@ -117,9 +117,8 @@ def test_a_200_asset_batch_under_faults_ends_terminal_with_no_duplicate_creates(
         async def batch() -> list[ra.Asset | BaseException]:
             client = ra.AsyncClient(
                 "sandbox", sandbox=sb, dialect="easyrouter", ledger=ra.Ledger(tmp_path / "l.sqlite3"),
-                poll_interval=0.05,
+                poll_interval=0.05, sleep=_no_wait,  # the emulator's Retry-After is real seconds; no need here
             )  # fmt: skip
-            client._retry._sleep = _no_wait  # the emulator's Retry-After is real seconds; the test's clock is not
             async with client:
                 session = await client.create_verification()
                 group = (await client.wait_verified(session, timeout=60)).group_id

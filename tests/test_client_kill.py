@@ -25,7 +25,8 @@ root, group, ledger, *paths = sys.argv[1:]
 
 async def main():
     client = ra.AsyncClient("easyrouter", api_key="kill-test", base_url=root + "/easyrouter",
-                            ledger=ra.Ledger(ledger), stager=SandboxStager(root), poll_interval=0.05, rates={})
+                            ledger=ra.Ledger(ledger), stager=SandboxStager(root, "kill-test"), poll_interval=0.05,
+                            rates={})
     gate = asyncio.Semaphore(4)
     async def one(path):
         async with gate:
@@ -42,7 +43,7 @@ def _group(root: str, ledger: Path) -> str:
     async def verify() -> str:
         client = ra.AsyncClient(
             "easyrouter", api_key="kill-test", base_url=root + "/easyrouter", ledger=ra.Ledger(ledger),
-            stager=SandboxStager(root), poll_interval=0.05,
+            stager=SandboxStager(root, "kill-test"), poll_interval=0.05,
         )  # fmt: skip
         async with client:
             session = await client.create_verification()

@@ -50,13 +50,14 @@ def test_a_group_is_never_handed_to_another_person(ledger: Ledger) -> None:
 def test_an_upload_intent_is_recorded_before_the_request_and_found_on_rerun(ledger: Ledger) -> None:
     ledger.record_group("crun", "group-1", person="alice")
     key = ledger.begin_upload("crun", "group-1", sha256="abc", source="faces/a.jpg", asset_type="Image", name="a")
-    pending = ledger.existing_upload("crun", "group-1", "abc")
-    assert pending is not None and pending["status"] == "sending" and pending["person"] == "alice"
+    [pending] = ledger.upload_rows("crun", "group-1", "abc")
+    assert pending["status"] == "sending" and pending["person"] == "alice" and pending["sends"] == 0
     ledger.finish_upload(key, ra.Asset(id="asset-1", group_id="group-1", status="processing"))
-    again = ledger.existing_upload("crun", "group-1", "abc")
-    assert again is not None and again["id"] == "asset-1"
+    [again] = ledger.upload_rows("crun", "group-1", "abc")
+    assert again["id"] == "asset-1" and again["status"] == "processing"
     ledger.update_asset("crun", ra.Asset(id="asset-1", group_id="group-1", status="failed", error_code="FaceMismatch"))
-    assert ledger.existing_upload("crun", "group-1", "abc") is None  # a failed upload may be tried again
+    [failed] = ledger.upload_rows("crun", "group-1", "abc")
+    assert (failed["status"], failed["error_code"]) == ("failed", "FaceMismatch")
 
 
 def test_the_ledger_survives_a_new_process_on_the_same_file(tmp_path: Path) -> None:
