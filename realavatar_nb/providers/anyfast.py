@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -22,8 +22,19 @@ import httpx
 from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, Fields, error_for_status, id_argument, path_segment, token_session_id
+from .._types import AssetStatus, JobStatus, VerificationStatus
+from .base import (
+    LINK_TTL,
+    Adapter,
+    ErrorFields,
+    Fields,
+    id_argument,
+    path_segment,
+    token_session_id,
+    upstream_error,
+)
 from .base import asset_kind_or_none as _kind_or_none
+from .base import obj as _obj
 from .base import reason as _reason
 from .base import sent_count as _sent_count
 from .base import sent_json as _sent_json
@@ -33,7 +44,6 @@ __all__ = ["Anyfast"]
 
 A: Final = "/volc/asset"
 GENERATIONS: Final = "/v1/video/generations"
-LINK_TTL: Final = timedelta(seconds=120)  # no expiry field: upstream's documented H5 link life
 PAGE_SIZE: Final = 100  # upstream's maximum
 MODEL_OF_TYPE: Final = {"Image": "volc-asset", "Video": "volc-asset-video", "Audio": "volc-asset-audio"}
 # Ark's content item kind and reference role for each asset type.
@@ -48,17 +58,17 @@ class Anyfast(Adapter):
     name = "anyfast"
     default_base_url = "https://www.anyfast.ai"
     # No status field: a non-empty GroupId is verified; failed/expired arrive as errors (parse_get_verification).
-    verification_statuses: ClassVar[Mapping[str, str]] = {}
+    verification_statuses: ClassVar[Mapping[str, VerificationStatus]] = {}
     # The GetAsset schema lists Active/Inactive, the guides wait for Active and report FaceMismatch:
     # Inactive is "not usable yet" (processing), unless an Error rides along (then failed; see _asset).
-    asset_statuses: ClassVar[Mapping[str, str]] = {
+    asset_statuses: ClassVar[Mapping[str, AssetStatus]] = {
         "Processing": "processing",
         "Active": "active",
         "Failed": "failed",
         "Inactive": "processing",
     }
     # new-api's task spellings in the envelope; Ark's own lower-case ones if a bare Ark task arrives.
-    job_statuses: ClassVar[Mapping[str, str]] = {
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = {
         "NOT_START": "queued",
         "SUBMITTED": "queued",
         "QUEUED": "queued",
@@ -81,7 +91,7 @@ class Anyfast(Adapter):
 
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: any 4xx/5xx, or an upstream ``Error`` / non-success code in a 200."""
-        found, code, message, request_id = _error_fields(body)
+        found, (code, message), request_id = _error_fields(body)
         status = response.status_code
         if status < 400:
             if not found:
@@ -90,10 +100,10 @@ class Anyfast(Adapter):
         text = message or response.reason_phrase or "request refused"
         if code and code not in text:
             text = f"{code}: {text}"
-        return error_for_status(status, text, provider=self.name, code=code, request_id=request_id, body=body,
-                                response=response)  # fmt: skip
+        return self.refusal(response, body, status=status, error=ErrorFields(code, text), request_id=request_id)
 
-    def _result(self, response: httpx.Response) -> Fields:
+    def payload(self, response: httpx.Response) -> Fields:
+        """Return upstream's ``Result``, bare or in its ``{ResponseMetadata, Result}``, raising the error first."""
         body = self.fields(self.check(response), "")
         # Anyfast passes upstream's Result through bare; the full upstream envelope is accepted too.
         return body.obj("Result") if isinstance(body.get("Result"), dict) else body
@@ -101,7 +111,7 @@ class Anyfast(Adapter):
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
-        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
         body: dict[str, Any] = {"CallbackURL": callback_url} if callback_url else {}
         if project:
@@ -109,7 +119,7 @@ class Anyfast(Adapter):
         return self.request("POST", f"{A}/CreateVisualValidateSession", json_body=body)
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
-        result = self._result(response)
+        result = self.payload(response)
         token = result.required("BytedToken")
         link = result.link("H5Link")
         if not link:
@@ -134,7 +144,7 @@ class Anyfast(Adapter):
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
         try:
-            result = self._result(response)
+            result = self.payload(response)
         except ProviderError as exc:
             ended = _ended_session(exc)
             if ended is None:
@@ -152,6 +162,12 @@ class Anyfast(Adapter):
             body["Name"] = name
         body |= {"AssetType": kind, "URL": url}
         return self.request("POST", f"{A}/CreateAsset", json_body=body)
+
+    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
+        asset_id = self.payload(response).required("Id")  # inferred: like CreateAssetGroup's {"Id"}
+        sent = _sent_json(response)  # a multipart upload leaves type and name to get_asset
+        return [Asset(id=asset_id, group_id=group_id, status="processing", name=_sent_text(sent.get("Name")),
+                      asset_type=_kind_or_none(sent.get("AssetType")), source=source)]  # fmt: skip
 
     def build_upload_file(
         self,
@@ -175,18 +191,12 @@ class Anyfast(Adapter):
             fields["Name"] = name
         return self.request("POST", f"{A}/CreateAsset", data=fields, files={"file": (filename, content)})
 
-    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        asset_id = self._result(response).required("Id")  # inferred: like CreateAssetGroup's {"Id"}
-        sent = _sent_json(response)  # a multipart upload leaves type and name to get_asset
-        return [Asset(id=asset_id, group_id=group_id, status="processing", name=_sent_text(sent.get("Name")),
-                      asset_type=_kind_or_none(sent.get("AssetType")), source=source)]  # fmt: skip
-
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         body = {"Id": id_argument(asset_id, "asset_id")}
         return self.request("POST", f"{A}/GetAsset", json_body=body, retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self._result(response))
+        return self._asset(self.payload(response))
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
         body = {"model": MODEL_OF_TYPE["Image"], "PageNumber": page, "PageSize": PAGE_SIZE,
@@ -194,7 +204,7 @@ class Anyfast(Adapter):
         return self.request("POST", f"{A}/ListAssets", json_body=body, retry=True)
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
-        result = self._result(response)
+        result = self.payload(response)
         assets = [self._asset(item) for item in result.objects("Items")]
         sent = _sent_json(response)
         number = result.count("PageNumber") or _sent_count(sent.get("PageNumber"), 1)
@@ -260,7 +270,7 @@ class Anyfast(Adapter):
         holder = task if task.get("status") else body
         sent = _sent_json(response)
         refs = tuple(item[item["type"]]["url"] for item in sent.get("content") or [] if _is_media(item))
-        status = self.status("job", holder, "status") if holder.get("status") else "queued"
+        status = self.status_or("job", holder, "status", "queued")
         return GenerationJob(id=job_id, status=status, model=_sent_text(sent.get("model")), references=refs,
                              provider=self.name)  # fmt: skip
 
@@ -301,31 +311,31 @@ def status_of_code(code: str | None) -> int:
     return 400
 
 
-def _error_fields(body: Any) -> tuple[bool, str | None, str | None, str | None]:
-    """Return (is an error, code, message, request id) from upstream's, OpenAI's or new-api's error shape."""
+def _error_fields(body: Any) -> tuple[bool, ErrorFields, str | None]:
+    """Return (is an error, its code and message, request id) from upstream's, OpenAI's or new-api's error shape."""
     if not isinstance(body, dict):
-        return False, None, None, None
-    metadata = body.get("ResponseMetadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("Error"), dict):
-        error = metadata["Error"]
-        return True, _reason(error.get("Code")), _reason(error.get("Message")), _reason(metadata.get("RequestId"))
+        return False, ErrorFields(None, None), None
+    upstream = upstream_error(body)
+    if upstream is not None:
+        return True, upstream, _reason(_obj(body.get("ResponseMetadata")).get("RequestId"))
     error = body.get("error")
     if isinstance(error, dict):
-        return True, _reason(error.get("code")) or _reason(error.get("type")), _reason(error.get("message")), None
+        code = _reason(error.get("code")) or _reason(error.get("type"))
+        return True, ErrorFields(code, _reason(error.get("message"))), None
     code = body.get("code")
     if isinstance(code, str) and code not in ("", "success") and not body.get("data"):
-        return True, _reason(code), _reason(body.get("message")), None
-    return False, None, _reason(body.get("message")) or _reason(error), None
+        return True, ErrorFields(_reason(code), _reason(body.get("message"))), None
+    return False, ErrorFields(None, _reason(body.get("message")) or _reason(error)), None
 
 
-def _ended_session(exc: ProviderError) -> tuple[str, str | None] | None:
+def _ended_session(exc: ProviderError) -> tuple[VerificationStatus, str | None] | None:
     """Return (failed|expired|pending, result code) when a result query's refusal reports how the session ended.
 
     Upstream answers a failed or expired session with an error on the token, not a status:
     ``InvalidParameter.BytedToken`` (400) whose message says which; "expired" is checked first, as
     a message about a link that ran out may also say the verification did not finish.
     """
-    _, code, message, _ = _error_fields(exc.body)
+    _, (code, message), _ = _error_fields(exc.body)
     if code == "ValidateNotReady":  # inferred: one aggregator's code for "not finished yet"
         return "pending", None
     if not isinstance(exc, InvalidRequestError) or not (code or "").startswith("InvalidParameter"):

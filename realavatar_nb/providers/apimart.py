@@ -19,16 +19,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Final
-from urllib.parse import quote
 
 import httpx
 
 from .._config import Secret
-from .._exceptions import ConfigurationError, InvalidArgumentError, ProviderError, ServerError, UnknownStatusError
+from .._exceptions import ConfigurationError, InvalidArgumentError, ProviderError, ServerError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, Fields, Next, Step, error_for_status, id_argument, path_segment
+from .._types import JobStatus
+from .base import (
+    LINK_TTL,
+    NEUTRAL_VERIFICATION_STATUSES,
+    UPSTREAM_ASSET_STATUSES,
+    Adapter,
+    ErrorFields,
+    Fields,
+    Next,
+    Step,
+    h5_language,
+    id_argument,
+    nested_error,
+    path_segment,
+    verification_outcome,
+    with_lng,
+)
 from .base import asset_kind as _kind
 from .base import asset_kind_or_none as _kind_or_none
 from .base import body_code as _body_code
@@ -43,10 +58,8 @@ __all__ = ["Apimart"]
 REAL_AVATAR: Final = "/v1/seedance2/real-avatar"
 TASKS: Final = "/v1/tasks"
 GENERATIONS: Final = "/v1/videos/generations"
-LINK_TTL: Final = timedelta(seconds=120)  # implicit upstream limit: the task result names no expiry
 HANDLE: Final = "realavatar_asset"  # request extension: the review handle a get_asset asked about
 LOCALE: Final = "realavatar_locale"  # request extension: the H5 language asked for at create
-KINDS: Final = ("Image", "Video", "Audio")
 # Task statuses (pending, processing, completed, failed, cancelled); `submitted` is the generation create's.
 _WAITING: Final = frozenset({"submitted", "pending", "processing"})
 _ENDED: Final = frozenset({"completed", "failed", "cancelled"})
@@ -59,15 +72,9 @@ class Apimart(Adapter):
     default_base_url = "https://api.apimart.ai"
     # inferred: Step 2's answer is not shown; a synchronous answer or a completed task's result
     # carries upstream's GroupId (snake_cased) and, maybe, a status in these spellings.
-    verification_statuses: ClassVar[Mapping[str, str]] = {
-        "pending": "pending",
-        "processing": "pending",
-        "verified": "verified",
-        "failed": "failed",
-        "expired": "expired",
-    }
-    asset_statuses: ClassVar[Mapping[str, str]] = {"Processing": "processing", "Active": "active", "Failed": "failed"}
-    job_statuses: ClassVar[Mapping[str, str]] = {
+    verification_statuses = NEUTRAL_VERIFICATION_STATUSES
+    asset_statuses = UPSTREAM_ASSET_STATUSES
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = {
         "submitted": "queued",
         "pending": "queued",
         "processing": "running",
@@ -95,14 +102,8 @@ class Apimart(Adapter):
             status = response.status_code
         else:  # a 200 carrying the failure in the body
             status = body_code if body_code is not None and 400 <= body_code <= 599 else 400
-        code, message = _error_fields(body)
-        text = message or response.reason_phrase or "request refused"
-        return error_for_status(status, text, provider=self.name, code=code,
-                                request_id=response.headers.get("x-request-id"), body=body,
-                                response=response)  # fmt: skip
-
-    def _data(self, response: httpx.Response) -> Fields:
-        return self.fields(self.fields(self.check(response), "").get("data"), "data")
+        request_id = response.headers.get("x-request-id")
+        return self.refusal(response, body, status=status, error=_error_fields(body), request_id=request_id)
 
     def _task(self, response: httpx.Response) -> tuple[Fields, str]:
         """Return the task object of an answer and its id (``data``, or the first of generation's ``data[]``)."""
@@ -124,7 +125,7 @@ class Apimart(Adapter):
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
-        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
         # No locale or biz_id field: the language goes into the H5 link's `lng` once it is known.
         body = _compact({"callback_url": callback_url, "project_name": project or self.project})
@@ -149,7 +150,7 @@ class Apimart(Adapter):
                 return VerificationSession(
                     id=task_id,
                     provider=self.name,
-                    h5_link=Secret(_with_lng(link, locale if isinstance(locale, str) else None)),
+                    h5_link=Secret(with_lng(link, h5_language(locale) if isinstance(locale, str) and locale else None)),
                     byted_token=Secret(token),
                     expires_at=expires or created + LINK_TTL,
                     callback_url=callback_url,
@@ -162,9 +163,7 @@ class Apimart(Adapter):
                 raise result.malformed("h5_link", "is missing from a completed session task (or its byted_token is)")
             if status in _ENDED:
                 raise self._task_failed(task, "the verification session task")
-            if status is None:
-                raise task.malformed("status", "is missing")
-            raise UnknownStatusError(self.name, status, "task")
+            raise self.unknown_status(task, status)
 
         # `completed` here means "session created": the link and token are in the task.
         return Next(self._get_task(task_id), read_task)
@@ -175,7 +174,7 @@ class Apimart(Adapter):
         return self.request("POST", REAL_AVATAR, json_body=body, retry=True)
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Step[Verification]:
-        data = self._data(response)
+        data = self.payload(response)
         if data.has("group_id", "GroupId", "byted_token"):
             return self._verification(data, session)  # answered synchronously
         return self._verification_task(data, session)
@@ -194,11 +193,9 @@ class Apimart(Adapter):
         if status in ("failed", "cancelled"):
             # No result to read: the error says why (an expired link or token reads as expired).
             code, message = _error_fields(task.raw)
-            ended = "expired" if "expire" in f"{code} {message}".lower() else "failed"
-            return Verification(status=ended, session_id=session.id)
-        if status is None:
-            raise task.malformed("status", "is missing")
-        raise UnknownStatusError(self.name, status, "task")
+            expired = "expire" in f"{code} {message}".lower()
+            return Verification(status="expired" if expired else "failed", session_id=session.id)
+        raise self.unknown_status(task, status)
 
     def _verification(self, data: Fields, session: VerificationSession) -> Verification:
         group_id = data.text("group_id") or data.text("GroupId")
@@ -206,19 +203,25 @@ class Apimart(Adapter):
         # Upstream's rule when no status is given: a GroupId means verified, an empty one "not yet".
         status = self.status("verification", data, key) if data.get(key) is not None else (
             "verified" if group_id else "pending")  # fmt: skip
-        if status == "verified" and not group_id:
-            status = "pending"
-        return Verification(
-            status=status,
-            group_id=group_id if status == "verified" else None,
-            result_code=data.code("result_code"),
-            session_id=session.id,
-        )
+        return verification_outcome(status, group_id, result_code=data.code("result_code"), session=session)
 
     # -- assets ----------------------------------------------------------------------------
 
     def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
         return self.build_upload_batch(group_id, [(url, name)], asset_type)
+
+    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
+        """Return one asset per submitted item: review handles while the task runs (see the module doc)."""
+        task, task_id = self._task(response)
+        sent = _sent_json(response)
+        items = [_obj(i) for i in sent.get("assets") or []]
+        sources = [source] if source and len(items) == 1 else [_sent_text(i.get("url")) for i in items]
+        placeholders = [
+            Asset(id=f"{task_id}#{i}", group_id=group_id, status="processing", name=_sent_text(item.get("name")),
+                  asset_type=_kind_or_none(sent.get("asset_type")), source=sources[i])
+            for i, item in enumerate(items)
+        ]  # fmt: skip
+        return self._review(task, placeholders)
 
     def build_upload_batch(self, group_id: str, items: list[tuple[str, str | None]], asset_type: str) -> httpx.Request:
         """Return Step 3 for several files of one type: one review task for the batch."""
@@ -234,24 +237,19 @@ class Apimart(Adapter):
         }
         return self.request("POST", REAL_AVATAR, json_body=body)
 
-    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        """Return one asset per submitted item: review handles while the task runs (see the module doc)."""
-        task, task_id = self._task(response)
-        sent = _sent_json(response)
-        items = [_obj(i) for i in sent.get("assets") or []]
-        sources = [source] if source and len(items) == 1 else [_sent_text(i.get("url")) for i in items]
-        placeholders = [
-            Asset(id=f"{task_id}#{i}", group_id=group_id, status="processing", name=_sent_text(item.get("name")),
-                  asset_type=_kind_or_none(sent.get("asset_type")), source=sources[i])
-            for i, item in enumerate(items)
-        ]  # fmt: skip
-        return self._review(task, placeholders)
-
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         task_id, _ = self._handle(id_argument(asset_id, "asset_id"))
         request = self._get_task(task_id)
         request.extensions[HANDLE] = asset_id
         return request
+
+    def parse_get_asset(self, response: httpx.Response) -> Asset:
+        handle = response.request.extensions.get(HANDLE)
+        if not isinstance(handle, str):
+            raise ConfigurationError("parse_get_asset needs the response to a request from build_get_asset.")
+        task_id, index = self._handle(handle)
+        placeholders = [Asset(id=f"{task_id}#{i}", group_id=None, status="processing") for i in range(index + 1)]
+        return self._review(self._task(response)[0], placeholders)[index]
 
     def _handle(self, asset_id: str) -> tuple[str, int]:
         """Return a review handle's task id and index, or raise: APIMart cannot read an asset by its id."""
@@ -264,14 +262,6 @@ class Apimart(Adapter):
         if int(index) >= self.batch_max:  # no batch holds more: the handle was not made by parse_upload
             raise InvalidArgumentError(f"asset_id {asset_id!r} points past the {self.batch_max} items a batch holds.")
         return task_id, int(index)
-
-    def parse_get_asset(self, response: httpx.Response) -> Asset:
-        handle = response.request.extensions.get(HANDLE)
-        if not isinstance(handle, str):
-            raise ConfigurationError("parse_get_asset needs the response to a request from build_get_asset.")
-        task_id, index = self._handle(handle)
-        placeholders = [Asset(id=f"{task_id}#{i}", group_id=None, status="processing") for i in range(index + 1)]
-        return self._review(self._task(response)[0], placeholders)[index]
 
     def build_get_review(self, task_id: str) -> httpx.Request:
         """Return the read of a whole batch's review task (``task_id`` is a handle's part before ``#``)."""
@@ -291,10 +281,8 @@ class Apimart(Adapter):
         status = task.text("status")
         if status in _WAITING:
             return placeholders
-        if status is None:
-            raise task.malformed("status", "is missing")
         if status not in _ENDED:
-            raise UnknownStatusError(self.name, status, "task")
+            raise self.unknown_status(task, status)
         items = _items(task.obj("result"))
         task_code, task_message = _error_fields(task.raw)
         if status == "cancelled":
@@ -391,34 +379,11 @@ def _video_url(result: Fields) -> str | None:
     return result.first_link("videos") or result.link("video_url") or result.link("url")
 
 
-def _with_lng(link: str, locale: str | None) -> str:
-    """Return the H5 link in ``locale``'s language: upstream's ``lng`` replaced or appended (zh, en, zh-Hant)."""
-    if not locale:
-        return link
-    lng = _lng(locale)
-    base, hash_, fragment = link.partition("#")
-    path, _, query = base.partition("?")
-    params = [p for p in query.split("&") if p and not p.startswith("lng=")] + [f"lng={quote(lng)}"]
-    return f"{path}?{'&'.join(params)}{hash_}{fragment}"
-
-
-def _lng(locale: str) -> str:
-    tag = locale.replace("_", "-").lower()
-    if tag.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
-        return "zh-Hant"
-    return tag.split("-", 1)[0] or "zh"
-
-
-def _error_fields(body: Any) -> tuple[str | None, str | None]:
-    """Return (code, message) from ``{code, message|msg, error: {code, message}}``."""
+def _error_fields(body: Any) -> ErrorFields:
+    """Return the code and message of ``{code, message|msg, error: {code, message}}``."""
     if not isinstance(body, dict):
-        return None, None
-    error = body.get("error")
-    code = message = None
-    if isinstance(error, dict):
-        code, message = _reason(error.get("code")), _reason(error.get("message"))
-    elif isinstance(error, str):
-        message = _reason(error)
+        return ErrorFields(None, None)
+    code, message = nested_error(body)
     if code is None and body.get("code") not in (None, 200, "200"):
         code = _reason(body.get("code"))
-    return code, message or _reason(body.get("message")) or _reason(body.get("msg"))
+    return ErrorFields(code, message or _reason(body.get("message")) or _reason(body.get("msg")))

@@ -13,42 +13,60 @@ Answers are read through ``Fields``: a field of the wrong type, an unreadable ti
 not http(s) or a missing id raises ``MalformedResponseError`` naming the field (``data.h5_link``),
 never a bare ``ValueError`` or a ``str()`` of whatever came. Ids a caller passes in are checked and
 quoted before they reach a URL (``id_argument``, ``path_segment``).
+
+A new adapter imports everything it shares from here: the ``Adapter`` contract below (one
+docstring per operation, in the order every adapter defines them), the answer readers of
+``fields`` and the request and refusal pieces of ``wire`` (re-exported).
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Final, Generic, TypeAlias, TypeVar
-from urllib.parse import quote
+from datetime import timedelta
+from typing import Any, ClassVar, Final, Generic, Literal, TypeAlias, TypeVar, overload
 
 import httpx
 
-from .._config import Secret, fingerprint
+from .._config import Secret
 from .._exceptions import (
-    AuthenticationError,
-    ConfigurationError,
-    InsufficientBalanceError,
-    InvalidArgumentError,
-    InvalidRequestError,
     MalformedResponseError,
-    NotFoundError,
     ProviderError,
-    RateLimitError,
-    ServerError,
     UnknownStatusError,
     UnsupportedOperationError,
 )
 from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._types import AssetStatus, JobStatus, VerificationStatus
 from .fields import Fields, describe, obj, parse_time, reason, unescape_link
+from .wire import (
+    ASSET_KINDS,
+    ErrorFields,
+    asset_kind,
+    asset_kind_or_none,
+    body_code,
+    compact,
+    error_for_status,
+    h5_language,
+    id_argument,
+    nested_error,
+    path_segment,
+    retry_after,
+    sent_count,
+    sent_json,
+    sent_text,
+    token_session_id,
+    upstream_error,
+    with_lng,
+)
 
 __all__ = [
     "ASSET_KINDS",
+    "LINK_TTL",
+    "NEUTRAL_VERIFICATION_STATUSES",
     "RETRY",
+    "UPSTREAM_ASSET_STATUSES",
     "Adapter",
+    "ErrorFields",
     "Fields",
     "Next",
     "Step",
@@ -57,7 +75,9 @@ __all__ = [
     "body_code",
     "compact",
     "error_for_status",
+    "h5_language",
     "id_argument",
+    "nested_error",
     "obj",
     "parse_time",
     "path_segment",
@@ -68,10 +88,28 @@ __all__ = [
     "sent_text",
     "token_session_id",
     "unescape_link",
+    "upstream_error",
+    "verification_outcome",
+    "with_lng",
 ]
 
 T = TypeVar("T")
+# The neutral spellings themselves, `processing` read as pending: APIMart and toapis (both inferred).
+NEUTRAL_VERIFICATION_STATUSES: Final[Mapping[str, VerificationStatus]] = {
+    "pending": "pending",
+    "processing": "pending",
+    "verified": "verified",
+    "failed": "failed",
+    "expired": "expired",
+}
+# Upstream's asset statuses, passed through as they are by APIMart, Crun and EasyRouter.
+UPSTREAM_ASSET_STATUSES: Final[Mapping[str, AssetStatus]] = {
+    "Processing": "processing",
+    "Active": "active",
+    "Failed": "failed",
+}
 RETRY = "realavatar_retry"  # request extension: safe to send again (a read, or an idempotent call)
+LINK_TTL: Final = timedelta(seconds=120)  # upstream's H5 link life, for answers that name no expiry
 
 
 @dataclass(frozen=True)
@@ -85,51 +123,14 @@ class Next(Generic[T]):
 Step: TypeAlias = T | Next[T]
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """Return the ``Retry-After`` hint in seconds (numeric or HTTP-date), or ``None``."""
-    raw = response.headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        pass
-    else:  # "inf" or "nan" is no hint: a wait of forever, or of nothing
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(raw)
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def error_for_status(
-    status: int,
-    message: str,
-    *,
-    provider: str,
-    code: str | None = None,
-    request_id: str | None = None,
-    body: Any = None,
-    response: httpx.Response | None = None,
-) -> ProviderError:
-    """Return the ``ProviderError`` subclass for an HTTP (or body) status, with a what-to-do message."""
-    kwargs: dict[str, Any] = {"provider": provider, "status_code": status, "code": code, "request_id": request_id,
-                              "body": body}  # fmt: skip
-    if status in (401, 403):
-        return AuthenticationError(f"{provider} refused the API key ({status}: {message}). Check the key.", **kwargs)
-    if status == 402:
-        return InsufficientBalanceError(f"{provider}: {message} Top up the account and try again.", **kwargs)
-    if status == 404:
-        return NotFoundError(f"{provider}: {message} (the id is unknown, or belongs to another account).", **kwargs)
-    if status == 429:
-        hint = retry_after(response) if response is not None else None
-        return RateLimitError(f"{provider} is rate limiting: {message}", retry_after=hint, **kwargs)
-    if status >= 500:
-        return ServerError(f"{provider} failed ({status}): {message}. Try again later.", **kwargs)
-    return InvalidRequestError(f"{provider} rejected the request ({status}): {message}", **kwargs)
+def verification_outcome(
+    status: VerificationStatus, group_id: str | None, *, result_code: str | None, session: VerificationSession
+) -> Verification:
+    """Return a session's outcome: ``verified`` only with its GroupId (upstream's rule), else still ``pending``."""
+    if status == "verified" and not group_id:
+        status = "pending"
+    group = group_id if status == "verified" else None
+    return Verification(status=status, group_id=group, result_code=result_code, session_id=session.id)
 
 
 class Adapter:
@@ -144,9 +145,9 @@ class Adapter:
     default_base_url: ClassVar[str]
     auth_header: ClassVar[str] = "authorization"  # or "x-api-key"
     # Provider spellings -> neutral statuses; anything else raises UnknownStatusError.
-    verification_statuses: ClassVar[Mapping[str, str]] = {}
-    asset_statuses: ClassVar[Mapping[str, str]] = {}
-    job_statuses: ClassVar[Mapping[str, str]] = {}
+    verification_statuses: ClassVar[Mapping[str, VerificationStatus]] = {}
+    asset_statuses: ClassVar[Mapping[str, AssetStatus]] = {}
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = {}
     default_model: ClassVar[str]
     # What the provider has beyond the common flow.
     can_list_assets: ClassVar[bool] = False
@@ -189,6 +190,14 @@ class Adapter:
         return error_for_status(response.status_code, message or response.reason_phrase or "request refused",
                                 provider=self.name, body=body, response=response)  # fmt: skip
 
+    def refusal(
+        self, response: httpx.Response, body: Any, *, status: int, error: ErrorFields, request_id: str | None = None
+    ) -> ProviderError:
+        """Return the error for a refused request: ``error``'s code and message, else the HTTP reason."""
+        text = error.message or response.reason_phrase or "request refused"
+        return error_for_status(status, text, provider=self.name, code=error.code, request_id=request_id, body=body,
+                                response=response)  # fmt: skip
+
     def check(self, response: httpx.Response) -> Any:
         """Return the response's JSON body, or raise the provider's error (never a bare traceback)."""
         try:
@@ -213,10 +222,24 @@ class Adapter:
         body = self.fields(self.check(response), "")
         return self.fields(body.get("data"), "data")
 
+    def payload(self, response: httpx.Response) -> Fields:
+        """Return the object an answer carries, its envelope unwrapped; the provider's error is raised first.
+
+        Every adapter unwraps its answers through this one name: the ``data`` envelope here,
+        refined where a provider answers otherwise (toapis' bare tasks, Anyfast's ``Result``).
+        """
+        return self.enveloped(response)
+
     def fields(self, raw: Any, at: str) -> Fields:
         """Return ``raw`` as the answer's object at ``at`` (``""`` for the body), or raise naming it."""
         return Fields(raw, at, provider=self.name)
 
+    @overload
+    def status(self, kind: Literal["verification"], fields: Fields, key: str) -> VerificationStatus: ...
+    @overload
+    def status(self, kind: Literal["asset"], fields: Fields, key: str) -> AssetStatus: ...
+    @overload
+    def status(self, kind: Literal["job"], fields: Fields, key: str) -> JobStatus: ...
     def status(self, kind: str, fields: Fields, key: str) -> str:
         """Return the neutral status in ``fields[key]``, or raise ``UnknownStatusError`` for an unknown spelling.
 
@@ -227,11 +250,27 @@ class Adapter:
             raise fields.malformed(key, "is missing")
         if not isinstance(raw, str):
             raise fields.malformed(key, f"is {describe(raw)}, not a status")
-        table = {"verification": self.verification_statuses, "asset": self.asset_statuses, "job": self.job_statuses}
+        table: Mapping[str, Mapping[str, str]] = {
+            "verification": self.verification_statuses,
+            "asset": self.asset_statuses,
+            "job": self.job_statuses,
+        }
         neutral = table[kind].get(raw)
         if neutral is None:
             raise UnknownStatusError(self.name, raw, kind)
         return neutral
+
+    def status_or(self, kind: Literal["job"], fields: Fields, key: str, default: JobStatus) -> JobStatus:
+        """Return the neutral status in ``fields[key]``, or ``default`` where the answer names none."""
+        return self.status(kind, fields, key) if fields.get(key) else default
+
+    def unknown_status(
+        self, fields: Fields, status: str | None, kind: str = "task"
+    ) -> MalformedResponseError | UnknownStatusError:
+        """Return the error for a status no branch reads: a missing one is malformed, another one unknown."""
+        if status is None:
+            return fields.malformed("status", "is missing")
+        return UnknownStatusError(self.name, status, kind)
 
     def unsupported(self, operation: str, instead: str) -> UnsupportedOperationError:
         """Return the error for an operation this provider has no endpoint for."""
@@ -240,40 +279,54 @@ class Adapter:
     # -- operations (subclasses implement) -------------------------------------------------
 
     def build_create_verification(
-        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
+        """Return the request that opens a liveness session.
+
+        ``project`` is upstream's ProjectName (the group is created in it): Anyfast sends it, APIMart
+        sends it instead of its own ``project``; the others have no such field and ignore it.
+        """
         raise NotImplementedError
 
     def parse_create_verification(
         self, response: httpx.Response, *, callback_url: str | None
     ) -> Step[VerificationSession]:
+        """Return the opened session (H5 link, byted token, expiry), or the request still needed for it."""
         raise NotImplementedError
 
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
+        """Return the read of a session's outcome (a retryable read, whatever its method)."""
         raise NotImplementedError
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Step[Verification]:
+        """Return the session's outcome: pending, verified with its GroupId, failed or expired."""
         raise NotImplementedError
 
     def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
+        """Return the request that adds the file at ``url`` to the group (a create: never retried)."""
         raise NotImplementedError
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> Step[list[Asset]]:
+        """Return the uploaded assets, ``processing`` until their checks end."""
         raise NotImplementedError
 
     def build_upload_file(
         self, group_id: str, path_or_bytes: str | bytes, filename: str | None = None, asset_type: str = "Image",
         name: str | None = None,
     ) -> httpx.Request:  # fmt: skip
+        """Return a multipart upload of a local file (``parse_upload`` reads the answer), where ``can_upload_file``."""
         raise self.unsupported("upload a local file", "stage it at a public URL and upload the URL.")
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
+        """Return the read of one asset by its id."""
         raise NotImplementedError
 
     def parse_get_asset(self, response: httpx.Response) -> Step[Asset]:
+        """Return the asset with its neutral status and, when it failed, upstream's error code."""
         raise NotImplementedError
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
+        """Return the read of one page of a group's assets, where ``can_list_assets``."""
         raise self.unsupported("list assets", "read each asset with get_asset instead.")
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
@@ -281,9 +334,11 @@ class Adapter:
         raise NotImplementedError
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
+        """Return the delete of one asset, where ``can_delete_asset`` (the answer is only checked)."""
         raise self.unsupported("delete assets", "delete it in the provider's console.")
 
     def build_delete_group(self, group_id: str) -> httpx.Request:
+        """Return the delete of a whole asset group, where ``can_delete_group`` (the answer is only checked)."""
         raise self.unsupported("delete asset groups", "delete it in the provider's console.")
 
     def build_generate(
@@ -297,103 +352,17 @@ class Adapter:
         resolution: str,
         seed: int | None,
     ) -> httpx.Request:
+        """Return the request that starts a Seedance 2.0 job with ``asset://`` references (a create)."""
         raise NotImplementedError
 
     def parse_generate(self, response: httpx.Response) -> Step[GenerationJob]:
+        """Return the started job (``queued`` unless the answer says more), with what was sent."""
         raise NotImplementedError
 
     def build_get_job(self, job_id: str) -> httpx.Request:
+        """Return the read of one generation job by its id."""
         raise NotImplementedError
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
+        """Return the job with its neutral status, its video URL once succeeded, or its error."""
         raise NotImplementedError
-
-
-# -- what goes into a request --------------------------------------------------------------
-
-
-def id_argument(value: Any, argument: str) -> str:
-    """Return ``value`` if it is a non-blank string, else raise ``InvalidArgumentError`` naming ``argument``.
-
-    An empty id would read another resource (``/assets/`` is the collection) or none at all: it is
-    refused before anything is built.
-    """
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"{argument} must be a non-empty string, not {describe(value)}.")
-    if not value.strip():
-        raise InvalidArgumentError(f"{argument} must be a non-empty string.")
-    return value
-
-
-def path_segment(value: Any, argument: str) -> str:
-    """Return ``value`` quoted as exactly one URL path segment (``/``, ``?``, ``#``, ``%`` escaped).
-
-    ``.`` and ``..`` are refused: a client or proxy resolves them to the parent path, whatever the quoting.
-    """
-    segment = id_argument(value, argument)
-    if segment in (".", ".."):
-        raise InvalidArgumentError(f"{argument} must be an id, not {segment!r}.")
-    return quote(segment, safe="")
-
-
-def token_session_id(token: str) -> str:
-    """Return the session id of a provider whose session is named by its byted token: the token's fingerprint.
-
-    The token fetches the person's group, so it stays a ``Secret``; the id shows in reprs, widgets and
-    the ledger, so it must not be the token. Anyfast and EasyRouter name the session by it, Crun has none.
-    """
-    return fingerprint(token)
-
-
-def compact(fields: dict[str, Any]) -> dict[str, Any]:
-    """Return ``fields`` without the ``None`` values (optional request fields left out)."""
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def sent_json(response: httpx.Response) -> dict[str, Any]:
-    """Return the JSON object the response answers, or ``{}`` (no request, not JSON, or multipart)."""
-    try:
-        request = response.request
-        if not request.headers.get("content-type", "").startswith("application/json"):
-            return {}
-        sent = json.loads(request.content or b"null")
-    except (RuntimeError, httpx.RequestNotRead, ValueError):
-        return {}
-    return sent if isinstance(sent, dict) else {}
-
-
-def sent_text(value: Any) -> str | None:
-    """Return a value of ``sent_json`` that is a non-empty string (a name, a URL, the model), else ``None``."""
-    return value if isinstance(value, str) and value else None
-
-
-def sent_count(value: Any, default: int) -> int:
-    """Return a value of ``sent_json`` that is a whole number above 0 (a page number or size), else ``default``."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
-
-
-def body_code(value: Any) -> int | None:
-    """Return a body's status ``code`` (``200``, ``"429"``) as a number, else ``None`` (``"success"``, ``"²"``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    digits = value.strip() if isinstance(value, str) else ""
-    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 6 else None
-
-
-ASSET_KINDS: Final = ("Image", "Video", "Audio")
-
-
-def asset_kind_or_none(value: Any) -> str | None:
-    """Return ``Image``/``Video``/``Audio`` for any casing of one, else ``None``."""
-    kind = value.capitalize() if isinstance(value, str) else None
-    return kind if kind in ASSET_KINDS else None
-
-
-def asset_kind(value: Any) -> str:
-    """Return ``Image``/``Video``/``Audio`` for any casing of one, or raise ``ConfigurationError``."""
-    kind = asset_kind_or_none(value)
-    if kind is None:
-        raise ConfigurationError(f"asset_type must be image, video or audio, not {value!r}.")
-    return kind

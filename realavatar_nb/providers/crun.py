@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError, ServerError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .._types import RESULT_CODE_PASSED
-from .base import Adapter, error_for_status, id_argument, token_session_id
+from .._types import RESULT_CODE_PASSED, JobStatus, VerificationStatus
+from .base import (
+    LINK_TTL,
+    UPSTREAM_ASSET_STATUSES,
+    Adapter,
+    error_for_status,
+    h5_language,
+    id_argument,
+    token_session_id,
+    with_lng,
+)
 from .base import asset_kind as _kind
 from .base import asset_kind_or_none as _kind_or_none
 from .base import body_code as _body_code
@@ -32,10 +41,8 @@ from .base import sent_text as _sent_text
 __all__ = ["Crun"]
 
 P: Final = "/api/v1/client/job"
-LINK_TTL: Final = timedelta(seconds=120)  # stated only in prose: the session names no expiry
 R2V: Final = "bytedance/seedance2-0-r2v"
 I2V: Final = "bytedance/seedance2-0-i2v"
-KINDS: Final = ("Image", "Video", "Audio")
 # Not documented: how visual-validate-result refuses a token whose session ended. A 400/422 whose
 # message names the session's end is an outcome, not an error (see parse_get_verification).
 _EXPIRED: Final = re.compile(r"expire", re.I)
@@ -51,9 +58,9 @@ class Crun(Adapter):
     name = "crun"
     default_base_url = "https://api.crun.ai"
     auth_header = "x-api-key"
-    asset_statuses: ClassVar[Mapping[str, str]] = {"Processing": "processing", "Active": "active", "Failed": "failed"}
+    asset_statuses = UPSTREAM_ASSET_STATUSES
     # inferred: TaskInfo shows only `running`; these are the spellings neighbouring gateways use.
-    job_statuses: ClassVar[Mapping[str, str]] = {
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = {
         "pending": "queued",
         "queued": "queued",
         "running": "running",
@@ -91,15 +98,15 @@ class Crun(Adapter):
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
-        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
         # The language is the H5 link's `lng`, replaced in the answer's link; it is sent too, for a
         # gateway that builds the link itself. Crun has no biz_id or project field.
-        body = _compact({"callback_url": callback_url, "lng": _lng(locale) if locale else None})
+        body = _compact({"callback_url": callback_url, "lng": h5_language(locale) if locale else None})
         return self.request("POST", f"{P}/visual-validate-session", json_body=body)
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
-        data = self.enveloped(response)
+        data = self.payload(response)
         token, link = data.required("BytedToken"), data.link("H5Link")
         if not link:
             raise data.malformed("H5Link", "is missing")
@@ -112,7 +119,7 @@ class Crun(Adapter):
             # No session id upstream, and the token is a secret: its fingerprint names the session.
             id=token_session_id(token),
             provider=self.name,
-            h5_link=Secret(_with_lng(link, _sent_text(_sent_json(response).get("lng")))),
+            h5_link=Secret(with_lng(link, _sent_text(_sent_json(response).get("lng")))),
             byted_token=Secret(token),
             expires_at=expires or now + LINK_TTL,
             callback_url=data.link("CallbackURL") or callback_url,
@@ -157,7 +164,7 @@ class Crun(Adapter):
         return self.request("POST", f"{P}/asset-upload", json_body=body)
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        data = self.enveloped(response)
+        data = self.payload(response)
         asset_id = data.required("AssetId")
         sent = _sent_json(response)
         return [
@@ -176,7 +183,7 @@ class Crun(Adapter):
         return self.request("GET", f"{P}/asset-info", params=params, retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
-        data = self.enveloped(response)
+        data = self.payload(response)
         error = data.obj("Error")
         # CreateTime/UpdateTime come as ISO strings or Unix seconds (both seen); Asset keeps neither.
         return Asset(
@@ -216,7 +223,7 @@ class Crun(Adapter):
         return self.request("POST", f"{P}/CreateTask", json_body={"model": model, "input": _compact(fields)})
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
-        data = self.enveloped(response)
+        data = self.payload(response)
         task_id = data.required("task_id")
         sent = _sent_json(response)
         inputs = _obj(sent.get("input"))
@@ -224,7 +231,7 @@ class Crun(Adapter):
                 for u in inputs.get(key) or [] if isinstance(u, str)]  # fmt: skip
         return GenerationJob(
             id=task_id,
-            status=self.status("job", data, "status") if data.get("status") else "queued",
+            status=self.status_or("job", data, "status", "queued"),
             model=_sent_text(sent.get("model")),
             references=tuple(refs),
             provider=self.name,
@@ -235,7 +242,7 @@ class Crun(Adapter):
         return self.request("GET", f"{P}/TaskInfo", params=params, retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
-        data = self.enveloped(response)
+        data = self.payload(response)
         task_id = data.required("task_id")
         status = self.status("job", data, "status")
         code = message = None
@@ -257,7 +264,7 @@ class Crun(Adapter):
         )
 
 
-def _session_outcome(message: Any) -> str | None:
+def _session_outcome(message: Any) -> VerificationStatus | None:
     """Return the verification status a refusal's message reports, or ``None`` if it is a plain error."""
     if not isinstance(message, str) or not _ABOUT_SESSION.search(message) or _ABOUT_REQUEST.search(message):
         return None
@@ -268,20 +275,3 @@ def _session_outcome(message: Any) -> str | None:
     if _NOT_READY.search(message):
         return "pending"
     return None
-
-
-def _with_lng(link: str, lng: str | None) -> str:
-    """Return the H5 link with upstream's ``lng`` replaced or appended (zh default, en, zh-Hant)."""
-    if not lng:
-        return link
-    base, hash_, fragment = link.partition("#")
-    path, _, query = base.partition("?")
-    params = [p for p in query.split("&") if p and not p.startswith("lng=")] + [f"lng={quote(lng)}"]
-    return f"{path}?{'&'.join(params)}{hash_}{fragment}"
-
-
-def _lng(locale: str) -> str:
-    tag = locale.replace("_", "-").lower()
-    if tag.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
-        return "zh-Hant"
-    return tag.split("-", 1)[0] or "zh"

@@ -9,7 +9,7 @@ the docs, so its reader also takes new-api's task envelope, the neighbour it des
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Final
 
 import httpx
@@ -17,7 +17,19 @@ import httpx
 from .._config import Secret
 from .._exceptions import ProviderError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, Fields, error_for_status, id_argument, path_segment, token_session_id
+from .._types import JobStatus, VerificationStatus
+from .base import (
+    LINK_TTL,
+    UPSTREAM_ASSET_STATUSES,
+    Adapter,
+    ErrorFields,
+    Fields,
+    id_argument,
+    nested_error,
+    path_segment,
+    token_session_id,
+    upstream_error,
+)
 from .base import asset_kind_or_none as _kind_or_none
 from .base import obj as _obj
 from .base import reason as _reason
@@ -28,7 +40,6 @@ __all__ = ["EasyRouter"]
 
 P: Final = "/api/resource-channel/byteplus/visual-validate"
 GENERATIONS: Final = "/v1/video/generations"
-LINK_TTL: Final = timedelta(seconds=120)  # upstream's H5 link life, when the answer names no expiry
 PAGE_SIZE: Final = 100  # the list's documented maximum
 CONTENT_KIND: Final = {"Image": "image_url", "Video": "video_url", "Audio": "audio_url"}
 
@@ -38,16 +49,16 @@ class EasyRouter(Adapter):
 
     name = "easyrouter"
     default_base_url = "https://easyrouter.io"
-    verification_statuses: ClassVar[Mapping[str, str]] = {
+    verification_statuses: ClassVar[Mapping[str, VerificationStatus]] = {
         "pending": "pending",
         "verified": "verified",
         "failed": "failed",
         "expired": "expired",
     }
-    asset_statuses: ClassVar[Mapping[str, str]] = {"Processing": "processing", "Active": "active", "Failed": "failed"}
+    asset_statuses = UPSTREAM_ASSET_STATUSES
     # The documented create answer says `queued`; the rest are new-api's OpenAI-video spellings
     # (queued, in_progress, completed, failed) and its task spellings (NOT_START … FAILURE).
-    job_statuses: ClassVar[Mapping[str, str]] = {
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = {
         "queued": "queued",
         "pending": "queued",
         "in_progress": "running",
@@ -76,23 +87,21 @@ class EasyRouter(Adapter):
         refused = isinstance(body, dict) and body.get("success") is False
         if response.status_code < 400 and not refused:
             return None
-        code, message = _error_fields(body)
         # inferred: a 200 with success false is the gateway refusing the request itself.
         status = response.status_code if response.status_code >= 400 else 400
-        text = message or response.reason_phrase or "request refused"
-        return error_for_status(status, text, provider=self.name, code=code, body=body, response=response)
+        return self.refusal(response, body, status=status, error=_error_fields(body))
 
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
-        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
         # EasyRouter takes only callback_url; biz_id, locale and project have no field here.
         body = {"callback_url": callback_url} if callback_url else {}
         return self.request("POST", f"{P}/sessions", json_body=body)
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
-        data = self.enveloped(response)
+        data = self.payload(response)
         token = data.required("byted_token", "session_id")
         session_id = data.text("session_id")
         link = data.link("h5_link")
@@ -120,7 +129,7 @@ class EasyRouter(Adapter):
         return self.request("GET", f"{P}/sessions/{segment}", params={"result_code": result_code}, retry=True)
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
-        data = self.enveloped(response)
+        data = self.payload(response)
         return Verification(
             status=self.status("verification", data, "status"),
             group_id=data.text("group_id"),  # "" until verified
@@ -139,20 +148,20 @@ class EasyRouter(Adapter):
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
         # The top-level `warning` only repeats that processing is asynchronous: the asset's
         # status (Processing) already says so, and the waiter polls it.
-        return [self._asset(self.enveloped(response), group_id=group_id, source=source)]
+        return [self._asset(self.payload(response), group_id=group_id, source=source)]
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         return self.request("GET", f"{P}/assets/{path_segment(asset_id, 'asset_id')}", retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self.enveloped(response))
+        return self._asset(self.payload(response))
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
         body = {"group_ids": [id_argument(group_id, "group_id")], "page_number": page, "page_size": PAGE_SIZE}
         return self.request("POST", f"{P}/assets/list", json_body=body, retry=True)  # a read, though a POST
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
-        data = self.enveloped(response)
+        data = self.payload(response)
         assets = [self._asset(item) for item in data.objects("items")]
         sent = _sent_json(response)
         number = data.count("page_number") or _sent_count(sent.get("page_number"), 1)
@@ -245,20 +254,14 @@ def _references(sent: dict[str, Any]) -> tuple[str, ...]:
     return tuple(refs)
 
 
-def _error_fields(body: Any) -> tuple[str | None, str | None]:
-    """Return (code, message) from the envelope, a new-api ``error`` object or an upstream ``Error``."""
+def _error_fields(body: Any) -> ErrorFields:
+    """Return the code and message of the envelope, a new-api ``error`` object or an upstream ``Error``."""
     if not isinstance(body, dict):
-        return None, None
-    code = message = None
-    error = body.get("error")
-    if isinstance(error, dict):
-        code, message = _reason(error.get("code")), _reason(error.get("message"))
-    elif isinstance(error, str):
-        message = _reason(error)
-    upstream = body.get("ResponseMetadata")
-    if isinstance(upstream, dict) and isinstance(upstream.get("Error"), dict):
-        code = _reason(upstream["Error"].get("Code")) or code
-        message = _reason(upstream["Error"].get("Message")) or message
+        return ErrorFields(None, None)
+    code, message = nested_error(body)
+    upstream = upstream_error(body)
+    if upstream is not None:
+        code, message = upstream.code or code, upstream.message or message
     if code is None and isinstance(body.get("code"), str) and body["code"] not in ("", "success"):
         code = _reason(body["code"])
-    return code, _reason(body.get("message")) or message
+    return ErrorFields(code, _reason(body.get("message")) or message)

@@ -10,15 +10,28 @@ OpenAI-style task objects (reference/providers.md §1).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Final
 
 import httpx
 
 from .._config import Secret
-from .._exceptions import ProviderError, ServerError, UnknownStatusError
+from .._exceptions import ProviderError, ServerError
 from .._models import Asset, GenerationJob, Verification, VerificationSession
-from .base import Adapter, Fields, Next, Step, error_for_status, id_argument, path_segment
+from .._types import AssetStatus, JobStatus
+from .base import (
+    LINK_TTL,
+    NEUTRAL_VERIFICATION_STATUSES,
+    Adapter,
+    ErrorFields,
+    Fields,
+    Next,
+    Step,
+    id_argument,
+    nested_error,
+    path_segment,
+    verification_outcome,
+)
 from .base import asset_kind as _kind
 from .base import asset_kind_or_none as _kind_or_none
 from .base import compact as _compact
@@ -29,7 +42,6 @@ __all__ = ["Toapis"]
 
 P: Final = "/v1/videos/doubao-seedance-2-0/real-avatar"
 GENERATIONS: Final = "/v1/videos/generations"
-LINK_TTL: Final = timedelta(seconds=120)  # upstream's H5 link life, when the task names no expires_at
 # A reference's list and role by asset type (the generation page's *_with_roles).
 ROLES: Final = {
     "Image": ("image_with_roles", "reference_image"),
@@ -46,17 +58,15 @@ class Toapis(Adapter):
     name = "toapis"
     default_base_url = "https://toapis.com"
     # Only `verified` is documented; the others are the neutral spellings the page implies.
-    verification_statuses: ClassVar[Mapping[str, str]] = {
-        "pending": "pending",
-        "processing": "pending",
-        "verified": "verified",
+    verification_statuses = NEUTRAL_VERIFICATION_STATUSES
+    asset_statuses: ClassVar[Mapping[str, AssetStatus]] = {
+        "processing": "processing",
+        "active": "active",
         "failed": "failed",
-        "expired": "expired",
     }
-    asset_statuses: ClassVar[Mapping[str, str]] = {"processing": "processing", "active": "active", "failed": "failed"}
     # The status page's table (submitted, queued, in_progress, completed, failed), plus upstream's
     # cancelled/expired in case toapis passes them through.
-    job_statuses: ClassVar[Mapping[str, str]] = {
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = {
         "submitted": "queued",
         "queued": "queued",
         "in_progress": "running",
@@ -78,14 +88,11 @@ class Toapis(Adapter):
         )
         if response.status_code < 400 and not refused:
             return None
-        code, message = _error_fields(body)
         status = response.status_code if response.status_code >= 400 else 400
-        text = message or response.reason_phrase or "request refused"
-        return error_for_status(status, text, provider=self.name, code=code,
-                                request_id=response.headers.get("x-request-id"), body=body,
-                                response=response)  # fmt: skip
+        request_id = response.headers.get("x-request-id")
+        return self.refusal(response, body, status=status, error=_error_fields(body), request_id=request_id)
 
-    def _data(self, response: httpx.Response) -> Fields:
+    def payload(self, response: httpx.Response) -> Fields:
         """Return the avatar envelope's ``data`` (or a bare object), raising the provider's error first."""
         body = self.fields(self.check(response), "")
         return self.fields(body.get("data"), "data") if body.has("success") else body
@@ -93,7 +100,7 @@ class Toapis(Adapter):
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
-        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None
+        self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
         # toapis has no project; locale is the H5 page's language (e.g. "zh"), biz_id the caller's own label.
         body = _compact({"callback_url": callback_url, "locale": locale, "biz_id": biz_id})
@@ -102,7 +109,7 @@ class Toapis(Adapter):
     def parse_create_verification(
         self, response: httpx.Response, *, callback_url: str | None
     ) -> Step[VerificationSession]:
-        data = self._data(response)
+        data = self.payload(response)
         task_id = data.required("task_id", "id")
         return self._verify_task(data, task_id, callback_url, detail=False)
 
@@ -127,7 +134,7 @@ class Toapis(Adapter):
             # `completed` means "session created": its link is in the task detail.
 
             def read_detail(response: httpx.Response) -> Step[VerificationSession]:
-                return self._verify_task(self._data(response), task_id, callback_url, detail=True)
+                return self._verify_task(self.payload(response), task_id, callback_url, detail=True)
 
             return Next(self.request("GET", f"{P}/verify-tasks/{path_segment(task_id, 'task_id')}", retry=True),
                         read_detail)  # fmt: skip
@@ -137,9 +144,7 @@ class Toapis(Adapter):
                               "create a new one.", provider=self.name, code=code)  # fmt: skip
         if status == "completed":
             raise data.malformed("h5_link", "is missing from a completed verify task (or its byted_token is)")
-        if status is None:
-            raise data.malformed("status", "is missing")
-        raise UnknownStatusError(self.name, status, "verify task")
+        raise self.unknown_status(data, status, "verify task")
 
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
         params = {"task_id": id_argument(session.id, "session.id"), "byted_token": session.byted_token.reveal(),
@@ -147,16 +152,11 @@ class Toapis(Adapter):
         return self.request("GET", f"{P}/verify-results", params=params, retry=True)
 
     def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
-        data = self._data(response)
+        data = self.payload(response)
         status = self.status("verification", data, "verify_status" if data.has("verify_status") else "status")
-        group_id = data.text("group_id")
-        if status == "verified" and not group_id:
-            status = "pending"  # the page: continue only when verify_status=verified *and* group_id is present
-        return Verification(
-            status=status,
-            group_id=group_id if status == "verified" else None,
-            result_code=data.code("result_code"),
-            session_id=session.id,
+        # the page: continue only when verify_status=verified *and* group_id is present
+        return verification_outcome(
+            status, data.text("group_id"), result_code=data.code("result_code"), session=session
         )
 
     # -- assets ----------------------------------------------------------------------------
@@ -168,13 +168,13 @@ class Toapis(Adapter):
         return self.request("POST", f"{P}/assets", json_body=body)
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        return [self._asset(self._data(response), group_id=group_id, source=source)]
+        return [self._asset(self.payload(response), group_id=group_id, source=source)]
 
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         return self.request("GET", f"{P}/assets/{path_segment(asset_id, 'asset_id')}", retry=True)
 
     def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self._data(response))
+        return self._asset(self.payload(response))
 
     def _asset(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
         asset_id = data.required("asset_id", "id")
@@ -220,13 +220,13 @@ class Toapis(Adapter):
         refs = tuple(item["url"] for field, _ in ROLES.values() for item in sent.get(field) or []
                      if isinstance(item, dict) and isinstance(item.get("url"), str))  # fmt: skip
         model = sent.get("model") if isinstance(sent.get("model"), str) else None
-        return self._job(self._data(response), model=model, references=refs)
+        return self._job(self.payload(response), model=model, references=refs)
 
     def build_get_job(self, job_id: str) -> httpx.Request:
         return self.request("GET", f"{GENERATIONS}/{path_segment(job_id, 'job_id')}", retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
-        return self._job(self._data(response))
+        return self._job(self.payload(response))
 
     def _job(self, task: Fields, *, model: str | None = None, references: tuple[str, ...] = ()) -> GenerationJob:
         job_id = task.required("id", "task_id")
@@ -254,16 +254,11 @@ def _video_url(task: Fields) -> str | None:
     return None
 
 
-def _error_fields(body: Any) -> tuple[str | None, str | None]:
-    """Return (code, message) from ``{success: false, message}`` or ``{error: {code, message}}``."""
+def _error_fields(body: Any) -> ErrorFields:
+    """Return the code and message of ``{success: false, message}`` or ``{error: {code, message}}``."""
     if not isinstance(body, dict):
-        return None, None
-    code = message = None
-    error = body.get("error")
-    if isinstance(error, dict):
-        code, message = _reason(error.get("code")), _reason(error.get("message"))
-    elif isinstance(error, str):
-        message = _reason(error)
+        return ErrorFields(None, None)
+    code, message = nested_error(body)
     if code is None and isinstance(body.get("code"), str):
         code = _reason(body["code"])
-    return code, message or _reason(body.get("message"))
+    return ErrorFields(code, message or _reason(body.get("message")))

@@ -75,7 +75,9 @@ class SimConfig:
     profile: str = "seedance-2.0"  # the media limits uploads are checked against
     api_keys: frozenset[str] | None = None  # None: any non-empty key is an account
     seed: int = 0
-    crun_code: int | None = None  # answer every Crun request with this code (402, 455, 505; 501 fails jobs)
+    # A dialect's own settings, by dialect name; each dialect documents the ones it reads
+    # (e.g. {"crun": {"code": 455}}). Nothing provider-specific lives in the fields above.
+    dialect_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     persist: str | None = None  # a SQLite file that keeps the state across restarts
     rate_limit: float | None = None  # requests per second per account (None: unlimited), answered 429
     # What the downloader may fetch beyond public addresses (``downloads``): "host" or "host:port" of

@@ -27,21 +27,11 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from realavatar_nb.media.heif import register_heif
 
+from .generation import MAX_DURATION, RATIOS, RESOLUTIONS
+
 __all__ = ["FPS", "RATIOS", "RESOLUTIONS", "frame_size", "render_video"]
 
 FPS = 24
-RESOLUTIONS: dict[str, int] = {"480p": 480, "720p": 720, "1080p": 1080}
-"""Frame height in pixels for each supported ``resolution``."""
-RATIOS: dict[str, tuple[int, int]] = {
-    "16:9": (16, 9),
-    "9:16": (9, 16),
-    "1:1": (1, 1),
-    "4:3": (4, 3),
-    "3:4": (3, 4),
-    "21:9": (21, 9),
-}
-"""Width:height for each fixed ``ratio``; ``"adaptive"`` follows the first image."""
-MAX_DURATION = 30
 
 _ZOOM = 1.12  # the Ken Burns travel: far enough to read as motion, slow enough to stay calm
 _FADE = 0.5  # seconds of cross-fade between two references

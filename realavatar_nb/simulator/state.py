@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from .._config import fingerprint
+from .generation import checked_duration
 from .ids import IdFactory
 from .judging import Check, Fetch, Judge
 from .records import (
@@ -429,32 +430,9 @@ class State:
         A prompt containing ``[moderate]`` (``MODERATE_MARKER``) queues and runs as usual, then fails
         with ``OutputVideoSensitiveContentDetected``, as upstream's output moderation fails a job.
         """
-        from .render import MAX_DURATION, RATIOS, RESOLUTIONS
-
-        if duration == -1:
-            duration = 5  # "smart duration": the model chooses; this one chooses 5 s
-        if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= MAX_DURATION:
-            raise SimError("invalid", f"duration must be whole seconds from 1 to {MAX_DURATION}.", field="duration")
-        if resolution not in RESOLUTIONS:
-            raise SimError("invalid", f"resolution must be one of {', '.join(RESOLUTIONS)}.", field="resolution")
-        if ratio not in RATIOS and ratio != "adaptive":
-            raise SimError("invalid", f"ratio must be one of {', '.join([*RATIOS, 'adaptive'])}.", field="ratio")
+        duration = checked_duration(duration, ratio, resolution)
         refs = tuple(references)
-        paths = []
-        for ref in refs:
-            asset_id = ref.removeprefix("asset://")
-            try:
-                asset = self.asset(account, asset_id)
-            except SimError:
-                raise SimError("invalid", f"asset {asset_id} not found or not accessible", field="content") from None
-            if asset.status != "Active":
-                raise SimError(
-                    "invalid", f"asset {asset_id} is {asset.status}, only Active assets can be used", field="content"
-                )
-            if asset.asset_type == "Image" and asset.path and os.path.exists(asset.path):
-                paths.append(asset.path)
-            elif asset.asset_type == "Image" and self._fetch is not None:  # a persisted asset from another workdir
-                paths.append(self._fetch(asset.url)[0])
+        paths = self._reference_images(account, refs)
         now = self.clock()
         span = max(self.config.job_seconds, 0.0)
         with self._lock:
@@ -478,6 +456,25 @@ class State:
             if self._render is not None and MODERATE_MARKER not in prompt:  # its video would be withheld anyway
                 job.render = self._pool.submit(self._render, job, paths)
             return job
+
+    def _reference_images(self, account: str, refs: tuple[str, ...]) -> list[str]:
+        """Return the local files of the referenced images; every reference must be this account's and Active."""
+        paths = []
+        for ref in refs:
+            asset_id = ref.removeprefix("asset://")
+            try:
+                asset = self.asset(account, asset_id)
+            except SimError:
+                raise SimError("invalid", f"asset {asset_id} not found or not accessible", field="content") from None
+            if asset.status != "Active":
+                raise SimError(
+                    "invalid", f"asset {asset_id} is {asset.status}, only Active assets can be used", field="content"
+                )
+            if asset.asset_type == "Image" and asset.path and os.path.exists(asset.path):
+                paths.append(asset.path)
+            elif asset.asset_type == "Image" and self._fetch is not None:  # a persisted asset from another workdir
+                paths.append(self._fetch(asset.url)[0])
+        return paths
 
     def _refresh_job(self, job: Job) -> Job:
         now = self.clock()

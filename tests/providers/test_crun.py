@@ -417,7 +417,7 @@ def test_round_trip_pending_then_the_persons_outcome(tmp_path: Path, outcome: st
 @pytest.mark.parametrize(("code", "error"), [(402, InsufficientBalanceError), (455, ServerError),
                                              (505, ProviderError)])  # fmt: skip
 def test_round_trip_the_emulators_forced_codes_raise_their_errors(tmp_path: Path, code: int, error: type) -> None:
-    app = create_app(SimConfig(crun_code=code), workdir=str(tmp_path / "sim"))
+    app = create_app(SimConfig(dialect_options={"crun": {"code": code}}), workdir=str(tmp_path / "sim"))
     http = TestClient(app, base_url="http://sandbox.test")
     try:
         cr = Crun("http://sandbox.test/crun", Secret("k"))

@@ -172,7 +172,7 @@ def test_generation_refuses_an_asset_that_is_not_active(http: TestClient, media:
 
 @pytest.mark.parametrize("code", [402, 455, 505])
 def test_configured_crun_codes_are_answered(http: TestClient, app: Starlette, code: int) -> None:
-    app.state.sim.config.crun_code = code
+    app.state.sim.config.dialect_options["crun"] = {"code": code}
     r = http.post(f"{P}/visual-validate-session", json={"callback_url": "https://a/cb"}, headers=KEY)
     assert r.status_code == code and r.json()["code"] == code
 
@@ -184,7 +184,7 @@ def test_configured_501_fails_generation(
     asset = _upload(http, group, host(http, media["image"]))
     app.state.sim.settle()
     clock.advance(3)
-    app.state.sim.config.crun_code = 501
+    app.state.sim.config.dialect_options["crun"] = {"code": 501}
     body = {"model": "bytedance/seedance2-0-r2v", "input": {"prompt": "x", "reference_images": [f"asset://{asset}"],
                                                              "duration": 1, "resolution": "480p"}}  # fmt: skip
     task = http.post(f"{P}/CreateTask", json=body, headers=KEY).json()["data"]["task_id"]

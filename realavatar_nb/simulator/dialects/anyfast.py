@@ -16,26 +16,27 @@ from contextvars import ContextVar
 from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Message
 
-from ..state import Asset, Group, Job, SimError
+from ..state import Asset, Group, SimError
 from .base import MAX_INLINE_UPLOAD, Body, Context, Dialect, Handler, asset_refs, iso, json_response
-from .easyrouter import (
+from .upstream import (
     ASSET_TYPES,
     RATIOS,
     STATUSES,
-    bounded,
+    ark_content,
+    ark_tokens,
     choice,
+    multipart_upload,
     presigned_url,
     public_url,
     seedance_duration,
     stamp,
     strings,
+    upstream_error_code,
+    upstream_paging,
     within,
 )
 
@@ -52,12 +53,6 @@ _RESOLUTIONS: Final = {"seedance": ("480p", "720p", "1080p"), "seedance-fast": (
 # cancelled and expired all read as FAILURE (the quota is refunded on each).
 _TASK_STATUS: Final = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILURE",
                        "cancelled": "FAILURE", "expired": "FAILURE"}  # fmt: skip
-_ROLES: Final = {"image_url": ("first_frame", "last_frame", "reference_image"), "video_url": ("reference_video",),
-                 "audio_url": ("reference_audio",)}  # fmt: skip
-_MAX_REFS: Final = {"image_url": 9, "video_url": 3, "audio_url": 3}  # reference/upstream.md §4.5
-# The state layer names fields in snake case; upstream's parameter codes use the wire names.
-_WIRE: Final = {"asset_type": "AssetType", "url": "URL", "group_id": "GroupId", "asset_id": "Id",
-                "byted_token": "BytedToken", "name": "Name"}  # fmt: skip
 # inferred: new-api's TaskError codes for the task routes.
 _TASK_CODES: Final = {"invalid": "invalid_request", "not_found": "task_not_exist", "expired": "invalid_request",
                       "not_ready": "invalid_request", "rate_limited": "rate_limit_exceeded"}  # fmt: skip
@@ -80,7 +75,7 @@ class Anyfast(Dialect):
             "Version": "2024-01-01",
             "Service": "ark",
             "Region": "ap-southeast-1",
-            "Error": {"Code": _error_code(code, message, field), "Message": message},
+            "Error": {"Code": upstream_error_code(code, message, field), "Message": message},
         }
         return json_response({"ResponseMetadata": metadata}, status)
 
@@ -148,7 +143,7 @@ class Anyfast(Dialect):
             name, ids = f.text("Name", max_len=64), set(strings(f, "GroupIds", max_items=100))
             group_type = f.text("GroupType")
             choice(group_type or "AIGC", "GroupType", ("AIGC", "LivenessFace"))
-        page_number, page_size = _paging(b, default_size=10)
+        page_number, page_size = upstream_paging(b, default_size=10)
         choice(b.text("SortBy", default="CreateTime"), "SortBy", ("CreateTime", "UpdateTime"))
         descending = choice(b.text("SortOrder", default="Desc"), "SortOrder", ("Desc", "Asc")) == "Desc"
         groups = [
@@ -169,10 +164,10 @@ class Anyfast(Dialect):
 
     # -- assets ----------------------------------------------------------------------------
 
-    async def create_asset(self, ctx: Context) -> Response:
+    async def upload_asset(self, ctx: Context) -> Response:
         kind = ctx.request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if kind == "multipart/form-data":
-            body, upload = await _multipart(ctx.request)
+            body, upload = await multipart_upload(ctx.request, MAX_UPLOAD)
         else:
             body, upload = await self.body(ctx.request, limit=MAX_INLINE_UPLOAD), None
         model = choice(body.text("model", default="volc-asset"), "model", tuple(_MODEL_TYPE))
@@ -201,7 +196,7 @@ class Anyfast(Dialect):
             group_type = f.text("GroupType")
             choice(group_type or "AIGC", "GroupType", ("AIGC", "LivenessFace"))
             name = f.text("Name", max_len=64)
-        page_number, page_size = _paging(b, default_size=10)  # inferred: ListAssetGroups' default size
+        page_number, page_size = upstream_paging(b, default_size=10)  # inferred: ListAssetGroups' default size
         sort_by = choice(b.text("SortBy", default="CreateTime"), "SortBy", ("CreateTime", "UpdateTime", "GroupId"))
         descending = choice(b.text("SortOrder", default="Desc"), "SortOrder", ("Desc", "Asc")) == "Desc"
         items = ctx.state.list_assets(
@@ -250,7 +245,7 @@ class Anyfast(Dialect):
     async def create_generation(self, ctx: Context) -> Response:
         b = ctx.body
         model = choice(b.text("model", required=True), "model", tuple(_UPSTREAM_MODEL))
-        prompt, urls, roles = _content(b.items("content", required=True, max_items=16))
+        prompt, urls, roles = ark_content(b.items("content", required=True, max_items=16))
         job = ctx.state.create_job(
             ctx.account,
             model=model,
@@ -289,7 +284,7 @@ class Anyfast(Dialect):
         }
         if status == "SUCCESS":
             upstream["content"] = {"video_url": video}
-            tokens = _tokens(job)
+            tokens = ark_tokens(job)
             upstream["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
         elif status == "FAILURE":
             upstream["error"] = {"code": job.error_code or "InternalServiceError", "message": job.error_message or ""}
@@ -316,7 +311,7 @@ class Anyfast(Dialect):
             "GetVisualValidateResult": (self.get_result, True),
             "CreateAssetGroup": (self.create_group, True),
             "ListAssetGroups": (self.list_groups, True),
-            "CreateAsset": (self.create_asset, False),  # JSON or multipart: the handler reads the body
+            "CreateAsset": (self.upload_asset, False),  # JSON or multipart: the handler reads the body
             "GetAsset": (self.get_asset, True),
             "ListAssets": (self.list_assets, True),
             "DeleteAsset": (self.delete_asset, True),
@@ -336,28 +331,6 @@ class Anyfast(Dialect):
         ]
 
 
-def _error_code(kind: str, message: str, field: str | None) -> str:
-    """Return upstream's error code for a refusal (reference/upstream.md §3.13)."""
-    wire = _WIRE.get(field, field) if field else None
-    if kind == "not_found":
-        return f"NotFound.{field}" if field else "ResourceNotFound"  # upstream writes NotFound.asset_id
-    if kind in ("invalid", "not_ready", "expired"):
-        if not wire:
-            return "InvalidParameter"
-        missing = field is not None and message == f"{field} is required."
-        return f"{'MissingParameter' if missing else 'InvalidParameter'}.{wire}"
-    # inferred: Ark's code for a bad API key; the others as upstream lists them.
-    named = {"unauthorized": "AuthenticationError", "forbidden": "AccessDenied", "conflict": "Conflict",
-             "internal_error": "InternalError", "method_not_allowed": "InvalidMethod",
-             "rate_limited": "RateLimitExceeded"}  # fmt: skip
-    return named.get(kind, kind)
-
-
-def _paging(b: Body, *, default_size: int) -> tuple[int, int]:
-    number = bounded(b.integer("PageNumber", default=1), "PageNumber", 1, 1_000_000)
-    return number, bounded(b.integer("PageSize", default=default_size), "PageSize", 1, 100)
-
-
 def _group_name(g: Group) -> str:
     return g.id  # inferred: a LivenessFace group's Name is not documented; the id stands in
 
@@ -366,40 +339,6 @@ def _group(g: Group) -> dict[str, Any]:
     name = _group_name(g)
     return {"Id": g.id, "Name": name, "Title": name, "Description": "", "GroupType": g.group_type,
             "ProjectName": g.project, "CreateTime": iso(g.created_at), "UpdateTime": iso(g.created_at)}  # fmt: skip
-
-
-async def _multipart(request: Request) -> tuple[Body, tuple[bytes, str]]:
-    """Return a multipart form's text fields and its one ``file`` (bytes, file name)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_UPLOAD:
-        raise SimError("invalid", f"The upload is larger than {MAX_UPLOAD} bytes.", field="file")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_UPLOAD:
-            raise SimError("invalid", f"The upload is larger than {MAX_UPLOAD} bytes.", field="file")
-
-    async def replay() -> Message:
-        return {"type": "http.request", "body": bytes(raw), "more_body": False}
-
-    fields: dict[str, str] = {}
-    try:
-        async with Request(request.scope, replay).form(max_files=1, max_fields=20) as form:
-            for key, value in form.multi_items():
-                if isinstance(value, str):
-                    fields.setdefault(key, value)
-            item = form.get("file")
-            if item is None:
-                raise SimError("invalid", "file is required.", field="file")
-            if isinstance(item, str):
-                raise SimError("invalid", "file must be a file part, not a text field.", field="file")
-            data, filename = await item.read(), item.filename or "upload"
-    except (HTTPException, MultiPartException) as exc:
-        detail = exc.detail if isinstance(exc, HTTPException) else exc.message
-        raise SimError("invalid", f"The multipart form could not be read: {detail}") from None
-    if not data:
-        raise SimError("invalid", "file is empty.", field="file")
-    return Body(fields), (data, filename)
 
 
 def _hosted(ctx: Context, body: Body, name: str | None) -> str:
@@ -424,37 +363,6 @@ def _hosted(ctx: Context, body: Body, name: str | None) -> str:
     return ctx.root + ctx.files.store(data, name or "upload")[1]
 
 
-def _content(items: list[Any]) -> tuple[str, list[str], list[tuple[str, str | None]]]:
-    """Return (prompt, media URLs, (kind, role) of each) from Ark's ``content`` array."""
-    texts: list[str] = []
-    urls: list[str] = []
-    roles: list[tuple[str, str | None]] = []
-    for i, item in enumerate(items):
-        where = f"content[{i}]"
-        kind = item.get("type") if isinstance(item, dict) else None
-        if kind == "text":
-            if not isinstance(item.get("text"), str):
-                raise SimError("invalid", f"{where}.text must be a string.", field="content")
-            texts.append(item["text"])
-            continue
-        if kind not in _ROLES:
-            raise SimError("invalid", f"{where}.type must be text, image_url, video_url or audio_url.", field="content")
-        inner, role = item.get(kind), item.get("role")
-        if not isinstance(inner, dict) or not isinstance(inner.get("url"), str):
-            raise SimError("invalid", f"{where}.{kind}.url must be a URL string.", field="content")
-        if role is not None and role not in _ROLES[kind]:
-            raise SimError("invalid", f"{where}.role must be one of [{', '.join(_ROLES[kind])}].", field="content")
-        urls.append(inner["url"])
-        roles.append((kind, role))
-    for kind, limit in _MAX_REFS.items():
-        if sum(k == kind for k, _ in roles) > limit:
-            raise SimError("invalid", f"content holds more than {limit} {kind} items.", field="content")
-    frames = {r for _, r in roles} & {"first_frame", "last_frame"}
-    if frames and any(r in ("reference_image", "reference_video", "reference_audio") for _, r in roles):
-        raise SimError("invalid", "First/last-frame images cannot be mixed with reference items.", field="content")
-    return " ".join(texts), urls, roles
-
-
 def _action_of(roles: list[tuple[str, str | None]]) -> str:
     # inferred: which of Anyfast's documented actions each kind of request is filed under.
     kinds = {k for k, _ in roles}
@@ -465,10 +373,3 @@ def _action_of(roles: list[tuple[str, str | None]]) -> str:
     if any(r == "reference_image" for _, r in roles):
         return "referenceGenerate"
     return "generate"
-
-
-def _tokens(job: Job) -> int:
-    """Return Ark's billed tokens for the clip: seconds × width × height × 24 fps / 1024."""
-    short = {"480p": 480, "720p": 720, "1080p": 1080}.get(job.resolution, 720)
-    w, h = (int(n) for n in job.ratio.split(":")) if ":" in job.ratio else (16, 9)
-    return job.duration * short * (short * max(w, h) // min(w, h)) * 24 // 1024

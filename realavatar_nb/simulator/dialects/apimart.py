@@ -62,9 +62,9 @@ class Apimart(Dialect):
         fields = ctx.body.data
         # inferred: which step wins when a body mixes fields is not documented: assets, then result, then session.
         if "group_id" in fields or "assets" in fields:
-            return self._submit_assets(ctx)
+            return self._upload_assets(ctx)
         if "byted_token" in fields:
-            return self._query_result(ctx)
+            return self._get_result(ctx)
         return self._create_session(ctx)
 
     def _project(self, ctx: Context) -> str:
@@ -80,7 +80,7 @@ class Apimart(Dialect):
         )
         return self.ok({"id": task.id, "status": "completed"})
 
-    def _query_result(self, ctx: Context) -> Response:
+    def _get_result(self, ctx: Context) -> Response:
         token = ctx.body.text("byted_token", required=True)
         self._project(ctx)
         session = ctx.state.result(ctx.account, token)  # an unknown or another account's token is a 404 now
@@ -91,7 +91,7 @@ class Apimart(Dialect):
         )
         return self.ok(self._task(ctx, task))
 
-    def _submit_assets(self, ctx: Context) -> Response:
+    def _upload_assets(self, ctx: Context) -> Response:
         b = ctx.body
         group_id = b.text("group_id", required=True)
         project = self._project(ctx)

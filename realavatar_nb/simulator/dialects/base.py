@@ -23,7 +23,17 @@ from ..bodies import BodyRefused
 from ..files import FileHost
 from ..state import Job, SimError, State
 
-__all__ = ["MAX_BODY", "MAX_INLINE_UPLOAD", "Body", "Context", "Dialect", "Handler"]
+__all__ = [
+    "MAX_BODY",
+    "MAX_INLINE_UPLOAD",
+    "Body",
+    "Context",
+    "Dialect",
+    "Handler",
+    "asset_refs",
+    "iso",
+    "json_response",
+]
 
 MAX_BODY: Final = 1024 * 1024  # JSON bodies; uploads of files go through /files or multipart
 MAX_INLINE_UPLOAD: Final = 64 * 1024 * 1024  # a JSON body carrying a base64 file (upstream's request cap)
@@ -131,6 +141,10 @@ class Dialect:
     def __init__(self, state: State, files: FileHost) -> None:
         self.state = state
         self.files = files
+
+    def option(self, key: str) -> Any:
+        """Return this dialect's setting ``key`` from ``SimConfig.dialect_options``, or ``None``."""
+        return self.state.config.dialect_options.get(self.name, {}).get(key)
 
     def routes(self) -> list[BaseRoute]:
         raise NotImplementedError

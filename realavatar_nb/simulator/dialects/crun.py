@@ -30,6 +30,9 @@ P = "/api/v1/client/job"
 
 
 class Crun(Dialect):
+    """Crun's dialect. ``SimConfig.dialect_options["crun"]["code"]`` answers every request with that body
+    code (402, 455, 505), or, for 501, lets tasks be created and then fail."""
+
     name = "crun"
     auth = "x-api-key"
 
@@ -45,7 +48,7 @@ class Crun(Dialect):
         return json_response({"code": 200, "message": "success", "data": data})
 
     def _forced(self, generation: bool = False) -> Response | None:
-        code = self.state.config.crun_code
+        code = self.option("code")
         if code is None or (code == 501 and not generation):
             return None
         return self.error(code, "forced", _FORCED.get(code, "Error."))
@@ -60,7 +63,7 @@ class Crun(Dialect):
             {"BytedToken": session.token, "H5Link": ctx.h5_link(session.token, lng), "CallbackURL": callback}
         )
 
-    async def result(self, ctx: Context) -> Response:
+    async def get_result(self, ctx: Context) -> Response:
         if forced := self._forced():
             return forced
         session = ctx.state.result(ctx.account, ctx.query("byted_token", required=True) or "")
@@ -72,7 +75,7 @@ class Crun(Dialect):
         # Not finished yet: an empty GroupId, as upstream; query again after the callback.
         return self.ok({"GroupId": session.group_id or ""})
 
-    async def upload(self, ctx: Context) -> Response:
+    async def upload_asset(self, ctx: Context) -> Response:
         if forced := self._forced():
             return forced
         b = ctx.body
@@ -85,7 +88,7 @@ class Crun(Dialect):
         )
         return self.ok({"AssetId": asset.id})
 
-    async def asset_info(self, ctx: Context) -> Response:
+    async def get_asset(self, ctx: Context) -> Response:
         if forced := self._forced():
             return forced
         a = ctx.state.asset(ctx.account, ctx.query("asset_id", required=True) or "")
@@ -102,7 +105,7 @@ class Crun(Dialect):
             data["Error"] = {"Code": a.error_code, "Message": a.error_message}  # inferred: upstream's GetAsset
         return self.ok(data)
 
-    async def create_task(self, ctx: Context) -> Response:
+    async def create_generation(self, ctx: Context) -> Response:
         if forced := self._forced():
             return forced
         b = ctx.body
@@ -124,11 +127,11 @@ class Crun(Dialect):
             job_id=ctx.state.ids.hex("", 32),
         )
         job.extra["param"] = ctx.body.data
-        if self.state.config.crun_code == 501:
+        if self.option("code") == 501:
             job.extra["forced_failure"] = True
         return self.ok({"task_id": job.id})
 
-    async def task_info(self, ctx: Context) -> Response:
+    async def get_generation(self, ctx: Context) -> Response:
         if forced := self._forced():
             return forced
         job = ctx.state.job(ctx.account, ctx.query("task_id", required=True) or "")
@@ -156,9 +159,9 @@ class Crun(Dialect):
         e = self.endpoint
         return [
             Route(f"{P}/visual-validate-session", e(self.create_session), methods=["POST"]),
-            Route(f"{P}/visual-validate-result", e(self.result), methods=["GET"]),
-            Route(f"{P}/asset-upload", e(self.upload), methods=["POST"]),
-            Route(f"{P}/asset-info", e(self.asset_info), methods=["GET"]),
-            Route(f"{P}/CreateTask", e(self.create_task), methods=["POST"]),
-            Route(f"{P}/TaskInfo", e(self.task_info), methods=["GET"]),
+            Route(f"{P}/visual-validate-result", e(self.get_result), methods=["GET"]),
+            Route(f"{P}/asset-upload", e(self.upload_asset), methods=["POST"]),
+            Route(f"{P}/asset-info", e(self.get_asset), methods=["GET"]),
+            Route(f"{P}/CreateTask", e(self.create_generation), methods=["POST"]),
+            Route(f"{P}/TaskInfo", e(self.get_generation), methods=["GET"]),
         ]

@@ -11,25 +11,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final
-from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..state import Asset, Job, Session, SimError
-from .base import Body, Context, Dialect, asset_refs, iso, json_response
+from .base import Context, Dialect, asset_refs, iso, json_response
+from .upstream import (
+    ASSET_TYPES,
+    RATIOS,
+    STATUSES,
+    bounded,
+    choice,
+    presigned_url,
+    public_url,
+    seedance_duration,
+    stamp,
+    strings,
+    within,
+)
 
 __all__ = ["EasyRouter"]
 
 P: Final = "/api/resource-channel/byteplus/visual-validate"
 MODELS: Final = ("dreamina-seedance-2-0", "dreamina-seedance-2-0-fast")
-ASSET_TYPES: Final = ("Image", "Video", "Audio")
-STATUSES: Final = ("Active", "Processing", "Failed")
-RATIOS: Final = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
 # inferred: new-api's OpenAI-video statuses; Ark's cancelled and expired have no spelling there but failed.
 _JOB_STATUS: Final = {"queued": "queued", "running": "in_progress", "succeeded": "completed", "failed": "failed",
                       "cancelled": "failed", "expired": "failed"}  # fmt: skip
@@ -59,7 +66,7 @@ class EasyRouter(Dialect):
         session = ctx.state.create_session(ctx.account, callback_url=callback)
         return self.ok(self._session(ctx, session))
 
-    async def get_session(self, ctx: Context) -> Response:
+    async def get_result(self, ctx: Context) -> Response:
         code = ctx.query("result_code")
         if code is not None and not code.isdigit():
             raise SimError("invalid", "result_code must be the callback's numeric resultCode.", field="result_code")
@@ -90,7 +97,7 @@ class EasyRouter(Dialect):
 
     # -- assets ----------------------------------------------------------------------------
 
-    async def upload(self, ctx: Context) -> Response:
+    async def upload_asset(self, ctx: Context) -> Response:
         b = ctx.body
         group_id = b.text("group_id", required=True)
         url = public_url(b, "url", required=True)
@@ -227,8 +234,8 @@ class EasyRouter(Dialect):
         e = self.endpoint
         return [
             Route(f"{P}/sessions", e(self.create_session), methods=["POST"]),
-            Route(f"{P}/sessions/{{session_id}}", e(self.get_session), methods=["GET"]),
-            Route(f"{P}/assets", e(self.upload), methods=["POST"]),
+            Route(f"{P}/sessions/{{session_id}}", e(self.get_result), methods=["GET"]),
+            Route(f"{P}/assets", e(self.upload_asset), methods=["POST"]),
             Route(f"{P}/assets/list", e(self.list_assets), methods=["POST"]),
             Route(f"{P}/assets/{{asset_id}}", e(self.get_asset), methods=["GET"]),
             Route(f"{P}/assets/{{asset_id}}", e(self.delete_asset), methods=["DELETE"]),
@@ -276,78 +283,3 @@ def _content_urls(item: Any, where: str) -> list[Any]:
     if not isinstance(inner, dict) or not isinstance(inner.get("url"), str):
         raise SimError("invalid", f"{where}.{kind}.url must be a URL string.", field="metadata.content")
     return [inner["url"]]
-
-
-# -- request helpers the Anyfast dialect shares (both resell BytePlus; they belong in base.py) --
-
-
-def stamp(ts: float) -> str:
-    """Return ``YYYYMMDDhhmmss`` (UTC), the head of upstream's RequestIds."""
-    return "".join(c for c in iso(ts) if c.isdigit())
-
-
-def presigned_url(ctx: Context, url: str, key: str) -> str:
-    """Return a fresh TOS-style presigned link (12 h) to an asset's stored file."""
-    # Upstream hands out a new ~12 h link on every read (reference/upstream.md §3.9); the
-    # emulator's copy is the file it checked, so its own file URLs are rebased on this host.
-    base = ctx.root + urlsplit(url).path if ctx.files.local_path(url) else url
-    now = stamp(ctx.state.clock())
-    query = urlencode(
-        {
-            "X-Tos-Algorithm": "TOS4-HMAC-SHA256",
-            "X-Tos-Date": f"{now[:8]}T{now[8:]}Z",
-            "X-Tos-Expires": "43200",
-            "X-Tos-Signature": hashlib.sha256(f"{key}|{now}".encode()).hexdigest(),
-        }
-    )
-    return f"{base}{'&' if '?' in base else '?'}{query}"
-
-
-def public_url(body: Body, field: str, *, required: bool = False) -> Any:
-    value = body.text(field, required=required)
-    if value is not None:
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SimError("invalid", f"{field} must be a public http(s) URL.", field=field)
-    return value
-
-
-def choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise SimError("invalid", f"{field} must be one of [{', '.join(allowed)}], got {value!r}.", field=field)
-    return str(value)
-
-
-def bounded(value: int, field: str, low: int, high: int) -> int:
-    if not low <= value <= high:
-        raise SimError("invalid", f"{field} must be from {low} to {high}.", field=field)
-    return value
-
-
-def strings(body: Body, field: str, *, max_items: int) -> list[str]:
-    items = body.items(field, max_items=max_items)
-    if not all(isinstance(item, str) for item in items):
-        raise SimError("invalid", f"{field} must be an array of strings.", field=field)
-    return items
-
-
-def seedance_duration(seconds: int) -> int:
-    # Seedance 2.0 takes 4–15 s, or -1 for "model chooses" (reference/upstream.md §4.4).
-    if seconds == -1:
-        return 5  # inferred: what the model chooses is unknown; the documented default
-    return bounded(seconds, "duration", 4, 15)
-
-
-@contextmanager
-def within(prefix: str) -> Iterator[None]:
-    """Name nested fields in full (``metadata.ratio``) in the refusals raised inside."""
-    try:
-        yield
-    except SimError as exc:
-        if exc.field is None or exc.field.startswith(prefix + "."):
-            raise
-        message = f"{prefix}.{exc.message}" if exc.message.startswith(exc.field) else exc.message
-        raise SimError(exc.kind, message, field=f"{prefix}.{exc.field}") from None

@@ -73,7 +73,7 @@ class Toapis(Dialect):
             raise SimError("not_found", f"task {task_id} not found", field="task_id")
         return str(task.refs["token"])
 
-    async def create_verify_task(self, ctx: Context) -> Response:
+    async def create_session(self, ctx: Context) -> Response:
         b = ctx.body
         # inferred: which fields are required is not shown; callback_url is, as everywhere upstream.
         callback = b.text("callback_url", required=True)
@@ -111,7 +111,7 @@ class Toapis(Dialect):
             }
         )
 
-    async def verify_result(self, ctx: Context) -> Response:
+    async def get_result(self, ctx: Context) -> Response:
         task_id = ctx.query("task_id")
         token = ctx.query("byted_token")
         result_code = ctx.query("result_code")
@@ -174,9 +174,9 @@ class Toapis(Dialect):
     def routes(self) -> list[BaseRoute]:
         e = self.endpoint
         return [
-            Route(f"{P}/verify-tasks", e(self.create_verify_task), methods=["POST"]),
+            Route(f"{P}/verify-tasks", e(self.create_session), methods=["POST"]),
             Route(f"{P}/verify-tasks/{{task_id}}", e(self.get_verify_task), methods=["GET"]),
-            Route(f"{P}/verify-results", e(self.verify_result), methods=["GET"]),
+            Route(f"{P}/verify-results", e(self.get_result), methods=["GET"]),
             Route(f"{P}/assets", e(self.upload_asset), methods=["POST"]),
             Route(f"{P}/assets/{{asset_id}}", e(self.get_asset), methods=["GET"]),
             *self._generations.routes(),
@@ -225,7 +225,7 @@ class _Generations(Dialect):
             _check_kind(ctx, name, _REFERENCES[name][0], refs)
         return found
 
-    async def create(self, ctx: Context) -> Response:
+    async def create_generation(self, ctx: Context) -> Response:
         b = ctx.body
         model = b.text("model", default="doubao-seedance-2-0")
         if model not in _MODELS:
@@ -292,14 +292,14 @@ class _Generations(Dialect):
             data["error"] = {"code": job.error_code or "generation_failed", "message": job.error_message or ""}
         return data
 
-    async def get(self, ctx: Context) -> Response:
+    async def get_generation(self, ctx: Context) -> Response:
         return json_response(self._task(ctx, ctx.state.job(ctx.account, ctx.request.path_params["task_id"])))
 
     def routes(self) -> list[BaseRoute]:
         e = self.endpoint
         return [
-            Route("/v1/videos/generations", e(self.create), methods=["POST"]),
-            Route("/v1/videos/generations/{task_id}", e(self.get), methods=["GET"]),
+            Route("/v1/videos/generations", e(self.create_generation), methods=["POST"]),
+            Route("/v1/videos/generations/{task_id}", e(self.get_generation), methods=["GET"]),
         ]
 
 
