@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from ._config import Secret
 from ._display import DisplayMixin
 from ._exceptions import CallbackParseError, InvalidArgumentError
-from ._types import RESULT_CODE_PASSED
+from ._types import RESULT_CODE_PASSED, AssetStatus, JobStatus, VerificationStatus
 
 __all__ = [
     "Asset",
@@ -97,7 +97,7 @@ class VerificationSession(DisplayMixin):
 class Verification(DisplayMixin):
     """One look at a session's outcome: ``status`` is pending, verified, failed or expired."""
 
-    status: str
+    status: VerificationStatus
     group_id: str | None = None
     result_code: str | None = None
     session_id: str | None = None
@@ -180,7 +180,7 @@ class Asset(DisplayMixin):
 
     id: str
     group_id: str | None
-    status: str
+    status: AssetStatus
     name: str | None = None
     asset_type: str | None = None
     error_code: str | None = None
@@ -212,7 +212,7 @@ class GenerationJob(DisplayMixin):
     """A Seedance 2.0 generation task; ``video_url`` is set once it has ``succeeded``."""
 
     id: str
-    status: str
+    status: JobStatus
     video_url: str | None = None
     model: str | None = None
     error_code: str | None = None

@@ -6,7 +6,7 @@ these, and every waiter and widget reads only these.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Provider = Literal["toapis", "apimart", "crun", "easyrouter", "anyfast", "sandbox"]
 PROVIDERS: Final[tuple[str, ...]] = ("toapis", "apimart", "crun", "easyrouter", "anyfast")
@@ -16,22 +16,24 @@ VerificationStatus = Literal["pending", "verified", "failed", "expired"]
 AssetStatus = Literal["processing", "active", "failed"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "expired"]
 
-VERIFICATION_STATUSES: Final = frozenset({"pending", "verified", "failed", "expired"})
-ASSET_STATUSES: Final = frozenset({"processing", "active", "failed"})
-JOB_STATUSES: Final = frozenset({"queued", "running", "succeeded", "failed", "cancelled", "expired"})
+VERIFICATION_STATUSES: Final[frozenset[VerificationStatus]] = frozenset(get_args(VerificationStatus))
+ASSET_STATUSES: Final[frozenset[AssetStatus]] = frozenset(get_args(AssetStatus))
+JOB_STATUSES: Final[frozenset[JobStatus]] = frozenset(get_args(JobStatus))
 
-VERIFICATION_TERMINAL: Final = frozenset({"verified", "failed", "expired"})
-ASSET_TERMINAL: Final = frozenset({"active", "failed"})
+VERIFICATION_TERMINAL: Final[frozenset[VerificationStatus]] = frozenset({"verified", "failed", "expired"})
+ASSET_TERMINAL: Final[frozenset[AssetStatus]] = frozenset({"active", "failed"})
 # Asset failures worth uploading the same file again for (upstream.md: clients treat these as transient).
 # Any other failure (FaceMismatch, DurationTooShort …) judged the file itself: sending it again pays twice.
 ASSET_TRANSIENT_FAILURES: Final = frozenset(
     {"DownloadFailed", "ModerationServiceErrorUploadFailed", "InternalError", "InternalServiceError"}
 )
-JOB_TERMINAL: Final = frozenset({"succeeded", "failed", "cancelled", "expired"})
+JOB_TERMINAL: Final[frozenset[JobStatus]] = frozenset({"succeeded", "failed", "cancelled", "expired"})
 
 MediaKind = Literal["image", "video", "audio", "unknown"]
 AssetType = Literal["Image", "Video", "Audio"]
-ASSET_TYPE_OF_KIND: Final[dict[str, str]] = {"image": "Image", "video": "Video", "audio": "Audio"}
+ASSET_TYPES: Final[tuple[AssetType, ...]] = get_args(AssetType)
+"""The asset kinds upstream names (its ``AssetType``); every adapter and check takes these and no others."""
+ASSET_TYPE_OF_KIND: Final[dict[str, AssetType]] = {"image": "Image", "video": "Video", "audio": "Audio"}
 
 RESULT_CODE_PASSED: Final = "10000"
 """The H5 page's ``resultCode`` for a passed liveness check (the only documented value)."""
@@ -69,19 +71,5 @@ LOCAL_PROBLEM_CODES: Final = frozenset(
         "FileUnreadable",  # permissions, symlink loop, vanished, not a regular file
         "ProbeTimeout",  # the probe did not finish in time, even isolated
         "ProbeCrashed",  # the isolated probe process died
-    }
-)
-# Face checks, local before upload (media/face_checks.py) and upstream after it: FaceMismatch is
-# upstream's own code; NoFace and MultipleFaces name the rejections upstream describes without a code.
-FACE_PROBLEM_CODES: Final = frozenset({"NoFace", "MultipleFaces", "FaceMismatch"})
-FACE_WARNING_CODES: Final = frozenset({"FaceBorderline"})  # 0.5–0.6 from the reference: look by eye
-SERVER_ONLY_CODES: Final = frozenset(
-    {
-        "DownloadFailed",
-        "FaceMismatch",
-        "ContentRestricted",
-        "TranscodingFailed",
-        "ModerationServiceErrorUploadFailed",
-        "InternalError",
     }
 )

@@ -14,7 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -24,6 +24,7 @@ from .fix_av import find_ffmpeg, write_audio, write_video
 from .fix_image import LOSSLESS_FORMATS, has_alpha, too_large_to_decode, write_image
 from .fix_names import Output, output_names, refuse_overwrites, split_name
 from .paths import FOLDER_PATH, path_argument, shown_argument
+from .pool import run_each
 from .probe import MediaInfo
 from .progress import ProgressArg, make_progress
 from .rules import FIXABLE_CODES, Profile, fixable, get_profile
@@ -190,32 +191,25 @@ def _carry_out(job: _Job, rules: Profile, binary: str | None) -> _Outcome:
 
 
 def _run_jobs(
-    jobs: list[_Job], rules: Profile, binary: str | None, workers: int | None, progress: ProgressArg
+    jobs: list[_Job],
+    rules: Profile,
+    binary: str | None,
+    executor: Executor | None,
+    workers: int | None,
+    progress: ProgressArg,
 ) -> dict[int, _Outcome]:
     outcomes = {job.index: _Outcome(job.action) for job in jobs if job.work == "none"}
     todo = [job for job in jobs if job.work != "none"]
     bar = make_progress(progress, len(jobs), "fixing")
-    done = len(outcomes)
     try:
-        bar.update(done)
-        if (workers or os.cpu_count() or 1) <= 1:
-            for job in todo:
-                outcomes[job.index] = _carry_out(job, rules, binary)
-                done += 1
-                bar.update(done)
-            return outcomes
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count(), thread_name_prefix="ra-fix") as pool:
-            futures: dict[Future[_Outcome], _Job] = {pool.submit(_carry_out, job, rules, binary): job for job in todo}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    outcomes[job.index] = future.result()
-                except Exception as exc:  # _carry_out never raises; a lost thread still costs one row
-                    outcomes[job.index] = _Outcome(f"not fixed: {type(exc).__name__}: {exc}")
-                done += 1
-                bar.update(done)
+        bar.update(len(outcomes))
+        # _carry_out never raises; a task the executor loses still costs only its row.
+        written = run_each(_carry_out, [(job, rules, binary) for job in todo], bar=bar, done=len(outcomes),
+                           lost=lambda _, exc: _Outcome(f"not fixed: {type(exc).__name__}: {exc}"),
+                           executor=executor, workers=workers, thread_name="ra-fix")  # fmt: skip
     finally:
         bar.close()
+    outcomes.update((job.index, outcome) for job, outcome in zip(todo, written, strict=True))
     return outcomes
 
 
@@ -233,6 +227,7 @@ def _without_earlier_outputs(records: list[dict[str, Any]], folder: str, out_roo
 def _source_report(
     report_or_paths: pd.DataFrame | str | bytes | os.PathLike[str] | Iterable[str | bytes | os.PathLike[str]],
     profile: str | os.PathLike[str] | Mapping[str, Any] | Profile | None,
+    executor: Executor | None,
     workers: int | None,
     progress: ProgressArg,
 ) -> tuple[pd.DataFrame, Profile]:
@@ -254,7 +249,7 @@ def _source_report(
     if not isinstance(report_or_paths, Iterable):  # None, a number: validate_folder would name its own argument
         raise InvalidArgumentError(f"fix(report_or_paths={shown_argument(report_or_paths)}): pass {_TAKES}.")
     rules = get_profile(profile)
-    return validate_folder(report_or_paths, rules, workers=workers, progress=progress), rules
+    return validate_folder(report_or_paths, rules, executor=executor, workers=workers, progress=progress), rules
 
 
 def fix(
@@ -264,6 +259,7 @@ def fix(
     *,
     include_ok: bool = True,
     ffmpeg: str | None = None,
+    executor: Executor | None = None,
     workers: int | None = None,
     progress: ProgressArg = "auto",
 ) -> pd.DataFrame:
@@ -277,6 +273,7 @@ def fix(
     ``action`` and ``fixed``; a file that cannot be fixed keeps its original facts and the reason.
     ``include_ok`` copies good files too, so ``out_dir`` is a complete folder to upload.
     ``ffmpeg`` names the binary for video and audio (default: on PATH, else imageio-ffmpeg's).
+    ``executor`` and ``workers`` run the copies (and any validation) as in ``validate_folder``.
 
     Raises ``FixError`` (nothing written) when an output would overwrite a source file,
     ``MediaToolMissingError`` when video or audio needs fixing and no ffmpeg exists, and
@@ -286,7 +283,7 @@ def fix(
     if isinstance(report_or_paths, (str, bytes, os.PathLike)):
         report_or_paths = path_argument(report_or_paths, call="fix", name="report_or_paths", takes=_TAKES)
     folder = path_argument(out_dir, call="fix", name="out_dir", takes=f"{FOLDER_PATH} to write the copies into")
-    report, rules = _source_report(report_or_paths, profile, workers, progress)
+    report, rules = _source_report(report_or_paths, profile, executor, workers, progress)
     out_root = os.path.abspath(folder)
     if os.path.exists(out_root) and not os.path.isdir(out_root):
         raise FixError(f"out_dir {printable(out_root)} is a file: pass a folder to write the fixed copies into.")
@@ -305,14 +302,19 @@ def fix(
     os.makedirs(out_root, exist_ok=True)
     needs_ffmpeg = any(job.work in ("video", "audio") for job in jobs)
     binary = find_ffmpeg(ffmpeg) if needs_ffmpeg else None
-    outcomes = _run_jobs(jobs, rules, binary, workers, progress)
+    outcomes = _run_jobs(jobs, rules, binary, executor, workers, progress)
     from .face_checks import carry_face_checks
 
-    return carry_face_checks(_result(jobs, records, outcomes, rules, workers), report)
+    return carry_face_checks(_result(jobs, records, outcomes, rules, executor, workers), report)
 
 
 def _result(
-    jobs: list[_Job], records: list[dict[str, Any]], outcomes: dict[int, _Outcome], rules: Profile, workers: int | None
+    jobs: list[_Job],
+    records: list[dict[str, Any]],
+    outcomes: dict[int, _Outcome],
+    rules: Profile,
+    executor: Executor | None,
+    workers: int | None,
 ) -> pd.DataFrame:
     """Return the new report: written copies judged afresh, every other row as it came, in input order."""
     import pandas as pd
@@ -320,7 +322,8 @@ def _result(
     written = [job for job in jobs if outcomes[job.index].written and job.dest is not None]
     checked: dict[int, dict[str, Any]] = {}
     if written:
-        fresh = validate_folder([job.dest for job in written if job.dest], rules, workers=workers, progress=False)
+        targets = [job.dest for job in written if job.dest]
+        fresh = validate_folder(targets, rules, executor=executor, workers=workers, progress=False)
         fresh_rows = fresh.to_dict("records")
         checked = {job.index: {str(k): v for k, v in row.items()} for job, row in zip(written, fresh_rows, strict=True)}
     rows = []

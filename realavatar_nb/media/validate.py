@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from .._display import DisplayMixin, printable
 from .._exceptions import InvalidArgumentError, MediaError
 from .paths import FILE_PATH, FOLDER_PATH, path_argument, shown_argument
+from .pool import run_each
 from .probe import Backend, Isolate, MediaInfo, probe
 from .progress import ProgressArg, make_progress
 from .rules import Check, Profile, evaluate, fixable, get_profile, problems_of
@@ -300,32 +301,13 @@ def validate_folder(
     targets = _targets(folder, recursive)
     options = {"backend": backend, "timeout": timeout, "isolate": isolate}
     bar = make_progress(progress, len(targets))
-    rows: list[dict[str, Any] | None] = [None] * len(targets)
     try:
-        if executor is None and (workers or os.cpu_count() or 1) <= 1:
-            for n, (path, name) in enumerate(targets):
-                rows[n] = _validate_row(path, name, rules, options)
-                bar.update(n + 1)
-        else:
-            own = executor is None
-            pool = executor or ThreadPoolExecutor(max_workers=workers or os.cpu_count(), thread_name_prefix="ra-probe")
-            try:
-                futures: dict[Future[dict[str, Any]], int] = {
-                    pool.submit(_validate_row, path, name, rules, options): n for n, (path, name) in enumerate(targets)
-                }
-                for done, future in enumerate(as_completed(futures), start=1):
-                    n = futures[future]
-                    try:
-                        rows[n] = future.result()
-                    except Exception as exc:  # the executor lost the task (a dead worker process)
-                        rows[n] = _crashed_row(*targets[n], rules, exc)
-                    bar.update(done)
-            finally:
-                if own:
-                    pool.shutdown(wait=False, cancel_futures=True)
+        rows = run_each(_validate_row, [(path, name, rules, options) for path, name in targets], bar=bar,
+                        lost=lambda n, exc: _crashed_row(*targets[n], rules, exc), executor=executor,
+                        workers=workers, thread_name="ra-probe")  # fmt: skip
     finally:
         bar.close()
-    report = _frame([r for r in rows if r is not None], REPORT_COLUMNS)
+    report = _frame(rows, REPORT_COLUMNS)
     report.attrs["profile"] = rules.to_dict()
     if person is not None or people or reference is not None:
         from .face_checks import check_faces

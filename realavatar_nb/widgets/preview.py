@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, get_args
 
 import ipywidgets as widgets
 import traitlets
@@ -27,14 +27,17 @@ from .._config import default_data_dir
 from .._display import html_table, printable
 from .._models import Asset, GenerationJob
 from .._polling import iter_status
-from .._types import JOB_TERMINAL
+from .._types import JOB_TERMINAL, JobStatus
 from ..media.probe import MediaInfo, probe
 from ._base import Clock, LiveWidget, Sleep, status_badge
 
 if TYPE_CHECKING:
     from .._client import AsyncClient
 
-__all__ = ["Gallery", "GenerationPreviewer"]
+__all__ = ["STATUSES", "Gallery", "GenerationPreviewer"]
+
+STATUSES: Final = ("", "submitting", *get_args(JobStatus), "error")
+"""Every ``GenerationPreviewer.status``: not started, being submitted, the job's own status, or failed here."""
 
 log = logging.getLogger("realavatar_nb.widgets")
 
@@ -52,7 +55,7 @@ _ENDED_BADLY = frozenset({"failed", "cancelled", "expired", "error"})
 class GenerationPreviewer(LiveWidget):
     """A live view of one generation job: status and progress while it runs, then the video and its details."""
 
-    status = traitlets.Unicode("", help="The job's status (queued, running, succeeded, failed, …), submitting, error.")
+    status = traitlets.Unicode(STATUSES[0], help=f"Where the job stands: {' | '.join(map(repr, STATUSES))}")
     job_id = traitlets.Unicode("", help="The provider's id of the job, once known.")
     elapsed = traitlets.Float(0.0, help="Seconds since the previewer started following the job (injected clock).")
     path = traitlets.Unicode("", help="The local video file, once downloaded.")

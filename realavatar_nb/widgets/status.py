@@ -21,9 +21,11 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
+from .._display import printable
 from .._exceptions import ConfigurationError
 from .._ledger import SENDING, Ledger
 from .._models import Asset
+from .._polling import TRANSIENT, iter_status
 from .._types import ASSET_TERMINAL, JOB_TERMINAL
 from .._uploads import LOST, UNKNOWN
 from ..media.report import csv_text, printable_cells, write_report
@@ -32,7 +34,10 @@ from ._base import Clock, LiveWidget, Sleep, frame_html, is_missing, status_badg
 if TYPE_CHECKING:
     from .._client import AsyncClient
 
-__all__ = ["COLUMNS", "StatusTable"]
+__all__ = ["COLUMNS", "STATES", "StatusTable"]
+
+STATES: Final = ("idle", "refreshing", "done", "stopped", "error")
+"""Every ``StatusTable.state``: not started, refreshing, every row terminal, stopped by ``stop()``, failed."""
 
 COLUMNS: Final = (
     "kind", "name", "id", "group_id", "person", "asset_type", "status", "error_code", "error_message", "source",
@@ -54,9 +59,7 @@ class StatusTable(LiveWidget):
     provider's rows and sends no requests.
     """
 
-    state = traitlets.Unicode(
-        "idle", help="idle (not started), refreshing, done (every row terminal), stopped, or error"
-    )
+    state = traitlets.Unicode(STATES[0], help=f"Where the refresh stands: {' | '.join(STATES)}")
     rounds = traitlets.Int(0, help="How many refresh rounds have run")
     refresh = traitlets.Float(5.0, help="Seconds between background refresh rounds")
 
@@ -132,9 +135,10 @@ class StatusTable(LiveWidget):
     def _doing(self) -> str:
         if self.state == "error":
             return f"refresh failed: {self._error}"
+        retrying = f"; {self._error}" if self._error else ""
         return {
             "idle": "not refreshing yet (await table.done() or press Refresh)",
-            "refreshing": f"refreshing every {self.refresh:g} s (round {self.rounds})",
+            "refreshing": f"refreshing every {self.refresh:g} s (round {self.rounds}{retrying})",
             "done": f"all terminal after {self.rounds} rounds; refresh stopped" if self.rounds else "all terminal",
             "stopped": f"refresh stopped after {self.rounds} rounds",
         }[self.state]
@@ -209,6 +213,7 @@ class StatusTable(LiveWidget):
     def _start(self) -> None:
         if self._runner is not None and not self._runner.done():
             return
+        self._error = None  # a failed round of an earlier run is no news to this one
         self.state = "refreshing"
         self._runner = self._spawn(self._run())
         if self._runner is None:  # no running loop (plain Python): done() or Refresh starts it later
@@ -224,15 +229,28 @@ class StatusTable(LiveWidget):
             self._render()
 
     async def _run(self) -> None:
-        # An exception ends the task; LiveWidget hands it to show_error, which keeps the table.
-        while True:
-            await self._round()
-            if not self._pending():
-                break
-            await self._sleep(self.refresh)
+        # Failed rounds are waited out as every wait does (_polling.FAILED_LOOKS); the error that ends
+        # the task reaches show_error through LiveWidget, which keeps the table.
+        async for _ in iter_status(
+            self._pending_after_round,
+            is_terminal=lambda pending: not pending,
+            interval=self.refresh,
+            sleep=lambda _seconds: self._sleep(self.refresh),  # refresh may change between rounds
+            what="the status table",
+        ):
+            pass
         self.state = "done"
         self._render()
         self.publish()
+
+    async def _pending_after_round(self) -> bool:
+        try:
+            await self._round()
+        except TRANSIENT as exc:  # said in the summary while the next round is awaited
+            self._error = f"round {self.rounds + 1} failed ({printable(str(exc))}); trying again"
+            self._render()
+            raise
+        return self._pending()
 
     async def _round(self) -> None:
         async with self._round_lock:

@@ -13,13 +13,14 @@ import functools
 import html
 import os
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, get_args
 
 import ipywidgets as widgets
 from traitlets import Enum, Int, Unicode, observe
 
 from .._display import printable
 from .._exceptions import MediaError, RealAvatarError
+from .._types import MediaKind
 from ..media.fix import fix as fix_report
 from ..media.paths import FOLDER_PATH, path_argument
 from ..media.validate import validate_folder
@@ -33,8 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AssetValidator"]
 
+STATES: Final = ("validating", "done", "fixing", "fixed", "error")
+"""Every ``AssetValidator.state``, in the order the work goes through them."""
 VIEWS: Final = ("all", "problems", "fixable")
-_KIND_ORDER: Final = ("image", "video", "audio", "unknown")
+_KIND_ORDER: Final = get_args(MediaKind)
 _VALIDATED_COLUMNS: Final = ("name", "verdict", "kind", "format", "width", "height", "duration_s", "fps", "problems")
 _SHOWN_AFTER_VALIDATE: Final = (*_VALIDATED_COLUMNS, "fixable", "message")
 _SHOWN_AFTER_FIX: Final = (*_VALIDATED_COLUMNS, "fixed", "action")
@@ -43,7 +46,7 @@ _SHOWN_AFTER_FIX: Final = (*_VALIDATED_COLUMNS, "fixed", "action")
 class AssetValidator(LiveWidget):
     """A widget that validates ``folder`` against ``profile`` and offers to fix what can be fixed."""
 
-    state = Enum(("validating", "done", "fixing", "fixed", "error"), "validating", help="Where the work stands.")
+    state = Unicode(STATES[0], help=f"Where the work stands: {' | '.join(STATES)}")
     view = Enum(VIEWS, "all", help="Which rows the table shows: all, problems, or fixable problems.")
     total = Int(0, help="Files in the shown report.")
     ok_count = Int(0, help="Files in the shown report that pass every check.")

@@ -16,7 +16,7 @@ import asyncio
 import html
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import ipywidgets as widgets
 import traitlets
@@ -25,43 +25,39 @@ from .._display import printable
 from .._exceptions import (
     CallbackParseError,
     InvalidArgumentError,
-    MalformedResponseError,
     PollTimeoutError,
     RealAvatarError,
     VerificationExpiredError,
     VerificationRejectedError,
 )
-from .._ledger import fingerprint
-from .._models import CallbackResult, Consent, Verification, VerificationSession, parse_callback
-from .._polling import FAILED_LOOKS, TRANSIENT
-from .._urls import is_http_url
+from .._models import CallbackResult, Consent, Verification, VerificationSession
+from .._polling import TRANSIENT, iter_status
 from ._base import Clock, LiveWidget, Sleep, status_badge
 from ._consent import ConsentForm
-from ._countdown import Countdown
-from ._qr import qr_png
+from ._h5_link import CallbackBox, LinkPanel, callback_of
 
 if TYPE_CHECKING:
     from .._client import AsyncClient
 
-__all__ = ["VerificationLauncher"]
+__all__ = ["STATES", "VerificationLauncher"]
+
+STATES: Final = ("consent", "creating", "waiting", "verified", "failed", "expired", "error")
+"""Every ``VerificationLauncher.state``, in the order a check goes through them."""
 
 _TICK = 1.0  # seconds between the kernel's looks at the clock (the page ticks on its own between them)
 _FAILED_ADVICE = (
     "Ask the person to try again with a new link: good light, face fully in the frame, no glasses or mask, "
     "and follow the on-screen prompts until the page says it is done."
 )
-REFUSED_LINK = "The provider sent a link that is not http(s); not shown."
+# The colour of each state's badge, where it is not the colour of the status of the same name.
+_BADGES: Final = {"waiting": "pending", "creating": "pending", "consent": "pending", "error": "failed"}
 
 
 class VerificationLauncher(LiveWidget):
     """A liveness check for one person: consent, QR code, countdown, outcome; ``await .verified()``."""
 
-    state = traitlets.Unicode("consent", help="consent | creating | waiting | verified | failed | expired | error").tag(
-        sync=True
-    )
-    group_id = traitlets.Unicode(None, allow_none=True, help="The verified asset group, once there is one").tag(
-        sync=True
-    )
+    state = traitlets.Unicode(STATES[0], help=f"Where the check stands: {' | '.join(STATES)}").tag(sync=True)
+    group_id = traitlets.Unicode(None, allow_none=True, help="The verified group, once there is one").tag(sync=True)
     seconds_left = traitlets.Float(0.0, help="Seconds the current H5 link has left, by the launcher's clock")
     result_code = traitlets.Unicode(None, allow_none=True, help="The H5 page's resultCode, once known")
     session_id = traitlets.Unicode(None, allow_none=True, help="The current session's id (not a secret)")
@@ -119,23 +115,16 @@ class VerificationLauncher(LiveWidget):
             f"<h3 style='margin:0'>Liveness check{who} · {html.escape(self.client.provider)}</h3>"
         )
         self._consent_box = ConsentForm(self.on_home(self.give_consent), given_by=self.person or "")
-        self._qr = widgets.Image(format="png", width=240, height=240)
-        self._link = widgets.HTML()
-        self._link_text = widgets.Text(description="Link", disabled=True, layout=widgets.Layout(width="100%"))
-        self.countdown = Countdown(total=120.0)
-        # The right column takes what the QR code leaves, and no more (a 100% width would overflow the row).
-        self._link_box = widgets.HBox(
-            [self._qr, widgets.VBox([self._link, self._link_text, self.countdown], layout={"flex": "1 1 0%"})]
-        )
+        self._link_box = LinkPanel()
+        self._qr, self._link, self._link_text = self._link_box.qr, self._link_box.link, self._link_box.link_text
+        self.countdown = self._link_box.countdown
         self._status = widgets.HTML()
         self._new_link = widgets.Button(description="New link", icon="refresh")
         self._new_link.on_click(self.on_home(lambda _: self.renew()))
         self._again = widgets.Button(description="Verify again")
         self._again.on_click(self.on_home(lambda _: self.verify_again()))
-        self._paste = widgets.Text(placeholder="…or paste the callback URL the phone opened", layout={"width": "60%"})
-        self._paste_button = widgets.Button(description="Check")
-        self._paste_button.on_click(self.on_home(lambda _: self._paste_clicked()))
-        self._paste_box = widgets.HBox([self._paste, self._paste_button])
+        self._paste_box = CallbackBox(self.on_home(self._paste_submitted))
+        self._paste, self._paste_button = self._paste_box.text, self._paste_box.button
         self.children = [self._title, self._consent_box, self._link_box, self._status, self._paste_box]
         self.observe(self._redraw, names=["state", "message", "group_id"])
         self._redraw()
@@ -155,36 +144,7 @@ class VerificationLauncher(LiveWidget):
         self.children = [self._title, self._consent_box, self._link_box, self._status, self._paste_box, *buttons]
 
     def _badge(self) -> str:
-        return {"waiting": "pending", "creating": "pending", "consent": "pending", "error": "failed"}.get(
-            self.state, self.state
-        )
-
-    def _show_link(self, session: VerificationSession) -> None:
-        link = session.h5_link.reveal()
-        if not is_http_url(link):
-            # JupyterLab's HTML widget does not sanitise: a javascript: href would run in the notebook's page,
-            # and its QR code would hand the same thing to a phone. Neither is drawn; the link is not repeated.
-            raise MalformedResponseError(
-                f"{REFUSED_LINK} Press 'New link' to try again; if it happens again, {self.client.provider}'s "
-                "answer is broken: report it to them.",
-                provider=self.client.provider,
-                field="h5_link",
-            )
-        self._qr.value = qr_png(link)
-        self._link.value = (
-            f'<a href="{html.escape(link)}" target="_blank" rel="noopener">Open the H5 page</a> '
-            "or scan the code with the person's phone"
-        )
-        self._link_text.value = link
-        self.countdown.total = max(session.seconds_left(self._clock()), 1.0)  # the bar starts full
-
-    def _hide_link(self, label: str) -> None:
-        # The link is usable by whoever holds it until it expires: it leaves the page when it stops being needed.
-        self._qr.value = b""
-        self._link.value = ""
-        self._link_text.value = ""
-        self.countdown.running = False
-        self.countdown.label = label
+        return _BADGES.get(self.state, self.state)
 
     def fallback_text(self) -> str:
         who = f" for {printable(self.person)}" if self.person else ""
@@ -217,11 +177,8 @@ class VerificationLauncher(LiveWidget):
     def give_consent(self, given_by: str, purpose: str) -> None:
         """Record the person's consent (what the form's button does) and create the first link."""
         try:  # Consent refuses a blank name or purpose; the form says so instead of raising into the frontend
-            consent = Consent(
-                given_by=given_by.strip() if isinstance(given_by, str) else given_by,
-                purpose=purpose.strip() if isinstance(purpose, str) else purpose,
-            )
-        except InvalidArgumentError:
+            consent = Consent(given_by=given_by.strip(), purpose=purpose.strip())
+        except (InvalidArgumentError, AttributeError):  # blank, or not text at all
             self.message = "Both the consenting person's name and the purpose are needed."
             return
         self._consent = consent
@@ -274,33 +231,44 @@ class VerificationLauncher(LiveWidget):
         consent = self._consent if self.person else None
         session = await self.client.create_verification(person=self.person, consent=consent, **self._options)
         self._session, self.session_id = session, session.id
-        self._show_link(session)
+        self._link_box.show(session, session.seconds_left(self._clock()), self.client.provider)
         self.state, self.message = "waiting", "Scan the code with the person's phone; the link lives 120 s."
-        next_look = self._clock()
-        failures = 0
-        while True:
-            left = session.seconds_left(self._clock())
-            self.seconds_left = max(left, 0.0)
-            self.countdown.seconds_left = self.seconds_left
-            self.countdown.running = left > 0
-            if self._clock() >= next_look or left <= 0:
-                try:
-                    verification = await self.client.get_verification(session, result_code=self._code())
-                    failures = 0
-                except TRANSIENT as exc:
-                    failures += 1
-                    if failures >= FAILED_LOOKS:
-                        raise
-                    self.message = f"Could not reach {self.client.provider} ({type(exc).__name__}); trying again."
-                else:
-                    if verification.status != "pending":
-                        self._settle(verification)
-                        return
-                    if left <= 0:
-                        self._settle(Verification(status="expired", session_id=session.id))
-                        return
-                next_look = self._clock() + timedelta(seconds=self.client.poll_interval)
-            await self._sleep(min(_TICK, self.client.poll_interval, max(left, 0.05)))
+        self._tick(session)
+        looks = iter_status(
+            lambda: self._look(session),
+            is_terminal=lambda verification: verification.status != "pending",
+            interval=self.client.poll_interval,
+            sleep=lambda seconds: self._count_down(session, seconds),
+            what="the liveness check",
+        )
+        async for verification in looks:
+            if verification.status != "pending":
+                self._settle(verification)
+
+    async def _look(self, session: VerificationSession) -> Verification:
+        """Return one look at the session; a pending one whose link has run out is expired."""
+        left = session.seconds_left(self._clock())
+        try:
+            verification = await self.client.get_verification(session, result_code=self._code())
+        except TRANSIENT as exc:  # iter_status waits a few of these out; say why nothing moves meanwhile
+            self.message = f"Could not reach {self.client.provider} ({type(exc).__name__}); trying again."
+            raise
+        if verification.status == "pending" and left <= 0:
+            return Verification(status="expired", session_id=session.id)
+        return verification
+
+    def _tick(self, session: VerificationSession) -> float:
+        """Send the countdown the seconds the link has left, and return them."""
+        left = session.seconds_left(self._clock())
+        self.seconds_left = max(left, 0.0)
+        self._link_box.tick(left)
+        return left
+
+    async def _count_down(self, session: VerificationSession, seconds: float) -> None:
+        """Sleep ``seconds`` between looks a tick at a time, keeping the countdown current; stop when the link ends."""
+        until = self._clock() + timedelta(seconds=seconds)
+        while (left := self._tick(session)) > 0 and (now := self._clock()) < until:
+            await self._sleep(min(_TICK, (until - now).total_seconds(), max(left, 0.05)))
 
     def _code(self) -> str | None:
         return self._pasted.result_code if self._pasted is not None else None
@@ -311,18 +279,18 @@ class VerificationLauncher(LiveWidget):
         self.result_code = verification.result_code or self.result_code
         self.seconds_left = 0.0
         if verification.verified:
-            self._hide_link("verified")
+            self._link_box.hide("verified")
             self.group_id = verification.group_id
             self.message = f"Verified: group {verification.group_id} is bound to {self.person or 'this person'}."
             self.state = "verified"
             for callback in self._callbacks:
                 self._call(callback, verification)
         elif verification.status == "failed":
-            self._hide_link("failed")
+            self._link_box.hide("failed")
             self.message = f"The check failed (resultCode {verification.result_code or '?'}). {_FAILED_ADVICE}"
             self.state = "failed"
         else:
-            self._hide_link("expired")
+            self._link_box.hide("expired")
             self.message = "The link expired before the person finished. Press 'New link' for a fresh 120 s."
             self.state = "expired"
         self.publish()
@@ -342,7 +310,7 @@ class VerificationLauncher(LiveWidget):
         if self.state == "verified":  # an error in a callback after the fact: say so, keep the outcome
             self.message = f"Verified, but an on_verified callback failed: {text}"
             return
-        self._hide_link("error")
+        self._link_box.hide("error")
         self.message = text
         self.state = "error"
         self._notify()
@@ -360,22 +328,15 @@ class VerificationLauncher(LiveWidget):
         Raises ``CallbackParseError`` when the URL is not a callback, or is the callback of
         another session (its byted token does not match this link's).
         """
-        result = parse_callback(url)
-        if self._session is None or self.state != "waiting":
-            raise CallbackParseError("There is no link waiting for a result: create one first ('New link').")
-        if fingerprint(result.byted_token) != fingerprint(self._session.byted_token):
-            raise CallbackParseError(
-                "That callback URL belongs to another session, not this link. Paste the address the phone opened "
-                "after this QR code."
-            )
-        self._pasted = result
+        self._pasted = result = callback_of(url, self._session if self.state == "waiting" else None)
         self.result_code = result.result_code
-        self._spawn(self._look_now(self._session))
+        if self._session is not None:  # callback_of raised without one
+            self._spawn(self._look_now(self._session))
         return result
 
-    def _paste_clicked(self) -> None:
+    def _paste_submitted(self, url: str) -> None:
         try:
-            self.paste_callback(self._paste.value)
+            self.paste_callback(url)
         except CallbackParseError as exc:
             self.message = str(exc)
         else:
@@ -421,9 +382,8 @@ class VerificationLauncher(LiveWidget):
             if self.state == "verified" and self._verification is not None:
                 return self._verification
             if self.state == "error":
-                error = self._error
-                if isinstance(error, RealAvatarError):
-                    raise error
+                if isinstance(self._error, RealAvatarError):
+                    raise self._error
                 raise VerificationRejectedError(f"The liveness check could not go on: {self.message}")
             if self.state in ("failed", "expired") and not (self.auto_renew and self.renewals < self.max_renewals):
                 if self.state == "failed":

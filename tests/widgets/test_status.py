@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import realavatar_nb as ra
+from realavatar_nb._polling import FAILED_LOOKS
 from realavatar_nb._staging import SandboxStager
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import SimConfig, create_app
@@ -40,17 +41,22 @@ class FakeClock:
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
-    """Counts every request on its way to the emulator; answers 401 while ``refuse`` is set."""
+    """Counts every request on its way to the emulator; answers 401 while ``refuse`` is set, and a
+    proxy's HTML error page (a malformed answer, which no transport retries) to the next ``garble`` requests."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.sent: list[tuple[str, str]] = []
         self.refuse = False
+        self.garble = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.sent.append((request.method, request.url.path))
         if self.refuse:
             return httpx.Response(401, json={"code": 401, "msg": "invalid api key"})
+        if self.garble > 0:
+            self.garble -= 1
+            return httpx.Response(200, html="<html><body>502 Bad Gateway</body></html>")
         return await self.inner.handle_async_request(request)
 
     def count(self, fragment: str) -> int:
@@ -379,6 +385,35 @@ def test_a_refresh_error_is_shown_as_a_sentence_and_keeps_the_table(emu: Emulato
             assert list(frame["status"]) == ["processing", "processing"] and table.state == "refreshing"
             final = await asyncio.wait_for(table.done(), 10)
             assert sorted(final["status"]) == ["active", "failed"] and table.state == "done"
+
+    asyncio.run(flow())
+
+
+def test_two_failed_rounds_are_waited_out_and_the_third_in_a_row_shows_the_error(
+    emu: Emulator, files: dict[str, Path]
+) -> None:
+    async def flow() -> None:
+        async with emu.client("crun") as client:  # one pending row: one look per round
+            group = await emu.group(client)
+            await client.upload_asset(group, files["good"])
+            emu.transport.garble = FAILED_LOOKS - 1
+            table = StatusTable(client, sleep=emu.sleep, refresh=5.0)
+            await _until(lambda: emu.transport.garble == 0 and "trying again" in table.summary(), "a failed round")
+            assert table.state == "refreshing" and "round 1 failed" in table.summary()
+
+            frame = await asyncio.wait_for(table.done(), 10)
+
+            assert table.state == "done" and list(frame["status"]) == ["active"]
+            assert table.rounds == 1 and emu.sleeps == [5.0] * (FAILED_LOOKS - 1)  # on the clock, not real time
+            assert "trying again" not in table.summary()
+
+            await client.upload_asset(group, files["good2"])
+            emu.transport.garble = FAILED_LOOKS
+            again = StatusTable(client, sleep=emu.sleep, refresh=5.0)
+            with pytest.raises(ra.MalformedResponseError):
+                await asyncio.wait_for(again.done(), 10)
+            assert again.state == "error" and again.rounds == 0 and len(again.frame) == 2
+            assert "refresh failed" in again.summary()
 
     asyncio.run(flow())
 

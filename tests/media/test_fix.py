@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -643,6 +644,45 @@ def test_progress_is_reported_from_the_calling_thread(tmp_path: Path) -> None:
     fix(report, tmp_path / "out", workers=3, progress=callback)
     assert seen[-1][:2] == (3, 3) and [done for done, *_ in seen] == sorted(done for done, *_ in seen)
     assert {name for *_, name in seen} == {threading.current_thread().name}
+
+
+class _RecordingExecutor(Executor):
+    """Runs each task at once on the calling thread and keeps what it was given; loses every ``lose``-th task."""
+
+    def __init__(self, lose: int = 0) -> None:
+        self.tasks: list[str] = []
+        self.lose = lose
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.tasks.append(fn.__name__)
+        if self.lose and len(self.tasks) % self.lose == 0:
+            future.set_exception(RuntimeError("worker died"))
+        else:
+            future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_fix_runs_its_copies_and_validations_on_the_executor_it_is_given(tmp_path: Path) -> None:
+    make_image(tmp_path / "src" / "a.jpg", width=200, height=250)
+    make_image(tmp_path / "src" / "b.jpg", width=600, height=800)
+    pool = _RecordingExecutor()
+    result = fix(tmp_path / "src", tmp_path / "out", executor=pool, progress=False)
+    assert pool.tasks.count("_validate_row") == 2 * 2  # the sources, then the written copies
+    assert pool.tasks.count("_carry_out") == 2
+    assert list(result["fixed"]) == [True, False] and result["ok"].all()
+    assert result.equals(fix(tmp_path / "src", tmp_path / "again", workers=1, progress=False).assign(
+        path=result["path"]))  # fmt: skip
+
+
+def test_a_copy_the_executor_loses_costs_its_row_only(tmp_path: Path) -> None:
+    make_image(tmp_path / "src" / "a.jpg", width=200, height=250)
+    make_image(tmp_path / "src" / "b.jpg", width=600, height=800)
+    report = validate_folder(tmp_path / "src", progress=False)
+    result = fix(report, tmp_path / "out", executor=_RecordingExecutor(lose=2), progress=False)
+    lost = result[result["action"].str.contains("worker died")]
+    assert len(lost) == 1 and not lost["fixed"].any() and result["fixed"].sum() + len(lost) <= len(result)
+    assert len(os.listdir(tmp_path / "out")) == 1
 
 
 # -- arguments that are not a report, a folder or paths -------------------------------------
