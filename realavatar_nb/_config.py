@@ -111,7 +111,12 @@ _NUMERIC: Final = (
     ("download_deadline", "REALAVATAR_DOWNLOAD_DEADLINE", False, False, "600"),
     ("max_response_bytes", "REALAVATAR_MAX_RESPONSE_BYTES", False, True, "64MiB"),
     ("max_download_bytes", "REALAVATAR_MAX_DOWNLOAD_BYTES", False, True, "4GiB"),
+    # The emulator ra.AsyncClient("sandbox") starts on first use (simulator/shared.py).
+    ("sandbox_autopilot", "REALAVATAR_SANDBOX_AUTOPILOT", True, False, "3"),
+    ("sandbox_processing", "REALAVATAR_SANDBOX_PROCESSING", True, False, "3"),
+    ("sandbox_job_seconds", "REALAVATAR_SANDBOX_JOB_SECONDS", True, False, "4"),
 )
+_UNSET_OK: Final = ("poll_interval", "autopilot", "sandbox_autopilot")  # None: the default interval, no autopilot
 _UNITS: Final = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 _SIZE: Final = re.compile(r"(\d+(?:\.\d*)?)\s*([a-z]*)", re.IGNORECASE)
 
@@ -167,12 +172,17 @@ class Settings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     download_deadline: float = DEFAULT_DOWNLOAD_DEADLINE
+    sandbox_url: str | None = None
+    sandbox_dialect: str | None = None
+    sandbox_autopilot: float | None = None
+    sandbox_processing: float = 3.0
+    sandbox_job_seconds: float = 4.0
 
     def __post_init__(self) -> None:
         # The same check as from_env, for settings built in code (``Settings(...)``, ``with_``).
         for field, name, zero_ok, is_bytes, example in _NUMERIC:
             value = getattr(self, field)
-            if value is None and field in ("poll_interval", "autopilot"):
+            if value is None and field in _UNSET_OK:
                 continue  # unset: the client's default interval, no autopilot
             if not isinstance(value, (int, float)) or not _usable(value, zero_ok, is_bytes):
                 takes = _takes(name, zero_ok, is_bytes, example)
@@ -198,6 +208,12 @@ class Settings:
         - ``REALAVATAR_POLL_INTERVAL`` (unset: 3 s): between looks while waiting.
         - ``REALAVATAR_AUTOPILOT`` (unset: off): seconds after which the emulator passes a session by
           itself; 0 or more (0 passes at once).
+
+        The emulator ``AsyncClient("sandbox")`` shares (``simulator.shared``): ``REALAVATAR_SANDBOX_URL``
+        (one already serving, e.g. ``realavatar-nb sandbox``), ``REALAVATAR_SANDBOX_DIALECT`` (whose wire
+        format; toapis by default), and for one started on first use ``REALAVATAR_SANDBOX_AUTOPILOT``
+        (unset: off), ``REALAVATAR_SANDBOX_PROCESSING`` (3) and ``REALAVATAR_SANDBOX_JOB_SECONDS`` (4),
+        each 0 or more.
         """
         env = os.environ if environ is None else environ
         name = (provider or env.get("REALAVATAR_PROVIDER") or "sandbox").strip().lower()
@@ -219,6 +235,8 @@ class Settings:
             callback_url=env.get("REALAVATAR_CALLBACK_URL") or None,
             ledger_path=Path(ledger) if ledger else None,
             profile=env.get("REALAVATAR_PROFILE") or "seedance-2.0",
+            sandbox_url=env.get("REALAVATAR_SANDBOX_URL") or None,
+            sandbox_dialect=env.get("REALAVATAR_SANDBOX_DIALECT") or None,
             **given,
         )
 

@@ -1,4 +1,4 @@
-"""environment.yml and pyproject.toml list the same dependencies with the same constraints."""
+"""environment.yml and pyproject.toml list the same dependencies with the same constraints, for the same Python."""
 
 from __future__ import annotations
 
@@ -68,3 +68,33 @@ def test_both_files_constrain_each_package_alike() -> None:
 
 def test_the_environment_installs_the_package_itself_with_its_test_extra() -> None:
     assert "      - -e .[test]" in (ROOT / "environment.yml").read_text().splitlines()
+
+
+def _conda_python() -> str:
+    text = (ROOT / "environment.yml").read_text()
+    found = re.findall(r"^\s*- python=([\d.]+)\s*$", text, flags=re.MULTILINE)
+    assert len(found) == 1, "environment.yml names one python"
+    return found[0]
+
+
+def test_requires_python_starts_at_the_python_the_environment_builds() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    claimed = SpecifierSet(project["requires-python"])
+    floors = [s.version for s in claimed if s.operator == ">="]
+    assert len(floors) == 1, "requires-python has one lower bound"
+    # The oldest version the package claims is the one the conda environment builds and the tests run on.
+    assert floors[0] == _conda_python()
+    assert claimed.contains(_conda_python())
+
+
+def test_classifiers_name_only_versions_requires_python_admits() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    claimed = SpecifierSet(project["requires-python"])
+    versions = [
+        c.rsplit(" :: ", 1)[1]
+        for c in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
+    assert versions, "the classifiers name the Python versions the tests run on"
+    assert all(claimed.contains(v) for v in versions), versions
+    assert _conda_python() in versions

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import realavatar_nb as ra
@@ -306,3 +307,36 @@ def test_a_lost_answer_where_nothing_can_list_is_settled_by_resolve_upload(
     assert unsettled == []
     names = [a.name for a in _upstream(faulty, group)]
     assert len(names) == len(set(names)) == len(files)  # each file once upstream, lost answers included
+
+
+def test_an_unreadable_list_after_a_lost_answer_keeps_the_row_for_a_later_look(tmp_path: Path) -> None:
+    """The create's answer is lost and the list answers a proxy's HTML page: nothing proves the create
+    made nothing, so its row stays (outcome unknown) instead of being dropped as refused."""
+    creates: list[httpx.Request] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/assets/list"):
+            return httpx.Response(200, text="<html>502 Bad Gateway</html>")
+        creates.append(request)
+        raise httpx.ReadError("connection reset after the request was sent", request=request)
+
+    async def no_wait(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async def run() -> BaseException:
+        ledger = ra.Ledger(tmp_path / "ledger.sqlite3")
+        ledger.record_group("easyrouter", "g1", person="alice")
+        client = ra.AsyncClient("easyrouter", api_key="k", transport=httpx.MockTransport(provider), ledger=ledger,
+                                sleep=no_wait)  # fmt: skip
+        async with client:
+            try:
+                await client.upload_asset("g1", "https://cdn.test/alice/front.jpg", asset_type="Image")
+            except ra.RealAvatarError as exc:
+                return exc
+        raise AssertionError("the upload should not have been settled")
+
+    error = asyncio.run(run())
+    assert isinstance(error, ra.OutcomeUnknownError)
+    assert len(creates) == 1  # never sent again on a guess
+    [row] = ra.Ledger(tmp_path / "ledger.sqlite3").unsettled_uploads("easyrouter")
+    assert (row["status"], row["sends"]) == (UNKNOWN, 1)

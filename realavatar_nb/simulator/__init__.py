@@ -10,6 +10,7 @@ from __future__ import annotations
 from .app import create_app
 from .faults import Faults
 from .server import RemoteSandbox, Sandbox
+from .shared import shared_sandbox
 from .state import SimConfig, SimError, State
 
-__all__ = ["Faults", "RemoteSandbox", "Sandbox", "SimConfig", "SimError", "State", "create_app"]
+__all__ = ["Faults", "RemoteSandbox", "Sandbox", "SimConfig", "SimError", "State", "create_app", "shared_sandbox"]

@@ -1,0 +1,66 @@
+"""What the client needs to know of a file before uploading it: its asset type and its sha256.
+
+This is the client's one door into ``media/``: ``file_facts`` is the only name it calls there, and
+``media/`` imports nothing of the client. ``media`` loads only when a fact is first asked for, so
+``import realavatar_nb`` stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from ._exceptions import ConfigurationError, InvalidRequestError
+from ._types import ASSET_TYPE_OF_KIND
+
+__all__ = ["file_facts"]
+
+
+def file_facts(source: str, asset_type: str | None = None) -> tuple[str, str]:
+    """Return (asset type, sha256) of a local file or an http(s) URL.
+
+    A URL is known by its text (hashed) and its type by its extension; a local file by its bytes,
+    its type given or else probed (one read of the file). A file that is not an image, video or
+    audio file is an ``InvalidRequestError``; a URL whose type cannot be told a ``ConfigurationError``.
+    """
+    if source.startswith(("http://", "https://")):
+        return asset_type or _type_from_name(source), hashlib.sha256(source.encode()).hexdigest()
+    if asset_type:
+        return asset_type, _sha256(source)
+    return _probed(source)
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _probed(path: str) -> tuple[str, str]:
+    """Return (asset type, sha256) of a local file from one probe (one read of the file)."""
+    from .media.probe import probe
+
+    info = probe(path)
+    if info.kind not in ASSET_TYPE_OF_KIND or info.sha256 is None:
+        raise InvalidRequestError(
+            f"{os.path.basename(path)} is not an image, video or audio file ({info.error or info.kind}); "
+            f"validate it with ra.validate() first."
+        )
+    return ASSET_TYPE_OF_KIND[info.kind], info.sha256
+
+
+def _type_from_name(url: str) -> str:
+    from .media.sniff import AUDIO_FORMATS, IMAGE_FORMATS, family_of_extension
+
+    family = family_of_extension(url.split("?")[0].rsplit(".", 1)[-1]) or ""
+    if family in IMAGE_FORMATS:
+        return "Image"
+    if family in AUDIO_FORMATS:
+        return "Audio"
+    if family:
+        return "Video"
+    raise ConfigurationError(
+        f"Cannot tell what {url} holds from its name: pass asset_type='Image', 'Video' or 'Audio'."
+    )
