@@ -79,7 +79,7 @@ async def download_to(
     partial = path.with_name(path.name + ".part")
     try:
         await asyncio.wait_for(_fetch(http, url, partial, max_bytes, attempts, backoff, sleep, what), deadline)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         partial.unlink(missing_ok=True)
         raise ResponseLimitError(
             f"{what} did not finish downloading within {deadline:g} s. On a slow link, raise {_DEADLINE_SETTING}.",

@@ -139,7 +139,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         )
         try:
             return await asyncio.wait_for(self._exchange(request, safe), limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             what = "read" if safe else "create"
             raise DeadlineExceeded(
                 f"no complete answer to {_where(request)} within {limit:g} s, the deadline for a {what} "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ TOKEN = "20260331171630CA67F03F8F85ABCDEF1234"
 
 
 def _session(sid: str = "tsk_1") -> ra.VerificationSession:
-    now = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 21, tzinfo=UTC)
     return ra.VerificationSession(
         id=sid,
         provider="crun",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -42,7 +42,7 @@ def test_a_callback_without_token_or_code_raises_a_clear_error(url: str) -> None
 
 
 def _session() -> ra.VerificationSession:
-    now = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
     return ra.VerificationSession(
         id="tsk_1",
         provider="crun",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -124,7 +124,7 @@ class Anyfast(Adapter):
         link = result.link("H5Link")
         if not link:
             raise result.malformed("H5Link", "is missing")
-        created = datetime.now(timezone.utc)
+        created = datetime.now(UTC)
         return VerificationSession(
             # No session id but the token, a secret: its fingerprint names the session.
             id=token_session_id(token),

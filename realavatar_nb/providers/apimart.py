@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 import httpx
@@ -145,7 +145,7 @@ class Apimart(Adapter):
             result = task.obj("result")
             link, token = result.link("h5_link"), result.text("byted_token")
             if link and token:
-                created = task.time("created") or datetime.now(timezone.utc)
+                created = task.time("created") or datetime.now(UTC)
                 expires = result.time("expires_at") or task.time("expires_at")
                 return VerificationSession(
                     id=task_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
@@ -110,7 +110,7 @@ class Crun(Adapter):
         token, link = data.required("BytedToken"), data.link("H5Link")
         if not link:
             raise data.malformed("H5Link", "is missing")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         expires = data.time("ExpiresAt") or data.time("expires_at")
         if expires is None:
             ttl = data.ttl("ExpiresIn")  # one aggregator's extra field

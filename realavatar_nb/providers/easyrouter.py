@@ -9,7 +9,7 @@ the docs, so its reader also takes new-api's task envelope, the neighbour it des
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 import httpx
@@ -107,7 +107,7 @@ class EasyRouter(Adapter):
         link = data.link("h5_link")
         if not link:
             raise data.malformed("h5_link", "is missing")
-        created = data.time("created_at") or datetime.now(timezone.utc)
+        created = data.time("created_at") or datetime.now(UTC)
         return VerificationSession(
             # session_id equals byted_token in every example: then its fingerprint names the session, since the
             # id shows where the token must not. inferred: a session_id of its own would be no secret.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from .._exceptions import MalformedResponseError
@@ -223,12 +223,12 @@ def parse_time(value: Any) -> datetime | None:
         raise ValueError(f"{describe(value)} is not a time")
     if isinstance(value, str):
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))  # ValueError when it is not ISO
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     try:
         if not math.isfinite(value):
             raise ValueError("not a finite number")
         seconds = value / 1000 if abs(value) > 10**11 else value  # milliseconds, as some gateways send
-        return datetime.fromtimestamp(seconds, timezone.utc)
+        return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError) as exc:  # past datetime's years, or the platform's time_t
         raise ValueError("a time out of range") from exc
 

@@ -10,7 +10,7 @@ OpenAI-style task objects (reference/providers.md §1).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 import httpx
@@ -119,7 +119,7 @@ class Toapis(Adapter):
         """Return the session once the task shows its link, else the task detail to read (again)."""
         link, token = data.link("h5_link"), data.text("byted_token")
         if link and token:
-            created = data.time("created_at") or datetime.now(timezone.utc)
+            created = data.time("created_at") or datetime.now(UTC)
             return VerificationSession(
                 id=task_id,
                 provider=self.name,

@@ -119,7 +119,7 @@ class _TimedBody:
             raise BodyTimeout(f"The request body did not arrive within {self.limits.total:g} seconds.")
         try:
             message = await asyncio.wait_for(self._receive(), wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BodyTimeout(f"The request body stopped arriving for {wait:g} seconds.") from None
         self.received += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):

@@ -108,7 +108,7 @@ class Downloader:
         seconds = self.policy.seconds
         try:
             asyncio.run(asyncio.wait_for(self._download(url, into), seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise _refused(f"Downloading the file took longer than {seconds:g} seconds.") from None
 
     async def _download(self, url: str, into: BinaryIO) -> None:

@@ -12,7 +12,7 @@ import random
 import secrets
 import string
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["IdFactory"]
 
@@ -30,7 +30,7 @@ class IdFactory:
         self._lock = threading.Lock()
 
     def _stamp(self, now: float) -> str:
-        return datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d%H%M%S")
+        return datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
 
     def _chars(self, alphabet: str, n: int, rng: random.Random | None = None) -> str:
         with self._lock:

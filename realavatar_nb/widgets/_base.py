@@ -14,7 +14,7 @@ import html
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -34,7 +34,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def status_badge(status: str, text: str | None = None) -> str:

@@ -369,7 +369,7 @@ class VerificationLauncher(LiveWidget):
             self._start()
         try:
             return await asyncio.wait_for(self._outcome(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise PollTimeoutError(
                 f"Waited {timeout:g} s for the liveness check; it is {self.state}. Await launcher.verified() again.",
                 last=self._verification,

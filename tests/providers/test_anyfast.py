@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ def test_create_session_posts_the_pascal_case_callback_and_is_not_retryable(af: 
 
 
 def test_session_is_named_by_the_tokens_fingerprint_and_expires_120_s_after_creation(af: Anyfast) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     s = session(af)
     assert (s.id, s.byted_token.reveal(), s.h5_link.reveal(), s.provider) == (fingerprint(TOKEN), TOKEN, H5, "anyfast")
     assert TOKEN not in s.id and TOKEN not in repr(s)
@@ -512,7 +512,7 @@ def test_round_trip_another_persons_face_ends_failed_with_face_mismatch(emulator
 def test_round_trip_an_unknown_token_is_not_found(emulator: Emulator) -> None:
     af = Anyfast("http://sandbox.test/anyfast", Secret("k"))
     ghost = VerificationSession(id="nope", provider="anyfast", h5_link=Secret(""), byted_token=Secret("nope"),
-                                expires_at=datetime.now(timezone.utc))  # fmt: skip
+                                expires_at=datetime.now(UTC))  # fmt: skip
     with pytest.raises(NotFoundError):
         af.parse_get_verification(emulator.http.send(af.build_get_verification(ghost, result_code=None)), ghost)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +135,13 @@ def test_session_comes_from_the_task_result_and_expires_120_s_after_the_task(am:
     s = session(am)
     assert (s.id, s.provider, s.callback_url) == (TASK, "apimart", "https://example.com/callback")
     assert (s.h5_link.reveal(), s.byted_token.reveal()) == (LINK, TOKEN)
-    assert s.expires_at == datetime.fromtimestamp(1774977390, timezone.utc) + timedelta(seconds=120)
+    assert s.expires_at == datetime.fromtimestamp(1774977390, UTC) + timedelta(seconds=120)
 
 
 def test_session_expires_at_is_used_when_present_unix_or_iso(am: Apimart) -> None:
-    assert session(am, expires_at=1774977500).expires_at == datetime.fromtimestamp(1774977500, timezone.utc)
+    assert session(am, expires_at=1774977500).expires_at == datetime.fromtimestamp(1774977500, UTC)
     assert session(am, expires_at="2026-03-31T17:18:20Z").expires_at == datetime(2026, 3, 31, 17, 18, 20,
-                                                                                  tzinfo=timezone.utc)  # fmt: skip
+                                                                                  tzinfo=UTC)  # fmt: skip
 
 
 def test_locale_replaces_the_links_lng(am: Apimart) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -151,7 +151,7 @@ def test_easyrouter_uses_a_session_id_of_its_own_as_it_is() -> None:
 
 def test_easyrouter_asks_for_a_restored_session_by_its_token() -> None:
     s = VerificationSession(id=fingerprint(TOKEN), provider="easyrouter", h5_link=Secret("https://h5.e/x"),
-                            byted_token=Secret(TOKEN), expires_at=datetime.now(timezone.utc))  # fmt: skip
+                            byted_token=Secret(TOKEN), expires_at=datetime.now(UTC))  # fmt: skip
     assert str(easyrouter.build_get_verification(s, result_code="10000").url).endswith(
         f"/sessions/{TOKEN}?result_code=10000"
     )
@@ -185,13 +185,13 @@ def test_fields_of_something_that_is_not_an_object_name_where_it_was() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (1774968676, datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc)),
-        (1774968676000, datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc)),
-        (" 1774968676 ", datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc)),
-        (1774968676.5, datetime(2026, 3, 31, 14, 51, 16, 500000, tzinfo=timezone.utc)),
-        ("2026-03-31T14:51:16Z", datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc)),
-        ("2026-03-31T22:51:16+08:00", datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc)),
-        ("2026-03-31T14:51:16", datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc)),  # naive is UTC
+        (1774968676, datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC)),
+        (1774968676000, datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC)),
+        (" 1774968676 ", datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC)),
+        (1774968676.5, datetime(2026, 3, 31, 14, 51, 16, 500000, tzinfo=UTC)),
+        ("2026-03-31T14:51:16Z", datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC)),
+        ("2026-03-31T22:51:16+08:00", datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC)),
+        ("2026-03-31T14:51:16", datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC)),  # naive is UTC
         (None, None),
         ("", None),
     ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ def test_session_is_read_from_pascal_case_data_and_expires_120_s_from_now(cr: Cr
     s = session(cr)
     assert (s.provider, s.callback_url) == ("crun", "https://example.com/callback/seedance-visual-validation")
     assert (s.h5_link.reveal(), s.byted_token.reveal()) == (LINK, TOKEN)
-    assert timedelta(seconds=115) < s.expires_at - datetime.now(timezone.utc) <= timedelta(seconds=120)
+    assert timedelta(seconds=115) < s.expires_at - datetime.now(UTC) <= timedelta(seconds=120)
 
 
 def test_session_id_names_the_session_without_showing_the_token(cr: Crun) -> None:
@@ -108,9 +108,9 @@ def test_session_id_names_the_session_without_showing_the_token(cr: Crun) -> Non
 
 
 def test_an_expiry_in_the_answer_is_used_unix_or_iso(cr: Crun) -> None:
-    assert session(cr, ExpiresAt=1774977510).expires_at == datetime.fromtimestamp(1774977510, timezone.utc)
+    assert session(cr, ExpiresAt=1774977510).expires_at == datetime.fromtimestamp(1774977510, UTC)
     assert session(cr, ExpiresAt="2026-03-31T17:18:30Z").expires_at == datetime(2026, 3, 31, 17, 18, 30,
-                                                                                 tzinfo=timezone.utc)  # fmt: skip
+                                                                                 tzinfo=UTC)  # fmt: skip
 
 
 def test_locale_is_sent_as_lng_and_replaces_the_links_lng(cr: Crun) -> None:

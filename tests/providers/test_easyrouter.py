@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,22 +116,22 @@ def test_session_link_has_its_escaped_ampersands_undone(er: EasyRouter) -> None:
 
 def test_session_without_expires_at_expires_120_s_after_it_was_created(er: EasyRouter) -> None:
     s = session(er)
-    created = datetime(2026, 3, 31, 14, 49, 16, tzinfo=timezone.utc)
+    created = datetime(2026, 3, 31, 14, 49, 16, tzinfo=UTC)
     assert s.created_at == created
     assert s.expires_at == created + timedelta(seconds=120)
 
 
 def test_session_expires_at_is_read_as_iso_or_unix_seconds(er: EasyRouter) -> None:
-    expected = datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc)
+    expected = datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC)
     iso = session(er, expires_at="2026-03-31T14:51:16Z")
     unix = session(er, expires_at=int(expected.timestamp()))
     assert iso.expires_at == expected and unix.expires_at == expected
 
 
 def test_session_without_created_at_counts_120_s_from_now(er: EasyRouter) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     s = session(er, created_at=None)
-    assert before + timedelta(seconds=119) <= s.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=120)
+    assert before + timedelta(seconds=119) <= s.expires_at <= datetime.now(UTC) + timedelta(seconds=120)
 
 
 def test_session_repr_shows_neither_the_link_nor_the_token_field(er: EasyRouter) -> None:
@@ -413,7 +413,7 @@ def test_round_trip_verify_upload_list_generate_delete(emulator: Emulator, tmp_p
     request = er.build_create_verification(callback_url=None, biz_id=None, locale=None, project=None)
     s = drive(er.parse_create_verification(http.send(request), callback_url=None), http)
     assert s.h5_link.reveal().startswith("http://sandbox.test/h5/") and "\\u0026" not in s.h5_link.reveal()
-    assert timedelta(seconds=100) < s.expires_at - datetime.now(timezone.utc) <= timedelta(seconds=120)
+    assert timedelta(seconds=100) < s.expires_at - datetime.now(UTC) <= timedelta(seconds=120)
 
     v = er.parse_get_verification(http.send(er.build_get_verification(s, result_code=None)), s)
     assert v.verified and v.group_id and v.result_code == "10000"

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import httpx
@@ -103,7 +103,7 @@ def _session(adapter: Adapter) -> VerificationSession:
     named_by_token = adapter.name in ("crun", "easyrouter", "anyfast")
     return VerificationSession(id=token_session_id(TOKEN) if named_by_token else TASK, provider=adapter.name,
                                h5_link=Secret(H5), byted_token=Secret(TOKEN),
-                               expires_at=datetime.now(timezone.utc))  # fmt: skip
+                               expires_at=datetime.now(UTC))  # fmt: skip
 
 
 def _asset_id(adapter: Adapter) -> str:
@@ -469,7 +469,7 @@ def test_a_readable_time_is_still_read() -> None:
     op = next(o for o in operations(adapter) if o.name == "create_verification")
     for value in (1774968676, "1774968676", 1774968676000, "2026-03-31T14:51:16Z"):
         s = run_strict(adapter, op, _with(op.answers[0], "data.expires_at", value))
-        assert s.expires_at == datetime(2026, 3, 31, 14, 51, 16, tzinfo=timezone.utc), value
+        assert s.expires_at == datetime(2026, 3, 31, 14, 51, 16, tzinfo=UTC), value
 
 
 # (adapter, operation, field, path): the links that are shown, QR-encoded or followed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -120,19 +120,19 @@ def test_session_is_the_task_with_its_link_token_and_unix_expiry(ta: Toapis) -> 
     s = session(ta)
     assert (s.id, s.provider, s.callback_url) == (TASK, "toapis", "https://app.example/cb")
     assert (s.h5_link.reveal(), s.byted_token.reveal()) == (LINK, TOKEN)
-    assert s.expires_at == datetime.fromtimestamp(1774977510, timezone.utc)
+    assert s.expires_at == datetime.fromtimestamp(1774977510, UTC)
 
 
 def test_session_expiry_is_read_as_iso_too(ta: Toapis) -> None:
     assert session(ta, expires_at="2026-03-31T17:18:30Z").expires_at == datetime(2026, 3, 31, 17, 18, 30,
-                                                                                   tzinfo=timezone.utc)  # fmt: skip
+                                                                                   tzinfo=UTC)  # fmt: skip
 
 
 def test_session_without_expires_at_expires_120_s_after_creation(ta: Toapis) -> None:
     s = session(ta, expires_at=None)
-    assert s.expires_at == datetime.fromtimestamp(1774977390, timezone.utc) + timedelta(seconds=120)
+    assert s.expires_at == datetime.fromtimestamp(1774977390, UTC) + timedelta(seconds=120)
     s = session(ta, expires_at=None, created_at=None)
-    assert timedelta(seconds=115) < s.expires_at - datetime.now(timezone.utc) <= timedelta(seconds=120)
+    assert timedelta(seconds=115) < s.expires_at - datetime.now(UTC) <= timedelta(seconds=120)
 
 
 def test_a_pending_verify_task_is_read_again(ta: Toapis) -> None:
@@ -356,7 +356,7 @@ def test_round_trip_verify_upload_generate_download(emulator: Emulator, tmp_path
                                           project=None)  # fmt: skip
     s = drive(ta.parse_create_verification(http.send(create), callback_url="https://app.example/cb"), http)
     assert s.id.startswith("tsk_dav_") and "lng=en" in s.h5_link.reveal()
-    assert timedelta(seconds=100) < s.expires_at - datetime.now(timezone.utc) <= timedelta(seconds=121)
+    assert timedelta(seconds=100) < s.expires_at - datetime.now(UTC) <= timedelta(seconds=121)
 
     v = ta.parse_get_verification(http.send(ta.build_get_verification(s, result_code="10000")), s)
     assert v.verified and v.group_id and v.result_code == "10000"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -26,7 +26,7 @@ class FakeTime:
     """A wall clock moved one second by each of the previewer's sleeps, which also note what it showed."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
         self.watched: GenerationPreviewer | None = None
         self.seen: list[tuple[str, str | None, str]] = []  # (status, bar display, bar style) at each poll
 

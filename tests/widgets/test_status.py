@@ -11,7 +11,7 @@ import asyncio
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -259,7 +259,7 @@ def test_an_upload_left_sending_holds_the_table_only_for_a_grace_period(tmp_path
     ledger = ra.Ledger(tmp_path / "ledger.sqlite3")
     ledger.begin_upload("crun", "group-1", sha256="0" * 64, source="a.jpg", asset_type="Image", name="a")
     fresh = StatusTable(ledger)  # its answer may arrive any moment: worth waiting for
-    later = StatusTable(ledger, clock=lambda: datetime.now(timezone.utc) + SENDING_GRACE + timedelta(seconds=1))
+    later = StatusTable(ledger, clock=lambda: datetime.now(UTC) + SENDING_GRACE + timedelta(seconds=1))
     assert fresh.state == "idle"  # pending, and no running loop to refresh on
     assert later.state == "done"  # a kernel died mid-upload: the row is shown, never waited on for ever
     assert list(later.frame["status"]) == ["sending"]

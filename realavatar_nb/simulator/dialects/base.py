@@ -13,6 +13,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC
 from typing import Any, ClassVar, Final
 
 from starlette.requests import ClientDisconnect, Request
@@ -217,9 +218,9 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 def iso(ts: float) -> str:
     """Return an epoch time as RFC 3339 UTC (``2026-03-18T03:33:32Z``), as upstream writes it."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def asset_refs(items: Any) -> list[str]:
