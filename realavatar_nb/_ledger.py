@@ -79,7 +79,8 @@ class Ledger:
                 yield
                 return
             try:
-                self._run("PRAGMA synchronous=FULL")  # a claim guards money: it reaches the disk
+                # At the ledger's NORMAL: in WAL mode a commit survives the process being killed (what the
+                # claims guard against); FULL would add an fsync per upload row for power loss alone.
                 self._run("BEGIN IMMEDIATE")
                 self._in_transaction = True
                 yield
@@ -92,9 +93,6 @@ class Ledger:
             else:
                 self._in_transaction = False
                 self._run("COMMIT")
-            finally:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("PRAGMA synchronous=NORMAL")
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return list(self._run(sql, args).fetchall())
@@ -215,7 +213,6 @@ class Ledger:
             " updated_at, owner, lease_until, sends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             (provider, group_id, person, source, sha256, asset_type, name, SENDING, _now(), _now(), owner,
              lease_until),
-            durable=True,
         )  # fmt: skip
         return int(cursor.lastrowid or 0)
 
@@ -224,7 +221,6 @@ class Ledger:
         self._run(
             "UPDATE assets SET owner = ?, lease_until = ?, status = ?, updated_at = ? WHERE key = ?",
             (owner, lease_until, SENDING, _now(), key),
-            durable=True,
         )
 
     def renew_claim(self, key: int, *, owner: str, lease_until: float) -> bool:
@@ -238,7 +234,7 @@ class Ledger:
     def mark_sent(self, key: int, *, owner: str) -> None:
         """Record, before it goes, that a create is about to be sent under this row."""
         self._run("UPDATE assets SET sends = sends + 1, updated_at = ? WHERE key = ? AND owner = ?",
-                  (_now(), key, owner), durable=True)  # fmt: skip
+                  (_now(), key, owner))  # fmt: skip
 
     def release_claim(self, key: int, *, owner: str) -> None:
         """Give a row up with its outcome unknown (sent, no answer recorded): the next claim reconciles it."""
@@ -246,7 +242,6 @@ class Ledger:
             "UPDATE assets SET status = ?, owner = NULL, lease_until = NULL, updated_at = ?"
             " WHERE key = ? AND owner = ? AND status = ?",
             ("unknown", _now(), key, owner, SENDING),
-            durable=True,
         )
 
     def abandon_upload(self, key: int, owner: str | None = None) -> None:
@@ -257,7 +252,7 @@ class Ledger:
     def drop_refused(self, key: int, *, owner: str) -> None:
         """Delete a row whose one and only create the provider refused outright (a 4xx: nothing was made)."""
         self._run("DELETE FROM assets WHERE key = ? AND owner = ? AND status = ? AND sends = 1",
-                  (key, owner, SENDING), durable=True)  # fmt: skip
+                  (key, owner, SENDING))  # fmt: skip
 
     def finish_upload(self, key: int, asset: Asset, *, owner: str | None = None) -> None:
         """Record the provider's answer under the claimed row (a new row if the claim was lost meanwhile)."""
@@ -284,13 +279,12 @@ class Ledger:
         as ``lost`` for the record, and the file may be sent again)."""
         if asset is None:
             self._run("UPDATE assets SET status = 'lost', owner = NULL, lease_until = NULL, updated_at = ?"
-                      " WHERE key = ? AND id IS NULL", (_now(), key), durable=True)  # fmt: skip
+                      " WHERE key = ? AND id IS NULL", (_now(), key))  # fmt: skip
             return
         self._run(
             "UPDATE assets SET id = ?, status = ?, error_code = ?, error_message = ?, owner = NULL,"
             " lease_until = NULL, handle = COALESCE(?, handle), updated_at = ? WHERE key = ?",
             (asset.id, asset.status, asset.error_code, asset.error_message, handle, _now(), key),
-            durable=True,
         )
 
     def unsettled_uploads(self, provider: str, group_id: str | None = None) -> list[dict[str, Any]]:

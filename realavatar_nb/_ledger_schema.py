@@ -167,7 +167,7 @@ def open_ledger(path: Path) -> tuple[sqlite3.Connection, bool]:
         else:
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL survives a killed kernel (what the ledger is for) at a quarter of FULL's cost per
-            # write; the writes that guard money or a person's liveness check are made FULL (durable=).
+            # write; the group a person's liveness check paid for is made FULL (durable=).
             db.execute("PRAGMA synchronous=NORMAL")
             _prepare(db, path)
         _check_columns(db, path)
