@@ -13,7 +13,7 @@ import os
 from ._exceptions import ConfigurationError, InvalidRequestError
 from ._types import ASSET_TYPE_OF_KIND
 
-__all__ = ["file_facts"]
+__all__ = ["file_facts", "file_sha256"]
 
 
 def file_facts(source: str, asset_type: str | None = None) -> tuple[str, str]:
@@ -26,11 +26,12 @@ def file_facts(source: str, asset_type: str | None = None) -> tuple[str, str]:
     if source.startswith(("http://", "https://")):
         return asset_type or _type_from_name(source), hashlib.sha256(source.encode()).hexdigest()
     if asset_type:
-        return asset_type, _sha256(source)
+        return asset_type, file_sha256(source)
     return _probed(source)
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """Return the SHA-256 of a file's bytes, read a megabyte at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):

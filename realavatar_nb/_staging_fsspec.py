@@ -11,7 +11,6 @@ fsspec and its drivers are an optional extra (``realavatar-nb[s3]``), imported o
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib
 import os
 import re
@@ -22,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from ._exceptions import ConfigurationError, TransportError
+from ._media_facts import file_sha256
 
 __all__ = ["FsspecStager", "object_key", "safe_name"]
 
@@ -41,14 +41,6 @@ def safe_name(path: str) -> str:
 def object_key(sha256: str, path: str) -> str:
     """Return the content-addressed key ``<sha256[:16]>/<safe name>`` under the target."""
     return f"{sha256[:16]}/{safe_name(path)}"
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _redacted(target: str) -> str:
@@ -130,7 +122,7 @@ class FsspecStager:
 
     def _upload(self, path: str) -> str:
         """Put the file at its content address (blocking); return its key under the target."""
-        key = object_key(_sha256(path), path)
+        key = object_key(file_sha256(path), path)
         remote = self._remote(key)
         size = os.path.getsize(path)
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,27 +11,13 @@ import pytest
 import realavatar_nb as ra
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import Sandbox
+from tests import client_flow
+from tests.client_flow import client_on as _client
+from tests.client_flow import verified_group as _verified
+
+sandbox = client_flow.sandbox  # the emulator fixture, shared with the other flow tests
 
 KEY = "rk-RECOGNISABLE-KEY-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(autopilot=0.0, processing_seconds=0.0, job_seconds=0.2, autopilot_person="alice") as sb:
-        yield sb
-
-
-def _client(sb: Sandbox, dialect: str, ledger: Path, **kwargs: object) -> ra.AsyncClient:
-    return ra.AsyncClient(
-        "sandbox", sandbox=sb, dialect=dialect, ledger=ra.Ledger(ledger), poll_interval=0.05, **kwargs
-    )  # type: ignore[arg-type]
-
-
-async def _verified(client: ra.AsyncClient) -> str:
-    session = await client.create_verification(person="alice", consent=ra.Consent("Alice", "tests"))
-    group = (await client.wait_verified(session, timeout=30)).group_id
-    assert group
-    return group
 
 
 @pytest.mark.parametrize("dialect", ["easyrouter", "crun"])

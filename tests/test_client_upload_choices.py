@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import realavatar_nb as ra
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import Sandbox
+from tests import client_flow
+from tests.client_flow import client_on as _client
+from tests.client_flow import verified_group as _verified
 
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(autopilot=0.0, processing_seconds=0.0, job_seconds=0.2, autopilot_person="alice") as sb:
-        yield sb
-
-
-def _client(sb: Sandbox, dialect: str, ledger: Path, **kwargs: object) -> ra.AsyncClient:
-    return ra.AsyncClient(
-        "sandbox", sandbox=sb, dialect=dialect, ledger=ra.Ledger(ledger), poll_interval=0.05, **kwargs
-    )  # type: ignore[arg-type]
-
-
-async def _verified(client: ra.AsyncClient) -> str:
-    session = await client.create_verification(person="alice", consent=ra.Consent("Alice", "tests"))
-    group = (await client.wait_verified(session, timeout=30)).group_id
-    assert group
-    return group
+sandbox = client_flow.sandbox  # the emulator fixture, shared with the other flow tests
 
 
 def test_upload_assets_takes_a_report_and_uploads_only_its_ok_rows(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -127,12 +127,12 @@ def test_a_read_only_ledger_opens_for_reading_and_refuses_writes_clearly(tmp_pat
         pytest.skip("needs root and setpriv to read the ledger as another user")
     folder = Path(tempfile.mkdtemp(prefix="ra-readonly-"))  # pytest's tmp folders are private to root
     try:
-        _read_as_another_user(folder, tmp_path)
+        _read_as_another_user(folder)
     finally:
         shutil.rmtree(folder)
 
 
-def _read_as_another_user(folder: Path, tmp_path: Path) -> None:
+def _read_as_another_user(folder: Path) -> None:
     path = folder / "ledger.sqlite3"
     ledger = Ledger(path)
     ledger.record_group("crun", "g1", person="alice")
