@@ -3,7 +3,10 @@
     Sandbox(faults="429=0.1,5xx=0.05,drop=0.02,latency=0.01", seed=7)
 
 ``fault_middleware`` wraps the app in a pure ASGI layer. What happens to the n-th request on a
-(method, path) is drawn from ``random.Random(f"{seed}:{method}:{path}:{n}")`` alone, so the same
+(method, path) is drawn from ``random.Random(f"{seed}:{method}:{key}:{n}")`` alone, where ``key`` is
+the path with its ids replaced by their order of first appearance (the third asset read is
+``/assets/{id}#2`` whatever that asset's id). Ids carry the time and tokens are random, so keying on
+the literal path would make a seeded run's faults change from run to run; keyed this way the same
 seed and the same order of requests on each path give the same faults, however requests on
 different paths interleave. Nothing here touches the global ``random``.
 
@@ -243,6 +246,8 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._seen: Counter[tuple[str, str]] = Counter()
         self._counts: Counter[str] = Counter()
+        self._keys: dict[tuple[str, str], str] = {}
+        self._shapes: Counter[tuple[str, str]] = Counter()
 
     def faults_for(self, path: str) -> Faults | None:
         """Return the faults that apply to ``path``, or ``None`` if it is exempt."""
@@ -262,15 +267,28 @@ class FaultPlan:
             n = self._seen[(method, path)]
             self._seen[(method, path)] = n + 1
             self._counts["requests"] += 1
+            key = self._key(method, path)
         if not faults.active:
             return Fault(None)
-        fault = decide(faults, self.seed, method, path, n)
+        fault = decide(faults, self.seed, method, key, n)
         with self._lock:
             if fault.kind is not None:
                 self._counts[fault.kind] += 1
             if fault.delay > 0:
                 self._counts["delayed"] += 1
         return fault
+
+    def _key(self, method: str, path: str) -> str:
+        # Called under the lock: the k-th distinct path of a shape is keyed "<shape>#k".
+        shape = _IDS.sub("{id}", path)
+        if shape == path:
+            return path
+        known = self._keys.get((method, path))
+        if known is None:
+            ordinal = self._shapes[(method, shape)]
+            self._shapes[(method, shape)] = ordinal + 1
+            known = self._keys[(method, path)] = f"{shape}#{ordinal}"
+        return known
 
     def stats(self) -> dict[str, int]:
         """Return how many requests were seen (not exempt) and how many got each fault."""
@@ -282,6 +300,13 @@ class FaultPlan:
         with self._lock:
             self._seen.clear()
             self._counts.clear()
+            self._keys.clear()
+            self._shapes.clear()
+
+
+# A path segment that is an id: eight or more characters with a digit among them (asset-2026…,
+# task_01K…, a BytedToken); "v1", "api" and "visual-validate" are not.
+_IDS = re.compile(r"(?<=/)(?=[^/]*\d)[^/]{8,}")
 
 
 def _matcher(key: RouteKey) -> Callable[[str], object]:

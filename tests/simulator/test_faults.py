@@ -19,6 +19,7 @@ from realavatar_nb.simulator import create_app
 from realavatar_nb.simulator.faults import (
     ConnectionDropped,
     FaultMiddleware,
+    FaultPlan,
     Faults,
     decide,
     fault_middleware,
@@ -200,6 +201,20 @@ def test_decide_is_a_pure_function_of_its_arguments() -> None:
         return [decide(faults, 1, "GET", path, n) for n in range(50)]
 
     assert run("/a") == run("/a") and run("/a") != run("/b")
+
+
+def test_a_seeded_plan_gives_the_same_faults_whatever_ids_the_run_minted() -> None:
+    """Ids carry the time and a random part: the k-th asset read gets the same faults in every run."""
+    faults = Faults.parse("drop=0.3,5xx=0.2")
+
+    def run(ids: list[str]) -> list[str | None]:
+        plan = FaultPlan(faults, seed=11)
+        return [f.kind for f in (plan.next("GET", f"/v1/assets/{i}") for i in ids for _ in range(4)) if f]
+
+    first = run([f"asset-20261203121524-{n:05d}" for n in range(40)])
+    assert first == run([f"asset-20261203130000-x{n:04d}" for n in range(40)])
+    assert {"drop", "5xx", None} <= set(first)  # faults were drawn, not all alike
+    assert run(["asset-20261203121524-aaaaa"] * 4) != run(["asset-20261203121524-aaaaa", "asset-b1234567"] * 2)
 
 
 # --- where faults apply --------------------------------------------------------------------
