@@ -33,7 +33,7 @@ from ._ledger import Ledger
 from ._media_facts import file_facts
 from ._models import Asset
 from ._staging import Stager
-from ._uploads import LEASE_SECONDS, UploadClaim, claim, new_owner
+from ._uploads import LEASE_SECONDS, UploadClaim, claim, new_owner, owner_alive
 
 __all__ = ["AssetUploads"]
 
@@ -48,6 +48,7 @@ class _Sending:
     held: UploadClaim
     sent: int
     refused: bool = False  # the provider answered a create with a refusal (a 4xx): that create made nothing
+    finished: bool = False  # the answer is in the ledger: the row is no longer this task's
 
 
 def identify(source: str | os.PathLike[str], asset_type: str | None) -> tuple[str, bool, str, str]:
@@ -159,7 +160,7 @@ class AssetUploads:
             if held.may_exist:  # an earlier send's answer was lost: look before sending again
                 listed = await self._listed_by_name(group_id, held.name, text)
                 if listed:
-                    return self._finish(held, listed[0], kind)
+                    return self._finish(work, listed[0], kind)
             request = await self._create_request(held, group_id, text, is_url=is_url, kind=kind)
             return await self._send_create(work, request, group_id, text, kind=kind)
         except ProviderError:
@@ -174,12 +175,12 @@ class AssetUploads:
                 await renewing
             # Whatever happened (an error, a cancelled task): a row still ours is given up, never deleted
             # once something was sent under it; unsent, it is deleted so the next claim starts clean.
-            # (A finished row is no longer ours: both are no-ops then.)
-            with contextlib.suppress(LedgerError):  # a full disk already said so, with what to do
-                if work.sent == 0:
-                    self._ledger.abandon_upload(held.key, held.owner)
-                else:
-                    self._ledger.release_claim(held.key, owner=held.owner)
+            if not work.finished:  # (a finished row is no longer ours)
+                with contextlib.suppress(LedgerError):  # a full disk already said so, with what to do
+                    if work.sent == 0:
+                        self._ledger.abandon_upload(held.key, held.owner)
+                    else:
+                        self._ledger.release_claim(held.key, owner=held.owner)
 
     async def _create_request(
         self, held: UploadClaim, group_id: str, text: str, *, is_url: bool, kind: str
@@ -203,7 +204,7 @@ class AssetUploads:
                 assets: list[Asset] = await self._channel.drive(
                     adapter.parse_upload(response, group_id=group_id, source=text)
                 )
-                return self._finish(held, assets[0], kind)
+                return self._finish(work, assets[0], kind)
             except (ServerError, OutcomeUnknownError, MalformedResponseError) as exc:
                 # The create may or may not have happened (a 5xx, a lost or unreadable answer): where the
                 # provider lists assets, look for it by name before sending again; elsewhere only a
@@ -212,7 +213,7 @@ class AssetUploads:
                     raise self._unresolved(group_id, text) from exc
                 listed = await self._listed_by_name(group_id, held.name, text)
                 if listed:
-                    return self._finish(held, listed[0], kind)
+                    return self._finish(work, listed[0], kind)
                 if attempt == _CREATE_ATTEMPTS - 1:
                     raise
                 await self._channel.retry.pause(attempt)
@@ -228,14 +229,15 @@ class AssetUploads:
             if not self._ledger.renew_claim(held.key, owner=held.owner, lease_until=self._clock() + LEASE_SECONDS):
                 return
 
-    def _finish(self, held: UploadClaim, asset: Asset, kind: str) -> Asset:
+    def _finish(self, work: _Sending, asset: Asset, kind: str) -> Asset:
         # Some answers (Anyfast's) leave the type out: it is what was sent.
         asset = replace(asset, asset_type=asset.asset_type or kind)
         try:
-            self._ledger.finish_upload(held.key, asset, owner=held.owner)
+            self._ledger.finish_upload(work.held.key, asset, owner=work.held.owner)
+            work.finished = True
         except LedgerError as exc:
             # The asset exists upstream: keep it in memory, write it at the next chance, and say where it is.
-            self._unrecorded.append((held.key, asset))
+            self._unrecorded.append((work.held.key, asset))
             raise LedgerError(
                 f"{self._channel.provider} created asset {asset.id} (group {asset.group_id}) but the ledger could not "
                 f"record it ({exc}). The client keeps it in memory and records it with its next upload; if this "
@@ -288,7 +290,7 @@ class AssetUploads:
             )
         asset = None if asset_id is None else await self._found_asset(group_id, asset_id)
         for n, row in enumerate(rows):  # the newest row takes the asset; any older one made nothing
-            if row["status"] == "sending" and (row["lease_until"] or 0) > self._clock():
+            if row["status"] == "sending" and (row["lease_until"] or 0) > self._clock() and owner_alive(row["owner"]):
                 raise InvalidArgumentError(
                     f"resolve_upload: {text!r} is being uploaded to {group_id} right now by another task or kernel; "
                     f"wait for it to finish."

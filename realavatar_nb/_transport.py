@@ -138,7 +138,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
             (self.deadline, "REALAVATAR_DEADLINE") if safe else (self.create_deadline, "REALAVATAR_CREATE_DEADLINE")
         )
         try:
-            return await asyncio.wait_for(self._exchange(request, safe), limit)
+            async with asyncio.timeout(limit):  # no task of its own per request, unlike wait_for
+                return await self._exchange(request, safe)
         except TimeoutError:
             what = "read" if safe else "create"
             raise DeadlineExceeded(

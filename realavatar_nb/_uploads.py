@@ -163,4 +163,7 @@ def claim(
             assert row is not None
             ledger.take_claim(int(row["key"]), owner=owner, lease_until=now + lease)
             return Decision("claimed", row, UploadClaim(int(row["key"]), owner, str(row["name"]), int(row["sends"])))
+        if step == "unresolved" and row is not None and row["status"] == SENDING:
+            # Its owner is gone with its answer: say so in the ledger, for resolve_upload and for anyone who looks.
+            ledger.release_claim(int(row["key"]), owner=str(row["owner"]))
         return Decision(step, row)

@@ -131,6 +131,18 @@ def test_a_sent_claim_at_a_provider_that_cannot_list_stays_unresolved(ledger: Le
     assert statuses == [SENDING, "lost"]  # the lost send stays on record
 
 
+def test_a_killed_owners_sent_claim_is_marked_unknown_for_resolve_though_its_lease_runs(ledger: Ledger) -> None:
+    """A kernel killed after sending: its lease still runs, but nobody can be sending under it any more."""
+    host = new_owner().split("|")[0]
+    dead = f"{host}|{os.getpid()}|0|x"  # this pid, started at another time: that process is gone
+    first = _claim(ledger, dead, now=1000.0, can_list=False)
+    assert first.claim is not None
+    ledger.mark_sent(first.claim.key, owner=dead)
+    assert _claim(ledger, new_owner(), now=1001.0, can_list=False).verdict == "unresolved"
+    (row,) = ledger.upload_rows("easyrouter", "g1", "f" * 64)
+    assert (row["status"], row["owner"], row["sends"]) == (UNKNOWN, None, 1)
+
+
 def test_only_an_unsent_claim_is_ever_deleted(ledger: Ledger) -> None:
     first = _claim(ledger, new_owner(), now=1000.0)
     assert first.claim is not None
