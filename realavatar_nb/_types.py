@@ -40,6 +40,19 @@ RESULT_CODE_PASSED: Final = "10000"
 
 # Asset failure codes as upstream names them (reference/upstream.md §3.9). Local validation
 # uses the same names, so a local verdict and a server rejection read the same.
+GEOMETRY_PROBLEM_CODES: Final = frozenset(
+    {
+        "WidthTooSmall",
+        "WidthTooLarge",
+        "HeightTooSmall",
+        "HeightTooLarge",
+        "AspectRatioTooSmall",
+        "AspectRatioTooLarge",
+        "PixelCountTooSmall",
+        "PixelCountTooLarge",
+    }
+)
+"""The codes about a picture's size and shape: the ones a scale-and-pad plan answers."""
 MEDIA_PROBLEM_CODES: Final = frozenset(
     {
         "TypeMismatch",
@@ -47,15 +60,8 @@ MEDIA_PROBLEM_CODES: Final = frozenset(
         "FormatUndetectable",
         "DurationTooShort",
         "DurationTooLong",
-        "WidthTooSmall",
-        "WidthTooLarge",
-        "HeightTooSmall",
-        "HeightTooLarge",
-        "AspectRatioTooSmall",
-        "AspectRatioTooLarge",
+        *GEOMETRY_PROBLEM_CODES,
         "FileSizeTooLarge",
-        "PixelCountTooSmall",
-        "PixelCountTooLarge",
         "FpsTooLow",
         "FpsTooHigh",
         "AudioTrackRequired",

@@ -301,3 +301,12 @@ def test_demo_for_one_person_tags_the_odd_one_out_as_someone_else(tmp_path: Path
 def test_demo_refuses_people_that_cannot_name_distinct_folders(tmp_path: Path, people: tuple[str, ...]) -> None:
     with pytest.raises(ValueError):
         make_demo_folder(tmp_path, people=people)
+
+
+def test_every_name_samples_exports_is_importable_from_it() -> None:
+    import realavatar_nb.samples as samples
+
+    missing = [name for name in samples.__all__ if not hasattr(samples, name)]
+    assert missing == []
+    assert samples.make_image.__module__ == "realavatar_nb._samples_images"
+    assert samples.make_video.__module__ == samples.make_audio.__module__ == "realavatar_nb._samples_av"

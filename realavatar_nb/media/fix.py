@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._display import printable
 from .._exceptions import FixError, InvalidArgumentError
-from .fix_av import find_ffmpeg, write_audio, write_video
+from .fix_av import AVCopy, find_ffmpeg, write_audio, write_video
 from .fix_image import LOSSLESS_FORMATS, has_alpha, too_large_to_decode, write_image
 from .fix_names import Output, output_names, refuse_overwrites, split_name
 from .paths import FOLDER_PATH, path_argument, shown_argument
@@ -175,7 +175,7 @@ def _carry_out(job: _Job, rules: Profile, binary: str | None) -> _Outcome:
             steps = write_image(job.source, tmp, job.info, job.problems, limits, job.target)
         elif job.work in ("video", "audio") and limits is not None and binary is not None:
             writer = write_video if job.work == "video" else write_audio
-            steps = writer(job.source, tmp, job.info, job.problems, limits, job.target, binary)
+            steps = writer(AVCopy(job.source, tmp, job.info, job.problems, limits, job.target, binary))
         else:
             raise FixError(f"nothing can write a {job.info.kind} file")
         os.replace(tmp, job.dest)

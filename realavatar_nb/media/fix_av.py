@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Collection
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final
 
@@ -21,7 +22,7 @@ from .geometry import SizePlan, plan_size
 from .probe import MediaInfo
 from .rules import KindLimits, Range
 
-__all__ = ["find_ffmpeg", "write_audio", "write_video"]
+__all__ = ["AVCopy", "find_ffmpeg", "write_audio", "write_video"]
 
 # A trimmed clip ends this far under the limit: muxers round the container's duration up by
 # a frame or an audio packet, and a clip of exactly the limit can be judged over it.
@@ -180,43 +181,68 @@ def _video_spec(
     return ffmpeg.output(*streams, dest, **options)
 
 
-def write_video(
-    source: str,
-    dest: str,
-    info: MediaInfo,
-    problems: Collection[str],
-    limits: KindLimits,
-    target: str,
-    binary: str,
-) -> list[str]:
-    """Write a conforming ``target`` (mp4 or mov) copy of the clip at ``source`` to ``dest``; return the steps.
+@dataclass(frozen=True)
+class AVCopy:
+    """A conforming copy to write: the clip or sound at ``source``, its ``problems`` and where the copy goes."""
+
+    source: str
+    dest: str
+    info: MediaInfo
+    problems: Collection[str]
+    limits: KindLimits
+    target: str  # the format to write: mp4 or mov for a clip, mp3 or wav for a sound
+    binary: str  # the ffmpeg to run
+
+
+def _remux(job: AVCopy, stream: Any, **options: Any) -> list[str]:
+    """Copy ``stream`` into the target container without re-encoding; return the one step."""
+    _run(stream.output(job.dest, **options), job.binary)
+    return [f"remuxed into {job.target} without re-encoding"]
+
+
+def write_video(job: AVCopy) -> list[str]:
+    """Write a conforming ``job.target`` (mp4 or mov) copy of the clip to ``job.dest``; return the steps.
 
     Raises ``FixError`` with the reason (ffmpeg's last word included) when no copy can be made.
     """
     import ffmpeg
 
-    wanted = set(problems)
+    info, limits, wanted = job.info, job.limits, set(job.problems)
     if wanted == {"TypeMismatch"}:
-        _run(ffmpeg.input(source).output(dest, c="copy", **_container(target)), binary)
-        return [f"remuxed into {target} without re-encoding"]
+        return _remux(job, ffmpeg.input(job.source), c="copy", **_container(job.target))
     trim = trim_target(info, wanted, limits)
-    if wanted <= {"DurationTooLong", "TypeMismatch"} and trim is not None and target == info.format:
+    if wanted <= {"DurationTooLong", "TypeMismatch"} and trim is not None and job.target == info.format:
         # Cutting the end needs no re-encode: the clip still starts on its first keyframe.
-        _run(ffmpeg.input(source).output(dest, c="copy", t=trim, **_container(target)), binary)
+        _run(ffmpeg.input(job.source).output(job.dest, c="copy", t=trim, **_container(job.target)), job.binary)
         return [f"trimmed to {trim:g} s without re-encoding"]
 
     rate = rate_target(info, wanted, limits)
     # ffmpeg turns a clip with a display rotation upright as it re-encodes, so the frames the
     # sizing plan applies to have the displayed shape, not the stored one the report measured.
-    turn = _display_rotation(source)
+    turn = _display_rotation(job.source)
     width, height = (info.height, info.width) if turn % 180 else (info.width, info.height)
     # Planned even when no size rule fails: 4:2:0 H.264 needs even sides whatever the source had.
     plan = plan_size(width, height, limits, even=True) if width and height else None
     if plan is not None and plan.refusal:
         raise FixError(plan.refusal)
+    steps = _video_steps(job, turn, trim, rate, plan)
+    # The fps filter runs even at the source's own rate: it makes the output constant-rate, where
+    # a dropped or shifted first frame (AVI's placeholder frames) would otherwise leave an
+    # average rate below the one the source was made at.
+    pace = rate if rate is not None else info.fps
+    pace_text = None if pace is None else str(Fraction(pace).limit_denominator(1001))
+    bitrate = _encode_within_size(job, plan, pace_text, trim)
+    if bitrate is not None:
+        steps.append(f"re-encoded at {bitrate // 1000} kb/s to fit under {_limit(limits.size_bytes)}")
+    return steps or ["re-encoded"]
+
+
+def _video_steps(job: AVCopy, turn: int, trim: float | None, rate: float | None, plan: SizePlan | None) -> list[str]:
+    """Return what a re-encode of the clip does, as steps for a person, before any bitrate is known."""
+    info = job.info
     steps = []
-    if target != info.format:
-        steps.append(f"converted {info.format} → {target} (h264 + aac)")
+    if job.target != info.format:
+        steps.append(f"converted {info.format} → {job.target} (h264 + aac)")
     if turn:
         steps.append(f"turned upright (stored rotated {turn}°)")
     if trim is not None:
@@ -225,32 +251,33 @@ def write_video(
         steps.append(f"resampled {info.fps or 0:.4g}→{rate:g} fps")
     if plan is not None and plan.changes:
         steps.append(plan.describe())
+    return steps
+
+
+def _encode_within_size(job: AVCopy, plan: SizePlan | None, pace: str | None, trim: float | None) -> int | None:
+    """Re-encode the clip, lowering the bitrate until it fits the size rule; return the bitrate aimed at.
+
+    ``None`` means a quality (crf) encode that fit at once, with no size problem to aim for.
+    """
+    info = job.info
     duration = trim or info.duration_s
-    rule = limits.size_bytes
-    bitrate = _video_bitrate(rule, duration, bool(info.has_audio)) if "FileSizeTooLarge" in wanted else None
-    # The fps filter runs even at the source's own rate: it makes the output constant-rate, where
-    # a dropped or shifted first frame (AVI's placeholder frames) would otherwise leave an
-    # average rate below the one the source was made at.
-    pace = rate if rate is not None else info.fps
-    pace_text = None if pace is None else str(Fraction(pace).limit_denominator(1001))
+    rule = job.limits.size_bytes
+    bitrate = _video_bitrate(rule, duration, bool(info.has_audio)) if "FileSizeTooLarge" in job.problems else None
     for _ in range(_ENCODE_TRIES):
-        _run(_video_spec(source, dest, target, info, plan, rate=pace_text, trim=trim, bitrate=bitrate), binary)
-        if not _over(rule, dest):
-            break
+        spec = _video_spec(job.source, job.dest, job.target, info, plan, rate=pace, trim=trim, bitrate=bitrate)
+        _run(spec, job.binary)
+        if not _over(rule, job.dest):
+            return bitrate
         # Over the limit (an overshoot, or a crf encode larger than its source): aim lower in
         # proportion to how far over this try landed.
-        size = os.path.getsize(dest)
+        size = os.path.getsize(job.dest)
         if not duration or rule is None or rule.max is None:
             raise FixError(f"still {_mib(size)}, over {_limit(rule)}, and no bitrate can be computed")
         spent = bitrate or int(size * 8 / duration) - (_AUDIO_BPS if info.has_audio else 0)
         bitrate = int(spent * rule.max / size * _BUDGET)
         if bitrate < _MIN_VIDEO_BPS:
             raise FixError(f"cannot fit {duration:.1f} s of video under {_limit(rule)}")
-    else:
-        raise FixError(f"still {_mib(os.path.getsize(dest))} after {_ENCODE_TRIES} encodes, over {_limit(rule)}")
-    if bitrate is not None:
-        steps.append(f"re-encoded at {bitrate // 1000} kb/s to fit under {_limit(rule)}")
-    return steps or ["re-encoded"]
+    raise FixError(f"still {_mib(os.path.getsize(job.dest))} after {_ENCODE_TRIES} encodes, over {_limit(rule)}")
 
 
 def _video_bitrate(rule: Range | None, duration: float | None, has_audio: bool) -> int:
@@ -277,27 +304,19 @@ def _mp3_kbps(rule: Range | None, duration: float | None, oversize: bool) -> int
     raise FixError(f"cannot fit {duration:.1f} s of audio under {_mib(rule.max)} even at {_MP3_KBPS[-1]} kb/s")
 
 
-def write_audio(
-    source: str,
-    dest: str,
-    info: MediaInfo,
-    problems: Collection[str],
-    limits: KindLimits,
-    target: str,
-    binary: str,
-) -> list[str]:
-    """Write a conforming ``target`` (mp3 or wav) copy of the audio at ``source`` to ``dest``; return the steps.
+def write_audio(job: AVCopy) -> list[str]:
+    """Write a conforming ``job.target`` (mp3 or wav) copy of the sound to ``job.dest``; return the steps.
 
     Raises ``FixError`` with the reason (ffmpeg's last word included) when no copy can be made.
     """
     import ffmpeg
 
-    wanted = set(problems)
+    source, dest, info, limits, target, binary = job.source, job.dest, job.info, job.limits, job.target, job.binary
+    wanted = set(job.problems)
     sound = ffmpeg.input(source)["a:0"]
     container = _container(target, info.format)
     if wanted == {"TypeMismatch"}:
-        _run(sound.output(dest, acodec="copy", **container), binary)
-        return [f"remuxed into {target} without re-encoding"]
+        return _remux(job, sound, acodec="copy", **container)
     trim = trim_target(info, wanted, limits)
     timing = {"t": trim} if trim is not None else {}
     steps = [f"converted {info.format} → {target}"] if target != info.format else []

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+from .._types import GEOMETRY_PROBLEM_CODES
 from .rules import KindLimits, Range
 
 __all__ = ["GEOMETRY_CODES", "MAX_UPSCALE", "SizePlan", "plan_size"]
@@ -19,19 +20,8 @@ __all__ = ["GEOMETRY_CODES", "MAX_UPSCALE", "SizePlan", "plan_size"]
 # Upscaling invents no detail: past 4× a portrait is a blur that a face check would reject anyway.
 MAX_UPSCALE: Final = 4.0
 
-# The problem codes a sizing plan answers.
-GEOMETRY_CODES: Final = frozenset(
-    {
-        "WidthTooSmall",
-        "WidthTooLarge",
-        "HeightTooSmall",
-        "HeightTooLarge",
-        "AspectRatioTooSmall",
-        "AspectRatioTooLarge",
-        "PixelCountTooSmall",
-        "PixelCountTooLarge",
-    }
-)
+# The problem codes a sizing plan answers (one table for the whole package, in ``_types``).
+GEOMETRY_CODES: Final = GEOMETRY_PROBLEM_CODES
 
 # How far (in rounding steps) the integer search looks around the ideal canvas; a tight aspect
 # range needs a few steps before width/height lands on an allowed ratio.

@@ -26,7 +26,8 @@ from typing import Any, Final, Literal
 
 from .._exceptions import MediaToolMissingError
 from . import quarantine as _quarantine
-from .integrity import check_structure
+from .image_facts import image_facts
+from .integrity import Damage, check_structure
 from .paths import path_argument
 from .sniff import HEAD_BYTES, IMAGE_FORMATS, Sniffed, sniff
 
@@ -41,12 +42,6 @@ _IN_MEMORY_LIMIT: Final = 8 * 1024 * 1024
 _HEADER_COMPLETE: Final = frozenset({"mp4", "mov", "m4a", "wav", "mp3"})
 _QUICK_PROBE: Final = {"probesize": "32", "analyzeduration": "0"}
 _CHUNK: Final = 1024 * 1024
-
-# Pillow's format ids for our families.
-_PIL_IDS: Final = {
-    "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF",
-    "heic": "HEIF", "avif": "AVIF",
-}  # fmt: skip
 
 # PyAV/ffprobe demuxer names for files no signature recognised.
 _DEMUXER_FAMILY: Final = {
@@ -148,40 +143,6 @@ def _read(path: str, size: int, want_hash: bool) -> tuple[bytes, bytes | None, s
         while chunk := fp.read(_CHUNK):
             digest.update(chunk)
         return head, None, digest.hexdigest()
-
-
-def _image_facts(path: str, fmt: str, data: bytes | None) -> dict[str, Any]:
-    from PIL import Image
-
-    if fmt in ("heic", "avif"):
-        from .heif import register_heif
-
-        register_heif()
-    Image.init()
-    pil_id = _PIL_IDS[fmt]
-    if pil_id not in Image.OPEN:
-        raise OSError(f"no Pillow reader for {fmt}")
-    factory, _accept = Image.OPEN[pil_id]
-    fp: Any = io.BytesIO(data) if data is not None else open(path, "rb")  # noqa: SIM115
-    try:
-        # Calling the plugin directly reads the header only and skips Pillow's decompression-bomb
-        # refusal, so an enormous image is measured (and rejected by the rules), never decoded.
-        im = factory(fp, path)
-        width, height = im.size
-        frames = getattr(im, "n_frames", 1) if fmt in ("jpeg", "png", "bmp") else None
-        return {
-            "kind": "image",
-            "container": im.format,
-            "codec": fmt,
-            "width": int(width),
-            "height": int(height),
-            "frames": frames,
-            "has_audio": False,
-            "backend": "pillow",
-            "extra": {"mode": im.mode},
-        }
-    finally:
-        fp.close()
 
 
 def _rate(value: Any) -> float | None:
@@ -342,26 +303,8 @@ def probe(
         if damage is not None and damage.code == "FormatUndetectable":
             return replace(base, format=sniffed.format, error=damage.code, note=damage.note)
 
-    facts: dict[str, Any] | None = None
-    note: str | None = None
     try:
-        if backend == "ffprobe":
-            facts = _ffprobe_facts(spath)
-        elif sniffed is not None and sniffed.format in IMAGE_FORMATS:
-            facts = _image_facts(spath, sniffed.format, data)
-        elif sniffed is None or isolate == "always":
-            facts = _quarantine.probe(spath, timeout=timeout, decode_check=sniffed is None)
-            note = "probed in an isolated process" + ("" if sniffed else " (no known signature)")
-        else:
-            started = time.monotonic()
-            try:
-                facts = pyav_facts(spath, timeout, family=sniffed.format)
-            except Exception as exc:
-                # An interrupt can surface as ExitError or, mid-parse, as any demuxer error.
-                if not isinstance(exc, _ffmpeg_exit_error()) and time.monotonic() - started < timeout:
-                    raise
-                facts = _quarantine.probe(spath, timeout=timeout, decode_check=False)
-                note = f"the in-process probe ran past {timeout:g} s; probed in an isolated process"
+        facts, note = _read_facts(spath, sniffed, data, backend, timeout, isolate)
     except MediaToolMissingError:
         raise
     except _quarantine.ProbeFailure as failure:
@@ -373,7 +316,38 @@ def probe(
         if damage is not None and (sniffed is None or sniffed.format not in IMAGE_FORMATS):
             return replace(base, format=sniffed.format if sniffed else None, error=damage.code, note=damage.note)
         return replace(base, format=sniffed.format if sniffed else None, error="FormatUndetectable", note=why)
+    return _with_facts(base, facts, sniffed, damage, note)
 
+
+def _read_facts(
+    path: str, sniffed: Sniffed | None, data: bytes | None, backend: Backend, timeout: float, isolate: Isolate
+) -> tuple[dict[str, Any], str | None]:
+    """Return the facts the chosen reader gives, and a note when they came from an isolated process.
+
+    Raises whatever the reader raises for a file it cannot read.
+    """
+    if backend == "ffprobe":
+        return _ffprobe_facts(path), None
+    if sniffed is not None and sniffed.format in IMAGE_FORMATS:
+        return image_facts(path, sniffed.format, data), None
+    if sniffed is None or isolate == "always":
+        facts = _quarantine.probe(path, timeout=timeout, decode_check=sniffed is None)
+        return facts, "probed in an isolated process" + ("" if sniffed else " (no known signature)")
+    started = time.monotonic()
+    try:
+        return pyav_facts(path, timeout, family=sniffed.format), None
+    except Exception as exc:
+        # An interrupt can surface as ExitError or, mid-parse, as any demuxer error.
+        if not isinstance(exc, _ffmpeg_exit_error()) and time.monotonic() - started < timeout:
+            raise
+        facts = _quarantine.probe(path, timeout=timeout, decode_check=False)
+        return facts, f"the in-process probe ran past {timeout:g} s; probed in an isolated process"
+
+
+def _with_facts(
+    base: MediaInfo, facts: Mapping[str, Any], sniffed: Sniffed | None, damage: Damage | None, note: str | None
+) -> MediaInfo:
+    """Return ``base`` filled in with ``facts``, the kind the signature vouches for kept, and damage or note added."""
     fmt = _family_from_demuxer(facts.get("container"), sniffed)
     info = replace(base, format=fmt, **{k: v for k, v in facts.items() if k in MediaInfo.__dataclass_fields__})
     if sniffed is not None and sniffed.kind == "audio" and info.kind == "video":

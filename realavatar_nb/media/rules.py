@@ -12,11 +12,12 @@ import functools
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Any, Final
 
 from .._exceptions import ProfileError
+from .._types import MEDIA_PROBLEM_CODES
 from .probe import MediaInfo
 from .sniff import EXTENSIONS, compatible, family_of_extension
 
@@ -36,25 +37,14 @@ DEFAULT_PROFILE: Final = "seedance-2.0"
 BUILTIN_PROFILES: Final = ("seedance-2.0", "byteplus-2026-09")
 
 # What ``fix`` can repair by converting, trimming, resampling, scaling or padding. Anything
-# else (too short, undetectable, truncated, unreadable) needs a new source file.
-FIXABLE_CODES: Final = frozenset(
-    {
-        "TypeMismatch",
-        "FormatUnsupported",
-        "DurationTooLong",
-        "WidthTooSmall",
-        "WidthTooLarge",
-        "HeightTooSmall",
-        "HeightTooLarge",
-        "AspectRatioTooSmall",
-        "AspectRatioTooLarge",
-        "FileSizeTooLarge",
-        "PixelCountTooSmall",
-        "PixelCountTooLarge",
-        "FpsTooLow",
-        "FpsTooHigh",
-    }
-)
+# else (too short, undetectable, truncated, unreadable) needs a new source file, and ``fix``
+# neither adds nor strips an audio track.
+FIXABLE_CODES: Final = MEDIA_PROBLEM_CODES - {
+    "FormatUndetectable",
+    "DurationTooShort",
+    "AudioTrackRequired",
+    "AudioTrackForbidden",
+}
 
 
 @dataclass(frozen=True)
@@ -116,9 +106,6 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-_RANGE_FIELDS: Final = ("size_bytes", "width", "height", "aspect", "pixels", "duration_s", "fps")
-
-
 @dataclass(frozen=True)
 class KindLimits:
     """The limits for one kind of media (image, video or audio)."""
@@ -150,6 +137,10 @@ class KindLimits:
             if value is not None:
                 out[name] = value.to_dict()
         return out
+
+
+# The limit keys besides "formats", in declaration order: the dataclass is their one list.
+_RANGE_FIELDS: Final = tuple(f.name for f in fields(KindLimits) if f.name != "formats")
 
 
 @dataclass(frozen=True)

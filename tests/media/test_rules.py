@@ -156,6 +156,13 @@ def test_fixable_codes_are_all_upstream_media_codes() -> None:
     assert "DurationTooShort" not in FIXABLE_CODES
 
 
+def test_every_size_and_shape_problem_is_one_a_sizing_plan_can_fix() -> None:
+    from realavatar_nb.media.geometry import GEOMETRY_CODES
+
+    sized = {c for c in FIXABLE_CODES if c.startswith(("Width", "Height", "AspectRatio", "PixelCount"))}
+    assert sized == GEOMETRY_CODES
+
+
 def test_fixable_only_when_the_profile_accepts_a_format_fix_can_write() -> None:
     from realavatar_nb.media.rules import fixable
 
