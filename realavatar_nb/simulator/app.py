@@ -19,7 +19,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,6 +30,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import h5
+from .backend import Render
 from .bodies import BodyDeadlines, BodyRefused
 from .checks import check_file
 from .dialects import DIALECTS, Dialect
@@ -60,7 +61,44 @@ def create_app(
     policy = FetchPolicy(seconds=config.download_seconds, hosts=tuple(config.fetch_hosts))
     files = FileHost(os.path.join(root, "files"), Downloader(policy))
     admin = admin_token or secrets.token_urlsafe(24)
-    videos = os.path.join(root, "videos")
+    render = _renderer(os.path.join(root, "videos"))
+    state = State(config, clock=clock, fetch=files.fetch, check=check_file, render=render)
+    dialects: dict[str, Dialect] = {name: cls(state, files) for name, cls in DIALECTS.items()}
+    # Fault injection, when the caller installed it, reports and resets with everything else.
+    faults = [m for m in middleware or [] if hasattr(m, "stats") and hasattr(m, "reset")]
+    sandbox = _SandboxRoutes(state, admin, faults)
+    refusals = _Refusals(dialects)
+    deadlines = Middleware(BodyDeadlines, idle=config.body_idle, total=config.body_total, clock=clock)
+    app = Starlette(
+        routes=_routes(state, files, dialects, sandbox),
+        exception_handlers=refusals.handlers(),
+        middleware=[*(middleware or []), deadlines],
+    )
+    app.state.sim = state
+    app.state.admin_token = admin
+    app.state.reset = sandbox.reset_all
+    app.state.files = files
+    app.state.workdir = root
+    app.state.owns_workdir = workdir is None
+    return app
+
+
+def _routes(state: State, files: FileHost, dialects: dict[str, Dialect], sandbox: _SandboxRoutes) -> list[BaseRoute]:
+    """Return the app's route table: each dialect under ``/<provider>``, then the H5 pages, files and sandbox routes."""
+    routes: list[BaseRoute] = [Mount(f"/{name}", routes=d.routes()) for name, d in dialects.items()]
+    routes += h5.routes(state)
+    routes += files.routes(authorize=state.authenticate)
+    routes += [
+        Route("/videos/{job_id}.mp4", sandbox.video, methods=["GET", "HEAD"]),
+        Route("/_sandbox/stats", sandbox.stats, methods=["GET"]),
+        Route("/_sandbox/reset", sandbox.reset, methods=["POST"]),
+        Route("/_sandbox/callback", _callback, methods=["GET"]),
+    ]
+    return routes
+
+
+def _renderer(videos: str) -> Render:
+    """Return the job renderer writing into ``videos`` (made now, so the first render finds it)."""
     os.makedirs(videos, exist_ok=True)
 
     def render(job: Job, references: list[str]) -> str:
@@ -68,11 +106,19 @@ def create_app(
 
         return render_video(job, references, videos)
 
-    state = State(config, clock=clock, fetch=files.fetch, check=check_file, render=render)
-    dialects: dict[str, Dialect] = {name: cls(state, files) for name, cls in DIALECTS.items()}
+    return render
 
-    async def video(request: Request) -> Response:
-        job = state.job_for_download(request.path_params["job_id"])
+
+class _SandboxRoutes:
+    """The emulator's own routes beside the dialects: generated videos, stats and the admin reset."""
+
+    def __init__(self, state: State, admin: str, faults: list[Any]) -> None:
+        self.state = state
+        self.admin = admin
+        self.faults = faults
+
+    async def video(self, request: Request) -> Response:
+        job = self.state.job_for_download(request.path_params["job_id"])
         key = request.query_params.get("key", "").encode()
         if job is None or not hmac.compare_digest(key, job.video_key.encode()):
             return JSONResponse({"error": "no such video"}, status_code=404)  # as for an unknown id: no oracle
@@ -80,78 +126,67 @@ def create_app(
             return JSONResponse({"error": "no such video"}, status_code=404)
         return FileResponse(job.video_path, media_type="video/mp4")
 
-    # Fault injection, when the caller installed it, reports and resets with everything else.
-    faults = [m for m in middleware or [] if hasattr(m, "stats") and hasattr(m, "reset")]
-
-    async def stats(request: Request) -> Response:
-        answer = state.stats()
-        if faults:
-            answer["faults"] = faults[0].stats
+    async def stats(self, request: Request) -> Response:
+        answer = self.state.stats()
+        if self.faults:
+            answer["faults"] = self.faults[0].stats
         return JSONResponse(answer)
 
-    async def callback(request: Request) -> Response:
-        # The callback page for sessions created without one of their own: says what happened,
-        # never echoes the token.
-        passed = request.query_params.get("resultCode") == "10000"
-        verdict = "Verified" if passed else "Not verified"
-        detail = "You can return to the notebook." if passed else "Ask for a new verification link."
-        return HTMLResponse(
-            f"<!doctype html><html><head><meta name='viewport' content='width=device-width'><title>{verdict}</title>"
-            f"</head><body style='font-family:sans-serif;margin:2em'><h1>{verdict}</h1><p>{detail}</p></body></html>",
-            headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
-        )
-
-    def reset_all() -> None:
-        state.reset()
-        for injector in faults:
+    def reset_all(self) -> None:
+        self.state.reset()
+        for injector in self.faults:
             injector.reset()
 
-    async def reset(request: Request) -> Response:
+    async def reset(self, request: Request) -> Response:
         given = request.headers.get(ADMIN_HEADER, "")
-        if not hmac.compare_digest(given.encode(), admin.encode()):
+        if not hmac.compare_digest(given.encode(), self.admin.encode()):
             message = f"Resetting the emulator needs its admin token in the {ADMIN_HEADER} header."
             return JSONResponse({"error": message}, status_code=403 if given else 401)
-        reset_all()
+        self.reset_all()
         return JSONResponse({"reset": True})
 
-    routes: list[BaseRoute] = [Mount(f"/{name}", routes=d.routes()) for name, d in dialects.items()]
-    routes += h5.routes(state)
-    routes += files.routes(authorize=state.authenticate)
-    routes += [
-        Route("/videos/{job_id}.mp4", video, methods=["GET", "HEAD"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
-        Route("/_sandbox/reset", reset, methods=["POST"]),
-        Route("/_sandbox/callback", callback, methods=["GET"]),
-    ]
 
-    def refusal(request: Request, status: int, code: str, message: str) -> Response:
+async def _callback(request: Request) -> Response:
+    # The callback page for sessions created without one of their own: says what happened,
+    # never echoes the token.
+    passed = request.query_params.get("resultCode") == "10000"
+    verdict = "Verified" if passed else "Not verified"
+    detail = "You can return to the notebook." if passed else "Ask for a new verification link."
+    return HTMLResponse(
+        f"<!doctype html><html><head><meta name='viewport' content='width=device-width'><title>{verdict}</title>"
+        f"</head><body style='font-family:sans-serif;margin:2em'><h1>{verdict}</h1><p>{detail}</p></body></html>",
+        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+    )
+
+
+class _Refusals:
+    """The app's own refusals (no route, a refused body, a client gone), each in its dialect's shape."""
+
+    def __init__(self, dialects: dict[str, Dialect]) -> None:
+        self.dialects = dialects
+
+    def handlers(self) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+        not_found, refused = self.not_found, self.body_refused
+        return {404: not_found, 405: not_found, BodyRefused: refused, ClientDisconnect: _client_gone}
+
+    def refusal(self, request: Request, status: int, code: str, message: str) -> Response:
         """Return the error in the shape of the dialect the path belongs to, else the emulator's own."""
         first = request.url.path.strip("/").split("/", 1)[0]
-        if first in dialects:
-            return dialects[first].error(status, code, message)
+        if first in self.dialects:
+            return self.dialects[first].error(status, code, message)
         return JSONResponse({"error": message}, status_code=status)
 
-    async def not_found(request: Request, exc: Exception) -> Response:
+    async def not_found(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
         message = "Method not allowed." if status == 405 else f"No route for {request.method} {request.url.path}."
-        return refusal(request, status, "not_found" if status == 404 else "method_not_allowed", message)
+        return self.refusal(request, status, "not_found" if status == 404 else "method_not_allowed", message)
 
-    async def body_refused(request: Request, exc: Exception) -> Response:
+    async def body_refused(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BodyRefused)
-        return refusal(request, exc.status, exc.code, exc.message)
+        return self.refusal(request, exc.status, exc.code, exc.message)
 
-    async def client_gone(request: Request, exc: Exception) -> Response:
-        # A client that hangs up mid-upload is no server error: no traceback, nobody to answer.
-        log.debug("sandbox: the client went away during %s %s", request.method, request.url.path)
-        return Response(status_code=400)
 
-    handlers = {404: not_found, 405: not_found, BodyRefused: body_refused, ClientDisconnect: client_gone}
-    deadlines = Middleware(BodyDeadlines, idle=config.body_idle, total=config.body_total, clock=clock)
-    app = Starlette(routes=routes, exception_handlers=handlers, middleware=[*(middleware or []), deadlines])
-    app.state.sim = state
-    app.state.admin_token = admin
-    app.state.reset = reset_all
-    app.state.files = files
-    app.state.workdir = root
-    app.state.owns_workdir = workdir is None
-    return app
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # A client that hangs up mid-upload is no server error: no traceback, nobody to answer.
+    log.debug("sandbox: the client went away during %s %s", request.method, request.url.path)
+    return Response(status_code=400)

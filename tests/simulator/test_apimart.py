@@ -331,3 +331,20 @@ def test_unknown_ids_and_routes_are_404_in_apimart_shape(http: TestClient) -> No
     r = http.get(f"{T}/task_01KNOPE", headers=KEY)
     assert r.status_code == 404 and r.json()["code"] == 404 and r.json()["error"]["code"] == "not_found"
     assert http.get("/apimart/f/thumbnail/task_01KNOPE.jpg").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": "doubao-seedance-1.0", "prompt": "p"}, "model doubao-seedance-1.0 is not supported."),
+        ({"model": "doubao-seedance-2.0"}, "prompt is required."),
+        ({"model": "doubao-seedance-2.0", "prompt": "p", "duration": 0}, "duration must be between 1 and 15 seconds."),
+        ({"model": "doubao-seedance-2.0", "prompt": "p", "duration": 16}, "duration must be between 1 and 15 seconds."),
+    ],
+)
+def test_generation_refuses_an_unknown_model_a_missing_prompt_or_a_duration_outside_1_to_15(
+    http: TestClient, body: dict[str, Any], message: str
+) -> None:
+    r = http.post(G, json=body, headers=KEY)
+    assert r.status_code == 400
+    assert r.json() == {"code": 400, "message": message, "error": {"code": "invalid", "message": message}}

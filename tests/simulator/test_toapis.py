@@ -339,3 +339,21 @@ def test_unknown_ids_are_404_in_the_routes_own_shape(http: TestClient) -> None:
     assert r.status_code == 404 and r.json()["success"] is False
     r = http.get(f"{G}/task_01KNOPE", headers=KEY)
     assert r.status_code == 404 and "error" in r.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"model": "seedance-1", "prompt": "p"}, "model", "model seedance-1 is not supported."),
+        ({}, "prompt", "prompt is required."),
+        ({"prompt": "p", "duration": 0}, "duration", "duration must be between 1 and 15 seconds."),
+        ({"prompt": "p", "duration": 16}, "duration", "duration must be between 1 and 15 seconds."),
+    ],
+)
+def test_generation_refuses_an_unknown_model_a_missing_prompt_or_a_duration_outside_1_to_15(
+    http: TestClient, body: dict[str, Any], field: str, message: str
+) -> None:
+    r = http.post(G, json=body, headers=KEY)
+    assert r.status_code == 400
+    error = {"code": "invalid_parameter", "message": message, "type": "invalid_request_error", "param": field}
+    assert r.json() == {"error": error}

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..state import Asset, Job, Session, SimError, Task
-from .base import Context, Dialect, asset_refs, json_response
+from .base import Context, Dialect, asset_refs, generation_fields, json_response
 
 _PROJECT_MAX: Final = 64
 _BATCH_MAX: Final = 20  # inferred: private-avatar's documented per-request limit
@@ -245,13 +245,8 @@ class Apimart(Dialect):
     async def create_generation(self, ctx: Context) -> Response:
         b = ctx.body
         model = b.text("model", required=True)
-        if model not in _MODELS:
-            raise SimError("invalid", f"model {model} is not supported.", field="model")
-        prompt = b.text("prompt", required=True, max_len=5000)
-        duration = b.integer("duration", default=5)
-        # inferred: the pages say 4-15 and 5-15; the emulator also takes 1-3 s so tests render quickly.
-        if not 1 <= duration <= 15:
-            raise SimError("invalid", "duration must be between 1 and 15 seconds.", field="duration")
+        # inferred: the pages say 4-15 and 5-15 s for duration; the emulator also takes 1-3 s (as toapis).
+        prompt, duration = generation_fields(b, model, _MODELS)
         size = b.text("size", default="16:9")  # inferred: the default aspect is not shown
         if size not in _SIZES:
             raise SimError("invalid", f"size must be one of {', '.join(sorted(_SIZES))}.", field="size")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC
 from typing import Any, ClassVar, Final
 
@@ -32,6 +32,7 @@ __all__ = [
     "Dialect",
     "Handler",
     "asset_refs",
+    "generation_fields",
     "iso",
     "json_response",
 ]
@@ -240,3 +241,18 @@ def asset_refs(items: Any) -> list[str]:
             )
         refs.append(url)
     return refs
+
+
+def generation_fields(b: Body, model: str, models: Collection[str]) -> tuple[str, int]:
+    """Return a Seedance 2.0 request's ``(prompt, duration)`` once ``model`` is one of ``models``.
+
+    The checks of the resellers that take upstream's OpenAI-style body (toapis, APIMart), in their order.
+    """
+    if model not in models:
+        raise SimError("invalid", f"model {model} is not supported.", field="model")
+    prompt = b.text("prompt", required=True, max_len=5000)
+    duration = b.integer("duration", default=5)
+    # inferred: upstream takes 4-15 s; the emulator also takes 1-3 s so tests render quickly.
+    if not 1 <= duration <= 15:
+        raise SimError("invalid", "duration must be between 1 and 15 seconds.", field="duration")
+    return prompt, duration

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..files import FileHost
 from ..state import Asset, Job, SimError, State
-from .base import Context, Dialect, asset_refs, json_response
+from .base import Context, Dialect, asset_refs, generation_fields, json_response
 
 P: Final = "/v1/videos/doubao-seedance-2-0/real-avatar"
 _LOCALE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
@@ -228,14 +228,8 @@ class _Generations(Dialect):
     async def create_generation(self, ctx: Context) -> Response:
         b = ctx.body
         model = b.text("model", default="doubao-seedance-2-0")
-        if model not in _MODELS:
-            raise SimError("invalid", f"model {model} is not supported.", field="model")
         # inferred: prompt's required-ness is not shown; required, so a client that omits it fails here first.
-        prompt = b.text("prompt", required=True, max_len=5000)
-        duration = b.integer("duration", default=5)
-        # inferred: upstream takes 4-15 s; the emulator also takes 1-3 s so tests render quickly.
-        if not 1 <= duration <= 15:
-            raise SimError("invalid", "duration must be between 1 and 15 seconds.", field="duration")
+        prompt, duration = generation_fields(b, model, _MODELS)
         ratio = b.text("aspect_ratio", default="16:9")
         if ratio not in _RATIOS:
             raise SimError(
