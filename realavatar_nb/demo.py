@@ -95,16 +95,7 @@ def run_demo(
     here with 1 s asset checks and 3 s jobs).
     Raises ``DemoError`` naming the notebook and the error when a cell fails.
     """
-    try:
-        import papermill
-    except ImportError as exc:
-        raise ConfigurationError("The demo runs notebooks with papermill: pip install 'realavatar-nb[lab]'.") from exc
-    source = Path(notebooks).resolve()
-    missing = [name for name in NOTEBOOKS if not (source / f"{name}.ipynb").is_file()]
-    if missing:
-        raise ConfigurationError(
-            f"No {', '.join(missing)} in {source}: run the demo from the repository's root, or pass --notebooks."
-        )
+    source = _notebook_folder(notebooks)
     target = Path(out).resolve()
     target.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out=target)
@@ -119,21 +110,11 @@ def run_demo(
     try:
         with _environment(env):
             for name in NOTEBOOKS:
-                executed = target / f"{name}.ipynb"
                 if log is not None:
                     log.write(f"running {name} ...\n")
                     log.flush()
                 started = time.monotonic()
-                try:
-                    papermill.execute_notebook(
-                        str(source / f"{name}.ipynb"), str(executed), parameters=_parameters(name, target),
-                        kernel_name=kernel_name, cwd=str(source), progress_bar=False, execution_timeout=timeout,
-                    )  # fmt: skip
-                except papermill.PapermillExecutionError as exc:
-                    raise DemoError(
-                        f"{name} stopped at cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
-                        f"The executed notebook is {executed}."
-                    ) from None
+                executed = _execute(name, source, target, kernel_name=kernel_name, timeout=timeout)
                 result.seconds[name] = time.monotonic() - started
                 result.notebooks.append(executed)
                 result.html.append(export_html(executed))
@@ -143,6 +124,36 @@ def run_demo(
     result.reports = sorted((target / "batch" / "report").glob("final.*"))
     result.videos = sorted(target.glob("*/videos/*.mp4"))
     return result
+
+
+def _notebook_folder(notebooks: str | os.PathLike[str]) -> Path:
+    """Return the folder holding the three notebooks, or say where to run from."""
+    source = Path(notebooks).resolve()
+    missing = [name for name in NOTEBOOKS if not (source / f"{name}.ipynb").is_file()]
+    if missing:
+        raise ConfigurationError(
+            f"No {', '.join(missing)} in {source}: run the demo from the repository's root, or pass --notebooks."
+        )
+    return source
+
+
+def _execute(name: str, source: Path, target: Path, *, kernel_name: str, timeout: float) -> Path:
+    """Run one notebook with papermill into ``target``; a failed cell is a ``DemoError`` naming it."""
+    try:
+        import papermill
+    except ImportError as exc:
+        raise ConfigurationError("The demo runs notebooks with papermill: pip install 'realavatar-nb[lab]'.") from exc
+    executed = target / f"{name}.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(source / f"{name}.ipynb"), str(executed), parameters=_parameters(name, target),
+            kernel_name=kernel_name, cwd=str(source), progress_bar=False, execution_timeout=timeout,
+        )  # fmt: skip
+    except papermill.PapermillExecutionError as exc:
+        raise DemoError(
+            f"{name} stopped at cell {exc.exec_count}: {exc.ename}: {exc.evalue}. The executed notebook is {executed}."
+        ) from None
+    return executed
 
 
 def export_html(notebook: str | os.PathLike[str]) -> Path:
