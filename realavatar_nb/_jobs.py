@@ -10,7 +10,7 @@ from ._channel import Channel
 from ._download import download_to
 from ._exceptions import AssetFailedError, InvalidRequestError, JobFailedError
 from ._ledger import Ledger
-from ._models import Asset, GenerationJob
+from ._models import Asset, GenerationJob, GenerationRequest
 from ._polling import wait_for
 from ._types import JOB_TERMINAL
 
@@ -51,10 +51,9 @@ class Jobs:
                 raise InvalidRequestError(f"Asset {asset.id} is still {asset.status}: await client.wait_active first.")
             checked.append(asset)
         adapter = self._channel.adapter
-        request = adapter.build_generate(
-            prompt=prompt, references=checked, model=model, duration=duration, ratio=ratio, resolution=resolution,
-            seed=seed,
-        )  # fmt: skip
+        generation = GenerationRequest(prompt=prompt, references=tuple(checked), model=model, duration=duration,
+                                       ratio=ratio, resolution=resolution, seed=seed)  # fmt: skip
+        request = adapter.build_generate(generation)
         job: GenerationJob = await self._channel.drive(adapter.parse_generate(await self._channel.send(request)))
         self._ledger.record_job(self._ledger_name, job, prompt=prompt)
         return job

@@ -20,6 +20,7 @@ __all__ = [
     "CallbackResult",
     "Consent",
     "GenerationJob",
+    "GenerationRequest",
     "Verification",
     "VerificationSession",
     "parse_callback",
@@ -28,6 +29,11 @@ __all__ = [
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _error_rows(code: str | None, message: str | None) -> list[tuple[str, Any]]:
+    """Return the display row of an upstream error (``code: message``), or none when there is no code."""
+    return [("error", f"{code}: {message or ''}")] if code else []
 
 
 @dataclass(frozen=True, repr=False)
@@ -192,19 +198,37 @@ class Asset(DisplayMixin):
         return f"asset://{self.id}"
 
     def _display_rows(self) -> list[tuple[str, Any]]:
-        rows: list[tuple[str, Any]] = [
+        return [
             ("asset", self.id),
             ("group", self.group_id or ""),
             ("type", self.asset_type or ""),
             ("status", self.status),
+            *_error_rows(self.error_code, self.error_message),
         ]
-        if self.error_code:
-            rows.append(("error", f"{self.error_code}: {self.error_message or ''}"))
-        return rows
 
     def __repr__(self) -> str:
         err = f", error_code={self.error_code!r}" if self.error_code else ""
         return f"Asset(id={self.id!r}, group_id={self.group_id!r}, status={self.status!r}{err})"
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a Seedance 2.0 job is asked to make: the prompt, its checked references and the video's shape."""
+
+    prompt: str
+    """The text the video follows; it may name references by position ("Image 1 walks on the moon")."""
+    references: tuple[Asset, ...]
+    """The active assets the video draws on, sent as their ``asset://`` URIs in this order."""
+    model: str | None
+    """The provider's model name, or ``None`` for the adapter's ``default_model``."""
+    duration: int
+    """The video's length in seconds."""
+    ratio: str
+    """The aspect ratio (``16:9``, ``9:16``…)."""
+    resolution: str
+    """The resolution (``480p``, ``720p``…)."""
+    seed: int | None
+    """The seed for a repeatable result, or ``None`` to leave it to the provider."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -221,10 +245,8 @@ class GenerationJob(DisplayMixin):
     provider: str | None = None
 
     def _display_rows(self) -> list[tuple[str, Any]]:
-        rows: list[tuple[str, Any]] = [("job", self.id), ("model", self.model or ""), ("status", self.status)]
-        if self.error_code:
-            rows.append(("error", f"{self.error_code}: {self.error_message or ''}"))
-        return rows
+        return [("job", self.id), ("model", self.model or ""), ("status", self.status),
+                *_error_rows(self.error_code, self.error_message)]  # fmt: skip
 
     def __repr__(self) -> str:
         return f"GenerationJob(id={self.id!r}, status={self.status!r}, model={self.model!r})"

@@ -21,13 +21,15 @@ import httpx
 
 from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError
-from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
 from .._types import AssetStatus, JobStatus, VerificationStatus
 from .base import (
     LINK_TTL,
+    NEW_API_JOB_STATUSES,
     Adapter,
     ErrorFields,
     Fields,
+    another_page,
     id_argument,
     path_segment,
     token_session_id,
@@ -36,7 +38,6 @@ from .base import (
 from .base import asset_kind_or_none as _kind_or_none
 from .base import obj as _obj
 from .base import reason as _reason
-from .base import sent_count as _sent_count
 from .base import sent_json as _sent_json
 from .base import sent_text as _sent_text
 
@@ -45,6 +46,7 @@ __all__ = ["Anyfast"]
 A: Final = "/volc/asset"
 GENERATIONS: Final = "/v1/video/generations"
 PAGE_SIZE: Final = 100  # upstream's maximum
+PAGE_KEYS: Final = ("PageNumber", "PageSize", "TotalCount")  # a list page's number, size and total
 MODEL_OF_TYPE: Final = {"Image": "volc-asset", "Video": "volc-asset-video", "Audio": "volc-asset-audio"}
 # Ark's content item kind and reference role for each asset type.
 CONTENT_OF_TYPE: Final = {"Image": ("image_url", "reference_image"), "Video": ("video_url", "reference_video"),
@@ -69,12 +71,7 @@ class Anyfast(Adapter):
     }
     # new-api's task spellings in the envelope; Ark's own lower-case ones if a bare Ark task arrives.
     job_statuses: ClassVar[Mapping[str, JobStatus]] = {
-        "NOT_START": "queued",
-        "SUBMITTED": "queued",
-        "QUEUED": "queued",
-        "IN_PROGRESS": "running",
-        "SUCCESS": "succeeded",
-        "FAILURE": "failed",
+        **NEW_API_JOB_STATUSES,
         "queued": "queued",
         "running": "running",
         "succeeded": "succeeded",
@@ -206,10 +203,7 @@ class Anyfast(Adapter):
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
         result = self.payload(response)
         assets = [self._asset(item) for item in result.objects("Items")]
-        sent = _sent_json(response)
-        number = result.count("PageNumber") or _sent_count(sent.get("PageNumber"), 1)
-        size = result.count("PageSize") or _sent_count(sent.get("PageSize"), PAGE_SIZE)
-        return assets, bool(assets) and number * size < (result.count("TotalCount") or 0)
+        return assets, another_page(result, response, len(assets), PAGE_KEYS, PAGE_SIZE)
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
         # `model` defaults to volc-asset upstream; the asset's type is not known here.
@@ -236,25 +230,15 @@ class Anyfast(Adapter):
 
     # -- generation ------------------------------------------------------------------------
 
-    def build_generate(
-        self,
-        *,
-        prompt: str,
-        references: list[Asset],
-        model: str | None,
-        duration: int,
-        ratio: str,
-        resolution: str,
-        seed: int | None,
-    ) -> httpx.Request:
-        content: list[dict[str, Any]] = [{"type": "text", "text": prompt}] if prompt else []
-        for asset in references:
+    def build_generate(self, request: GenerationRequest) -> httpx.Request:
+        content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}] if request.prompt else []
+        for asset in request.references:
             kind, role = CONTENT_OF_TYPE.get(asset.asset_type or "Image", CONTENT_OF_TYPE["Image"])
             content.append({"type": kind, kind: {"url": asset.uri}, "role": role})
-        body: dict[str, Any] = {"model": model or self.default_model, "content": content, "ratio": ratio,
-                                "duration": duration, "resolution": resolution}  # fmt: skip
-        if seed is not None:
-            body["seed"] = seed
+        body: dict[str, Any] = {"model": self.model_for(request), "content": content, "ratio": request.ratio,
+                                "duration": request.duration, "resolution": request.resolution}  # fmt: skip
+        if request.seed is not None:
+            body["seed"] = request.seed
         return self.request("POST", GENERATIONS, json_body=body)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:

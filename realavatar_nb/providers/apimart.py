@@ -26,7 +26,7 @@ import httpx
 
 from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidArgumentError, ProviderError, ServerError
-from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
 from .._types import JobStatus
 from .base import (
     LINK_TTL,
@@ -41,6 +41,7 @@ from .base import (
     id_argument,
     nested_error,
     path_segment,
+    reference_kind,
     verification_outcome,
     with_lng,
 )
@@ -310,27 +311,17 @@ class Apimart(Adapter):
 
     # -- generation ------------------------------------------------------------------------
 
-    def build_generate(
-        self,
-        *,
-        prompt: str,
-        references: list[Asset],
-        model: str | None,
-        duration: int,
-        ratio: str,
-        resolution: str,
-        seed: int | None,
-    ) -> httpx.Request:
+    def build_generate(self, request: GenerationRequest) -> httpx.Request:
         body: dict[str, Any] = _compact({
-            "model": model or self.default_model,
-            "prompt": prompt,
-            "duration": duration,
-            "size": ratio,  # APIMart's name for the aspect ratio
-            "resolution": resolution,
-            "seed": seed,
+            "model": self.model_for(request),
+            "prompt": request.prompt,
+            "duration": request.duration,
+            "size": request.ratio,  # APIMart's name for the aspect ratio
+            "resolution": request.resolution,
+            "seed": request.seed,
         })  # fmt: skip
-        for asset in references:
-            kind = _kind(asset.asset_type or "Image")
+        for asset in request.references:
+            kind = reference_kind(asset)
             if kind == "Image":
                 body.setdefault("image_with_roles", []).append({"url": asset.uri, "role": "reference_image"})
             else:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, Generic, Literal, TypeAlias, TypeVar, overload
 
 import httpx
@@ -35,63 +35,33 @@ from .._exceptions import (
     UnknownStatusError,
     UnsupportedOperationError,
 )
-from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
 from .._types import AssetStatus, JobStatus, VerificationStatus
+from . import wire
 from .fields import Fields, describe, obj, parse_time, reason, unescape_link
-from .wire import (
-    ASSET_KINDS,
-    ErrorFields,
-    asset_kind,
-    asset_kind_or_none,
-    body_code,
-    compact,
-    error_for_status,
-    h5_language,
-    id_argument,
-    nested_error,
-    path_segment,
-    retry_after,
-    sent_count,
-    sent_json,
-    sent_text,
-    token_session_id,
-    upstream_error,
-    with_lng,
-)
+
+# wire's pieces are re-exported whole (``__all__`` below): a new one is listed once, in ``wire.__all__``.
+from .wire import *  # noqa: F403
+from .wire import ErrorFields, error_for_status, sent_count, sent_json
 
 __all__ = [
-    "ASSET_KINDS",
     "LINK_TTL",
     "NEUTRAL_VERIFICATION_STATUSES",
+    "NEW_API_JOB_STATUSES",
     "RETRY",
     "UPSTREAM_ASSET_STATUSES",
     "Adapter",
-    "ErrorFields",
     "Fields",
     "Next",
     "Step",
-    "asset_kind",
-    "asset_kind_or_none",
-    "body_code",
-    "compact",
-    "error_for_status",
-    "h5_language",
-    "id_argument",
-    "nested_error",
+    "another_page",
     "obj",
     "parse_time",
-    "path_segment",
     "reason",
-    "retry_after",
-    "sent_count",
-    "sent_json",
-    "sent_text",
-    "token_session_id",
     "unescape_link",
-    "upstream_error",
     "verification_outcome",
-    "with_lng",
 ]
+__all__ += wire.__all__
 
 T = TypeVar("T")
 # The neutral spellings themselves, `processing` read as pending: APIMart and toapis (both inferred).
@@ -107,6 +77,15 @@ UPSTREAM_ASSET_STATUSES: Final[Mapping[str, AssetStatus]] = {
     "Processing": "processing",
     "Active": "active",
     "Failed": "failed",
+}
+# new-api's task spellings, passed through by the gateways built on it (Anyfast, EasyRouter).
+NEW_API_JOB_STATUSES: Final[Mapping[str, JobStatus]] = {
+    "NOT_START": "queued",
+    "SUBMITTED": "queued",
+    "QUEUED": "queued",
+    "IN_PROGRESS": "running",
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
 }
 RETRY = "realavatar_retry"  # request extension: safe to send again (a read, or an idempotent call)
 LINK_TTL: Final = timedelta(seconds=120)  # upstream's H5 link life, for answers that name no expiry
@@ -131,6 +110,21 @@ def verification_outcome(
         status = "pending"
     group = group_id if status == "verified" else None
     return Verification(status=status, group_id=group, result_code=result_code, session_id=session.id)
+
+
+def another_page(
+    page: Fields, response: httpx.Response, count: int, keys: tuple[str, str, str], page_size: int
+) -> bool:
+    """Return whether a page of ``count`` assets has another after it: its number × size is short of the total.
+
+    ``keys`` are the answer's page number, page size and total (the request names the first two
+    alike); where the answer leaves its number or size out, the request's stand in, else 1 and ``page_size``.
+    """
+    number, size, total = keys
+    sent = sent_json(response)
+    page_number = page.count(number) or sent_count(sent.get(number), 1)
+    size_of_page = page.count(size) or sent_count(sent.get(size), page_size)
+    return count > 0 and page_number * size_of_page < (page.count(total) or 0)
 
 
 class Adapter:
@@ -276,6 +270,28 @@ class Adapter:
         """Return the error for an operation this provider has no endpoint for."""
         return UnsupportedOperationError(f"{self.name} has no endpoint to {operation}; {instead}")
 
+    def model_for(self, request: GenerationRequest) -> str:
+        """Return the model a generation request names, else this provider's ``default_model``."""
+        return request.model or self.default_model
+
+    def opened_session(
+        self, data: Fields, session_id: str, link: str, token: str, *, callback_url: str | None
+    ) -> VerificationSession:
+        """Return the session an answer opened, with its snake_case ``created_at``, ``expires_at`` and ``callback_url``.
+
+        A missing time is now, and the expiry ``LINK_TTL`` after it; a missing callback is the caller's.
+        """
+        created = data.time("created_at") or datetime.now(UTC)
+        return VerificationSession(
+            id=session_id,
+            provider=self.name,
+            h5_link=Secret(link),
+            byted_token=Secret(token),
+            expires_at=data.time("expires_at") or created + LINK_TTL,
+            callback_url=data.link("callback_url") or callback_url,
+            created_at=created,
+        )
+
     # -- operations (subclasses implement) -------------------------------------------------
 
     def build_create_verification(
@@ -341,18 +357,11 @@ class Adapter:
         """Return the delete of a whole asset group, where ``can_delete_group`` (the answer is only checked)."""
         raise self.unsupported("delete asset groups", "delete it in the provider's console.")
 
-    def build_generate(
-        self,
-        *,
-        prompt: str,
-        references: list[Asset],
-        model: str | None,
-        duration: int,
-        ratio: str,
-        resolution: str,
-        seed: int | None,
-    ) -> httpx.Request:
-        """Return the request that starts a Seedance 2.0 job with ``asset://`` references (a create)."""
+    def build_generate(self, request: GenerationRequest) -> httpx.Request:
+        """Return the request that starts the Seedance 2.0 job ``request`` asks for (a create: never retried).
+
+        Its references are sent as ``asset://`` URIs; a ``model`` of ``None`` is ``default_model`` (``model_for``).
+        """
         raise NotImplementedError
 
     def parse_generate(self, response: httpx.Response) -> Step[GenerationJob]:

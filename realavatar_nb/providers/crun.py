@@ -17,7 +17,7 @@ import httpx
 
 from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError, ServerError
-from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
 from .._types import RESULT_CODE_PASSED, JobStatus, VerificationStatus
 from .base import (
     LINK_TTL,
@@ -26,6 +26,7 @@ from .base import (
     error_for_status,
     h5_language,
     id_argument,
+    reference_kind,
     token_session_id,
     with_lng,
 )
@@ -198,21 +199,13 @@ class Crun(Adapter):
 
     # -- generation ------------------------------------------------------------------------
 
-    def build_generate(
-        self,
-        *,
-        prompt: str,
-        references: list[Asset],
-        model: str | None,
-        duration: int,
-        ratio: str,
-        resolution: str,
-        seed: int | None,
-    ) -> httpx.Request:
-        model = model or self.default_model
-        fields: dict[str, Any] = {"prompt": prompt, "resolution": resolution, "aspect_ratio": ratio,
-                                  "duration": duration, "seed": seed}  # fmt: skip
-        kinds = [_kind(a.asset_type or "Image") for a in references]
+    def build_generate(self, request: GenerationRequest) -> httpx.Request:
+        model = self.model_for(request)
+        fields: dict[str, Any] = {"prompt": request.prompt, "resolution": request.resolution,
+                                  "aspect_ratio": request.ratio, "duration": request.duration,
+                                  "seed": request.seed}  # fmt: skip
+        references = request.references
+        kinds = [reference_kind(a) for a in references]
         if model == I2V:
             if any(kind != "Image" for kind in kinds):
                 raise ConfigurationError(f"{I2V} takes only images; use {R2V} for video or audio references.")

@@ -9,21 +9,20 @@ the docs, so its reader also takes new-api's task envelope, the neighbour it des
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 import httpx
 
-from .._config import Secret
 from .._exceptions import ProviderError
-from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
 from .._types import JobStatus, VerificationStatus
 from .base import (
-    LINK_TTL,
+    NEW_API_JOB_STATUSES,
     UPSTREAM_ASSET_STATUSES,
     Adapter,
     ErrorFields,
     Fields,
+    another_page,
     id_argument,
     nested_error,
     path_segment,
@@ -33,7 +32,6 @@ from .base import (
 from .base import asset_kind_or_none as _kind_or_none
 from .base import obj as _obj
 from .base import reason as _reason
-from .base import sent_count as _sent_count
 from .base import sent_json as _sent_json
 
 __all__ = ["EasyRouter"]
@@ -41,6 +39,7 @@ __all__ = ["EasyRouter"]
 P: Final = "/api/resource-channel/byteplus/visual-validate"
 GENERATIONS: Final = "/v1/video/generations"
 PAGE_SIZE: Final = 100  # the list's documented maximum
+PAGE_KEYS: Final = ("page_number", "page_size", "total_count")  # a list page's number, size and total
 CONTENT_KIND: Final = {"Image": "image_url", "Video": "video_url", "Audio": "audio_url"}
 
 
@@ -68,12 +67,7 @@ class EasyRouter(Adapter):
         "failed": "failed",
         "cancelled": "cancelled",
         "expired": "expired",
-        "NOT_START": "queued",
-        "SUBMITTED": "queued",
-        "QUEUED": "queued",
-        "IN_PROGRESS": "running",
-        "SUCCESS": "succeeded",
-        "FAILURE": "failed",
+        **NEW_API_JOB_STATUSES,
     }
     default_model = "dreamina-seedance-2-0"
     can_list_assets = True
@@ -107,18 +101,10 @@ class EasyRouter(Adapter):
         link = data.link("h5_link")
         if not link:
             raise data.malformed("h5_link", "is missing")
-        created = data.time("created_at") or datetime.now(UTC)
-        return VerificationSession(
-            # session_id equals byted_token in every example: then its fingerprint names the session, since the
-            # id shows where the token must not. inferred: a session_id of its own would be no secret.
-            id=token_session_id(token) if session_id in (None, token) else session_id,
-            provider=self.name,
-            h5_link=Secret(link),
-            byted_token=Secret(token),
-            expires_at=data.time("expires_at") or created + LINK_TTL,
-            callback_url=data.link("callback_url") or callback_url,
-            created_at=created,
-        )
+        # session_id equals byted_token in every example: then its fingerprint names the session, since the
+        # id shows where the token must not. inferred: a session_id of its own would be no secret.
+        named = token_session_id(token) if session_id in (None, token) else session_id
+        return self.opened_session(data, named, link, token, callback_url=callback_url)
 
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
         # The path's session_id is the byted token, which the session's id fingerprints (or, inferred, a
@@ -163,10 +149,7 @@ class EasyRouter(Adapter):
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
         data = self.payload(response)
         assets = [self._asset(item) for item in data.objects("items")]
-        sent = _sent_json(response)
-        number = data.count("page_number") or _sent_count(sent.get("page_number"), 1)
-        size = data.count("page_size") or _sent_count(sent.get("page_size"), PAGE_SIZE)
-        return assets, bool(assets) and number * size < (data.count("total_count") or 0)
+        return assets, another_page(data, response, len(assets), PAGE_KEYS, PAGE_SIZE)
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
         # Deleting twice deletes nothing more, so a delete may be retried (a lost answer then reads 404).
@@ -190,25 +173,16 @@ class EasyRouter(Adapter):
 
     # -- generation ------------------------------------------------------------------------
 
-    def build_generate(
-        self,
-        *,
-        prompt: str,
-        references: list[Asset],
-        model: str | None,
-        duration: int,
-        ratio: str,
-        resolution: str,
-        seed: int | None,
-    ) -> httpx.Request:
+    def build_generate(self, request: GenerationRequest) -> httpx.Request:
         content = []
-        for asset in references:
+        for asset in request.references:
             kind = CONTENT_KIND.get(asset.asset_type or "Image", "image_url")
             content.append({"type": kind, kind: {"url": asset.uri}})
-        metadata: dict[str, Any] = {"content": content, "resolution": resolution, "ratio": ratio}
-        if seed is not None:
-            metadata["seed"] = seed
-        body = {"model": model or self.default_model, "prompt": prompt, "duration": duration, "metadata": metadata}
+        metadata: dict[str, Any] = {"content": content, "resolution": request.resolution, "ratio": request.ratio}
+        if request.seed is not None:
+            metadata["seed"] = request.seed
+        body = {"model": self.model_for(request), "prompt": request.prompt, "duration": request.duration,
+                "metadata": metadata}  # fmt: skip
         return self.request("POST", GENERATIONS, json_body=body)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:

@@ -10,17 +10,14 @@ OpenAI-style task objects (reference/providers.md §1).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 import httpx
 
-from .._config import Secret
 from .._exceptions import ProviderError, ServerError
-from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
 from .._types import AssetStatus, JobStatus
 from .base import (
-    LINK_TTL,
     NEUTRAL_VERIFICATION_STATUSES,
     Adapter,
     ErrorFields,
@@ -30,6 +27,7 @@ from .base import (
     id_argument,
     nested_error,
     path_segment,
+    reference_kind,
     verification_outcome,
 )
 from .base import asset_kind as _kind
@@ -119,16 +117,7 @@ class Toapis(Adapter):
         """Return the session once the task shows its link, else the task detail to read (again)."""
         link, token = data.link("h5_link"), data.text("byted_token")
         if link and token:
-            created = data.time("created_at") or datetime.now(UTC)
-            return VerificationSession(
-                id=task_id,
-                provider=self.name,
-                h5_link=Secret(link),
-                byted_token=Secret(token),
-                expires_at=data.time("expires_at") or created + LINK_TTL,
-                callback_url=data.link("callback_url") or callback_url,
-                created_at=created,
-            )
+            return self.opened_session(data, task_id, link, token, callback_url=callback_url)
         status = data.text("status")
         if status in _TASK_WAITING or (status == "completed" and not detail):
             # `completed` means "session created": its link is in the task detail.
@@ -192,26 +181,17 @@ class Toapis(Adapter):
 
     # -- generation ------------------------------------------------------------------------
 
-    def build_generate(
-        self,
-        *,
-        prompt: str,
-        references: list[Asset],
-        model: str | None,
-        duration: int,
-        ratio: str,
-        resolution: str,
-        seed: int | None,
-    ) -> httpx.Request:
+    def build_generate(self, request: GenerationRequest) -> httpx.Request:
         body: dict[str, Any] = {
-            "model": model or self.default_model,
-            "prompt": prompt,
-            "duration": duration,
-            "aspect_ratio": ratio,
-            "metadata": _compact({"resolution": resolution, "seed": seed}),  # extra options live under metadata
+            "model": self.model_for(request),
+            "prompt": request.prompt,
+            "duration": request.duration,
+            "aspect_ratio": request.ratio,
+            # extra options live under metadata
+            "metadata": _compact({"resolution": request.resolution, "seed": request.seed}),
         }
-        for asset in references:
-            field, role = ROLES[_kind(asset.asset_type or "Image")]
+        for asset in request.references:
+            field, role = ROLES[reference_kind(asset)]
             body.setdefault(field, []).append({"url": asset.uri, "role": role})
         return self.request("POST", GENERATIONS, json_body=body)
 

@@ -1,8 +1,8 @@
 """The pieces of a request and of an answer that every adapter shares (re-exported by ``base``).
 
-Ids checked and quoted before they reach a URL, asset kinds, optional fields, what a request sent,
-body status codes, the H5 link's language, and refusals: the one shape of their code and message,
-the error class an HTTP status stands for, and the ``Retry-After`` hint.
+Ids checked and quoted before they reach a URL, asset kinds (a generation reference's too), optional
+fields, what a request sent, body status codes, the H5 link's language, and refusals: the one shape
+of their code and message, the error class an HTTP status stands for, and the ``Retry-After`` hint.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .._exceptions import (
     RateLimitError,
     ServerError,
 )
+from .._models import Asset
 from .fields import describe, reason
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "id_argument",
     "nested_error",
     "path_segment",
+    "reference_kind",
     "retry_after",
     "sent_count",
     "sent_json",
@@ -136,6 +138,14 @@ def asset_kind(value: Any) -> str:
     if kind is None:
         raise ConfigurationError(f"asset_type must be image, video or audio, not {value!r}.")
     return kind
+
+
+def reference_kind(asset: Asset) -> str:
+    """Return a generation reference's ``Image``/``Video``/``Audio`` (``Image`` when the asset names no type).
+
+    Raises ``ConfigurationError`` for another type, as ``asset_kind`` does.
+    """
+    return asset_kind(asset.asset_type or "Image")
 
 
 def h5_language(locale: str) -> str:

@@ -15,6 +15,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from realavatar_nb._models import Asset, GenerationRequest
 from realavatar_nb.providers.base import RETRY, Next, Step
 from realavatar_nb.simulator import SimConfig, create_app
 
@@ -60,6 +61,20 @@ def form(request: httpx.Request) -> dict[str, tuple[str | None, bytes]]:
         payload = part.get_payload(decode=True)
         parts[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
     return parts
+
+
+def generation(
+    *references: Asset,
+    prompt: str = "p",
+    model: str | None = None,
+    duration: int = 5,
+    ratio: str = "16:9",
+    resolution: str = "720p",
+    seed: int | None = None,
+) -> GenerationRequest:
+    """Return a generation request over ``references``: 5 s of "p" at 16:9 and 720p, default model, no seed."""
+    return GenerationRequest(prompt=prompt, references=references, model=model, duration=duration, ratio=ratio,
+                             resolution=resolution, seed=seed)  # fmt: skip
 
 
 def drive(step: Step[T], http: httpx.Client) -> T:

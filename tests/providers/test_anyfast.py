@@ -27,7 +27,7 @@ from realavatar_nb.providers.anyfast import Anyfast
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import SimConfig, create_app
 
-from .conftest import SANDBOX, Emulator, drive, form, respond, retryable, sent
+from .conftest import SANDBOX, Emulator, drive, form, generation, respond, retryable, sent
 
 BASE = "https://www.anyfast.ai"
 A = f"{BASE}/volc/asset"
@@ -284,8 +284,7 @@ def test_delete_asset_posts_id_and_model(af: Anyfast) -> None:
 
 def test_generate_sends_an_ark_native_body_with_roles(af: Anyfast) -> None:
     refs = [ref(), ref("asset-v", "Video"), ref("asset-a", "Audio")]
-    request = af.build_generate(prompt="Image 1 walks on the moon", references=refs, model=None, duration=5,
-                                ratio="16:9", resolution="720p", seed=None)  # fmt: skip
+    request = af.build_generate(generation(*refs, prompt="Image 1 walks on the moon"))
     assert (request.method, str(request.url), retryable(request)) == ("POST", f"{BASE}/v1/video/generations", False)
     assert sent(request) == {
         "model": "seedance",
@@ -299,8 +298,9 @@ def test_generate_sends_an_ark_native_body_with_roles(af: Anyfast) -> None:
         "duration": 5,
         "resolution": "720p",
     }
-    fast = af.build_generate(prompt="p", references=[ref()], model="seedance-fast", duration=4, ratio="9:16",
-                             resolution="480p", seed=7)  # fmt: skip
+    fast = af.build_generate(
+        generation(ref(), model="seedance-fast", duration=4, ratio="9:16", resolution="480p", seed=7)
+    )
     assert (sent(fast)["model"], sent(fast)["seed"]) == ("seedance-fast", 7)
 
 
@@ -316,15 +316,13 @@ def test_generate_sends_an_ark_native_body_with_roles(af: Anyfast) -> None:
     ids=["data.task_id", "data.id", "data-string", "task_id", "id"],
 )
 def test_generate_answer_yields_the_task_id_wherever_it_is(af: Anyfast, answer: dict[str, Any]) -> None:
-    request = af.build_generate(prompt="p", references=[ref()], model=None, duration=5, ratio="16:9",
-                                resolution="720p", seed=None)  # fmt: skip
+    request = af.build_generate(generation(ref()))
     job = af.parse_generate(respond(request, 200, answer))
     assert (job.id, job.status, job.model, job.references) == (TASK, "queued", "seedance", (f"asset://{ASSET}",))
 
 
 def test_generate_answer_without_a_task_id_is_malformed_naming_it(af: Anyfast) -> None:
-    request = af.build_generate(prompt="p", references=[], model=None, duration=5, ratio="16:9", resolution="720p",
-                                seed=None)  # fmt: skip
+    request = af.build_generate(generation())
     with pytest.raises(MalformedResponseError) as caught:
         af.parse_generate(respond(request, 200, {"code": "success", "data": {}}))
     assert caught.value.field == "data.task_id"
@@ -478,8 +476,7 @@ def test_round_trip_verify_upload_both_ways_list_generate_delete(emulator: Emula
     listed, more = af.parse_list_assets(http.send(af.build_list_assets(group)))
     assert {a.id for a in listed} == {by_url.id, by_form.id} and not more
 
-    request = af.build_generate(prompt="Image 1 on the moon", references=[got[0]], model=None, duration=4,
-                                ratio="16:9", resolution="480p", seed=1)  # fmt: skip
+    request = af.build_generate(generation(got[0], prompt="Image 1 on the moon", duration=4, resolution="480p", seed=1))
     job = af.parse_generate(http.send(request))
     assert job.id.startswith("asyntask_") and job.status == "queued"
     emulator.settle()

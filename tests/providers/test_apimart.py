@@ -28,7 +28,7 @@ from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import SimConfig, create_app
 from realavatar_nb.simulator.dialects.apimart import Apimart as ApimartDialect
 
-from .conftest import Emulator, drive, respond, retryable, sent
+from .conftest import Emulator, drive, generation, respond, retryable, sent
 
 BASE = "https://api.apimart.ai"
 REAL_AVATAR = f"{BASE}/v1/seedance2/real-avatar"
@@ -317,8 +317,7 @@ def test_generate_sends_size_resolution_and_the_face_model_by_default(am: Apimar
     refs = [Asset(id="asset_a", group_id=GROUP, status="active", asset_type="Image"),
             Asset(id="asset_v", group_id=GROUP, status="active", asset_type="Video"),
             Asset(id="asset_s", group_id=GROUP, status="active", asset_type="Audio")]  # fmt: skip
-    request = am.build_generate(prompt="Generate a video using the reference portrait", references=refs, model=None,
-                                duration=5, ratio="9:16", resolution="720p", seed=None)  # fmt: skip
+    request = am.build_generate(generation(*refs, prompt="Generate a video using the reference portrait", ratio="9:16"))
     assert (request.method, str(request.url), retryable(request)) == ("POST", f"{BASE}/v1/videos/generations", False)
     assert sent(request) == {
         "model": "doubao-seedance-2.0-face",
@@ -334,9 +333,7 @@ def test_generate_sends_size_resolution_and_the_face_model_by_default(am: Apimar
 
 def test_generate_answer_is_an_array_of_one_submitted_task(am: Apimart) -> None:
     image = Asset(id="asset_a", group_id=GROUP, status="active", asset_type="Image")
-    request = am.build_generate(
-        prompt="p", references=[image], model=None, duration=5, ratio="16:9", resolution="480p", seed=9
-    )
+    request = am.build_generate(generation(image, resolution="480p", seed=9))
     job = am.parse_generate(respond(request, 200, ok([{"status": "submitted", "task_id": "task_01KG"}])))
     assert (job.id, job.status, job.model, job.provider) == ("task_01KG", "queued", "doubao-seedance-2.0-face",
                                                              "apimart")  # fmt: skip
@@ -436,8 +433,7 @@ def test_round_trip_verify_upload_generate_download(
     asset = am.parse_get_asset(http.send(am.build_get_asset(handle.id)))
     assert asset.status == "active" and asset.id.startswith("asset-")
 
-    request = am.build_generate(prompt="a walk", references=[asset], model=None, duration=1, ratio="16:9",
-                                resolution="480p", seed=None)  # fmt: skip
+    request = am.build_generate(generation(asset, prompt="a walk", duration=1, resolution="480p"))
     job = am.parse_generate(http.send(request))
     assert job.status == "queued" and job.references == (asset.uri,)
     emulator.settle()

@@ -28,7 +28,7 @@ from realavatar_nb.providers.crun import Crun
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import SimConfig, create_app
 
-from .conftest import Emulator, respond, retryable, sent
+from .conftest import Emulator, generation, respond, retryable, sent
 
 BASE = "https://api.crun.ai"
 P = f"{BASE}/api/v1/client/job"
@@ -227,8 +227,7 @@ def test_an_unknown_asset_status_stops_polling(cr: Crun) -> None:
 
 def test_generate_defaults_to_r2v_with_references_by_kind(cr: Crun) -> None:
     refs = [ref(), ref("asset-v", "Video"), ref("asset-a", "Audio")]
-    request = cr.build_generate(prompt="wave", references=refs, model=None, duration=5, ratio="16:9",
-                                resolution="720p", seed=None)  # fmt: skip
+    request = cr.build_generate(generation(*refs, prompt="wave"))
     assert (request.method, str(request.url), retryable(request)) == ("POST", f"{P}/CreateTask", False)
     assert sent(request) == {
         "model": "bytedance/seedance2-0-r2v",
@@ -239,17 +238,14 @@ def test_generate_defaults_to_r2v_with_references_by_kind(cr: Crun) -> None:
 
 
 def test_generate_with_i2v_sends_img_urls_and_refuses_other_kinds(cr: Crun) -> None:
-    request = cr.build_generate(prompt="p", references=[ref()], model="bytedance/seedance2-0-i2v", duration=5,
-                                ratio="16:9", resolution="480p", seed=4)  # fmt: skip
+    request = cr.build_generate(generation(ref(), model="bytedance/seedance2-0-i2v", resolution="480p", seed=4))
     assert sent(request)["input"]["img_urls"] == [f"asset://{ASSET}"] and sent(request)["input"]["seed"] == 4
     with pytest.raises(ConfigurationError, match="takes only images"):
-        cr.build_generate(prompt="p", references=[ref("v", "Video")], model="bytedance/seedance2-0-i2v", duration=5,
-                          ratio="16:9", resolution="480p", seed=None)  # fmt: skip
+        cr.build_generate(generation(ref("v", "Video"), model="bytedance/seedance2-0-i2v", resolution="480p"))
 
 
 def test_create_task_answers_a_queued_job_with_its_references(cr: Crun) -> None:
-    request = cr.build_generate(prompt="p", references=[ref()], model=None, duration=5, ratio="16:9",
-                                resolution="480p", seed=None)  # fmt: skip
+    request = cr.build_generate(generation(ref(), resolution="480p"))
     job = cr.parse_generate(respond(request, 200, ok({"task_id": TASK_ID})))
     assert (job.id, job.status, job.model, job.provider) == (TASK_ID, "queued", "bytedance/seedance2-0-r2v", "crun")
     assert job.references == (f"asset://{ASSET}",)
@@ -367,8 +363,7 @@ def test_round_trip_verify_upload_generate_download(emulator: Emulator, tmp_path
     asset = cr.parse_get_asset(http.send(cr.build_get_asset(uploaded.id)))
     assert (asset.id, asset.status, asset.group_id, asset.name) == (uploaded.id, "active", v.group_id, "front")
 
-    request = cr.build_generate(prompt="a walk", references=[asset], model=None, duration=1, ratio="16:9",
-                                resolution="480p", seed=None)  # fmt: skip
+    request = cr.build_generate(generation(asset, prompt="a walk", duration=1, resolution="480p"))
     job = cr.parse_generate(http.send(request))
     assert job.references == (asset.uri,)
     emulator.settle()

@@ -22,7 +22,7 @@ from realavatar_nb.providers import get
 from realavatar_nb.providers.easyrouter import EasyRouter
 from realavatar_nb.samples import make_image
 
-from .conftest import Emulator, drive, respond, retryable, sent
+from .conftest import Emulator, drive, generation, respond, retryable, sent
 
 BASE = "https://easyrouter.io"
 P = f"{BASE}/api/resource-channel/byteplus/visual-validate"
@@ -261,8 +261,7 @@ def test_deletes_use_the_documented_paths(er: EasyRouter) -> None:
 
 def test_generate_sends_the_seed_example_body(er: EasyRouter) -> None:
     prompt = "图片中的我,穿着宇航服在月球表面漫步,背景是璀璨的星空"
-    request = er.build_generate(prompt=prompt, references=[ref()], model=None, duration=5, ratio="16:9",
-                                resolution="720p", seed=42)  # fmt: skip
+    request = er.build_generate(generation(ref(), prompt=prompt, seed=42))
     assert (request.method, str(request.url), retryable(request)) == ("POST", f"{BASE}/v1/video/generations", False)
     assert sent(request) == {
         "model": "dreamina-seedance-2-0",
@@ -279,8 +278,9 @@ def test_generate_sends_the_seed_example_body(er: EasyRouter) -> None:
 
 def test_generate_puts_video_and_audio_references_in_their_own_items(er: EasyRouter) -> None:
     refs = [ref("asset-1"), ref("asset-2", "Video"), ref("asset-3", "Audio")]
-    request = er.build_generate(prompt="p", references=refs, model="dreamina-seedance-2-0-fast", duration=4,
-                                ratio="9:16", resolution="480p", seed=None)  # fmt: skip
+    request = er.build_generate(
+        generation(*refs, model="dreamina-seedance-2-0-fast", duration=4, ratio="9:16", resolution="480p")
+    )
     body = sent(request)
     assert body["model"] == "dreamina-seedance-2-0-fast" and "seed" not in body["metadata"]
     assert body["metadata"]["content"] == [
@@ -291,8 +291,7 @@ def test_generate_puts_video_and_audio_references_in_their_own_items(er: EasyRou
 
 
 def test_generate_answer_is_a_queued_job_with_its_references(er: EasyRouter) -> None:
-    request = er.build_generate(prompt="p", references=[ref()], model=None, duration=5, ratio="16:9",
-                                resolution="720p", seed=None)  # fmt: skip
+    request = er.build_generate(generation(ref()))
     answer = {"id": "task_abc", "task_id": "task_abc", "object": "video", "model": "dreamina-seedance-2-0",
               "status": "queued", "progress": 0, "created_at": 1779291421}  # fmt: skip
     job = er.parse_generate(respond(request, 200, answer))
@@ -383,8 +382,7 @@ def test_success_false_in_a_200_is_still_an_error(er: EasyRouter) -> None:
 
 
 def test_a_generation_error_object_carries_its_code(er: EasyRouter) -> None:
-    request = er.build_generate(prompt="p", references=[ref()], model=None, duration=5, ratio="16:9",
-                                resolution="720p", seed=None)  # fmt: skip
+    request = er.build_generate(generation(ref()))
     body = {"error": {"code": "InvalidParameter", "message": "asset is Processing", "type": "invalid_request_error"}}
     with pytest.raises(InvalidRequestError) as caught:
         er.parse_generate(respond(request, 400, body))
@@ -429,8 +427,7 @@ def test_round_trip_verify_upload_list_generate_delete(emulator: Emulator, tmp_p
     listed, more = er.parse_list_assets(http.send(er.build_list_assets(v.group_id)))
     assert [a.id for a in listed] == [asset.id] and not more
 
-    request = er.build_generate(prompt="a walk on the moon", references=[asset], model=None, duration=4,
-                                ratio="16:9", resolution="480p", seed=1)  # fmt: skip
+    request = er.build_generate(generation(asset, prompt="a walk on the moon", duration=4, resolution="480p", seed=1))
     job = er.parse_generate(http.send(request))
     assert job.status == "queued" and job.references == (asset.uri,)
     emulator.settle()

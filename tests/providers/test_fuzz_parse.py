@@ -32,6 +32,8 @@ from realavatar_nb.providers import get
 from realavatar_nb.providers.apimart import Apimart
 from realavatar_nb.providers.base import Adapter, Next, token_session_id
 
+from .conftest import generation
+
 FUZZ = settings(
     max_examples=200,
     derandomize=True,
@@ -290,8 +292,7 @@ def operations(adapter: Adapter) -> list[Operation]:
                   lambda a, r: a.parse_upload(r, group_id=GROUP, source=None), check_assets, real["upload"]),
         Operation("get_asset", lambda a: a.build_get_asset(_asset_id(a)), lambda a, r: a.parse_get_asset(r),
                   check_asset, real["get_asset"]),
-        Operation("generate", lambda a: a.build_generate(prompt="p", references=[REF], model=None, duration=5,
-                                                          ratio="16:9", resolution="720p", seed=1),
+        Operation("generate", lambda a: a.build_generate(generation(REF, seed=1)),
                   lambda a, r: a.parse_generate(r), check_job, real["generate"]),
         Operation("get_job", lambda a: a.build_get_job(JOB), lambda a, r: a.parse_get_job(r), check_job,
                   real["get_job"]),

@@ -25,7 +25,7 @@ from realavatar_nb.providers.base import Next
 from realavatar_nb.providers.toapis import Toapis
 from realavatar_nb.samples import make_image
 
-from .conftest import Emulator, drive, respond, retryable, sent
+from .conftest import Emulator, drive, generation, respond, retryable, sent
 
 BASE = "https://toapis.com"
 P = f"{BASE}/v1/videos/doubao-seedance-2-0/real-avatar"
@@ -236,8 +236,7 @@ def test_an_unknown_asset_status_stops_polling(ta: Toapis) -> None:
 
 def test_generate_puts_each_reference_in_its_roles_list(ta: Toapis) -> None:
     refs = [ref(), ref("asset-v", "Video"), ref("asset-a", "Audio")]
-    request = ta.build_generate(prompt="wave", references=refs, model=None, duration=5, ratio="9:16",
-                                resolution="720p", seed=7)  # fmt: skip
+    request = ta.build_generate(generation(*refs, prompt="wave", ratio="9:16", seed=7))
     assert (request.method, str(request.url), retryable(request)) == ("POST", f"{BASE}/v1/videos/generations", False)
     assert sent(request) == {
         "model": "doubao-seedance-2-0",
@@ -252,8 +251,7 @@ def test_generate_puts_each_reference_in_its_roles_list(ta: Toapis) -> None:
 
 
 def test_generate_answer_is_a_bare_task_with_its_references(ta: Toapis) -> None:
-    request = ta.build_generate(prompt="wave", references=[ref()], model="doubao-seedance-2-0-fast", duration=5,
-                                ratio="16:9", resolution="480p", seed=None)  # fmt: skip
+    request = ta.build_generate(generation(ref(), prompt="wave", model="doubao-seedance-2-0-fast", resolution="480p"))
     assert "seed" not in sent(request)["metadata"]
     bare = {"id": "task_01K9", "object": "generation.task", "model": "doubao-seedance-2-0-fast", "status": "queued",
             "progress": 0, "created_at": 1774977600, "metadata": {"resolution": "480p"}}  # fmt: skip
@@ -326,8 +324,7 @@ def test_envelope_errors_map_by_http_status(ta: Toapis) -> None:
 
 def test_openai_style_generation_errors_carry_their_code(ta: Toapis) -> None:
     error = {"code": "invalid_parameter", "message": "model x is not supported.", "type": "invalid_request_error"}
-    request = ta.build_generate(prompt="p", references=[], model="x", duration=5, ratio="16:9", resolution="720p",
-                                seed=None)  # fmt: skip
+    request = ta.build_generate(generation(model="x"))
     with pytest.raises(InvalidRequestError, match="not supported") as caught:
         ta.parse_generate(respond(request, 400, {"error": {**error, "param": "model"}}))
     assert caught.value.code == "invalid_parameter" and caught.value.status_code == 400
@@ -369,8 +366,7 @@ def test_round_trip_verify_upload_generate_download(emulator: Emulator, tmp_path
     asset = ta.parse_get_asset(http.send(ta.build_get_asset(uploaded.id)))
     assert (asset.id, asset.status, asset.name, asset.asset_type) == (uploaded.id, "active", "front", "Image")
 
-    request = ta.build_generate(prompt="a walk", references=[asset], model=None, duration=1, ratio="16:9",
-                                resolution="480p", seed=3)  # fmt: skip
+    request = ta.build_generate(generation(asset, prompt="a walk", duration=1, resolution="480p", seed=3))
     job = ta.parse_generate(http.send(request))
     assert job.references == (asset.uri,) and job.status in ("queued", "running")
     emulator.settle()
