@@ -3,12 +3,16 @@
 A create is never retried blindly: each send is marked in the ledger first, and a send whose answer
 was lost is followed by a look at the group's list (where the provider lists) before the next one.
 Where it cannot list, only a person can tell, and ``resolve`` records what they found.
+
+A local file is sent by URL (the stager's), also where the provider takes a multipart form (Anyfast),
+unless the client chose ``upload="multipart"``: such uploads were seen never to become usable live.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -19,6 +23,7 @@ import httpx
 from ._arguments import person_name, require_id, upload_items
 from ._channel import Channel
 from ._exceptions import (
+    ConfigurationError,
     InvalidArgumentError,
     LedgerError,
     MalformedResponseError,
@@ -32,13 +37,15 @@ from ._exceptions import (
 from ._ledger import Ledger
 from ._media_facts import file_facts
 from ._models import Asset
-from ._staging import Stager
+from ._staging import NoStager, Stager
 from ._uploads import LEASE_SECONDS, UploadClaim, claim, new_owner, owner_alive
 
 __all__ = ["AssetUploads"]
 
 _CREATE_ATTEMPTS = 6  # sends of one upload, each after checking the list that the last did not land
 _IN_FLIGHT_WAIT = 1800.0  # the longest wait for another task's or kernel's upload of the same file
+UPLOAD_CHOICES = ("url", "multipart")  # how a local file reaches a provider that takes files itself
+log = logging.getLogger("realavatar_nb")
 
 
 @dataclass
@@ -79,7 +86,11 @@ class AssetUploads:
         list_group: Callable[[str], Awaitable[list[Asset]]],
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
+        upload: str = "url",
     ) -> None:
+        if upload not in UPLOAD_CHOICES:
+            raise InvalidArgumentError(f"upload={upload!r}: pass 'url' (stage local files) or 'multipart'.")
+        self._upload = upload
         self._channel = channel
         self._ledger = ledger
         self._ledger_name = ledger_name
@@ -186,8 +197,26 @@ class AssetUploads:
         self, held: UploadClaim, group_id: str, text: str, *, is_url: bool, kind: str
     ) -> httpx.Request:
         adapter = self._channel.adapter
-        if not is_url and adapter.can_upload_file:  # the provider takes the file itself (Anyfast)
-            return adapter.build_upload_file(group_id, text, asset_type=kind, name=held.name)
+        if not is_url and adapter.can_upload_file:  # the provider also takes the file itself (Anyfast)
+            if self._upload == "multipart":
+                # reported: OpenMontage tools/video/_anyfast.py (multipart assets got an Id, never became usable)
+                log.warning(
+                    "%s: uploading %s as multipart (upload='multipart'): such assets were seen never to become "
+                    "usable at Anyfast; if it stays unresolved, upload it by URL (stage=...).",
+                    self._channel.provider, os.path.basename(text),
+                )  # fmt: skip
+                return adapter.build_upload_file(group_id, text, asset_type=kind, name=held.name)
+            if isinstance(self._stager, NoStager):
+                raise ConfigurationError(
+                    f"{self._channel.provider} ingests a local file by URL: {os.path.basename(text)!r} needs a "
+                    f"public URL. Pass stage='s3://bucket/prefix' (pip install 'realavatar-nb[s3]') to the client, "
+                    f"pass an http(s) URL instead of the path, or choose AsyncClient(..., upload='multipart'), "
+                    f"whose assets were seen never to become usable."
+                )
+        elif not is_url and self._upload == "multipart":
+            raise ConfigurationError(
+                f"upload='multipart': {self._channel.provider} takes no multipart upload; stage the file instead."
+            )
         url = text if is_url else await self._stager.stage(text, self._channel.http)
         return adapter.build_upload(group_id=group_id, url=url, asset_type=kind, name=held.name)
 

@@ -1,9 +1,17 @@
-"""Assets once uploaded: look at them, list a group, wait until they are processed, delete, erase a person."""
+"""Assets once uploaded: look at them, list a group, wait until they are processed, delete, erase a person.
+
+Where the adapter ``reads_assets_by_list`` (Anyfast, upstream), an asset is looked for in its group's
+list, GetAsset being only the fallback; an asset this client created that no read finds is
+``processing`` for ``Settings.not_found_grace`` seconds from the first look that missed it, then
+``failed`` with ``NeverResolved``: a create that answered an Id and never resolved (reported: a failed
+face-consistency check, or a Name already in the group), never an endless wait or a bare 404.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -16,27 +24,39 @@ from ._models import Asset
 from ._polling import iter_status
 from ._types import ASSET_TERMINAL
 
-__all__ = ["Assets"]
+__all__ = ["NEVER_RESOLVED", "Assets"]
+
+NEVER_RESOLVED = "NeverResolved"  # the error code of a created asset no read ever found
 
 
 class Assets:
     """A provider's assets, read and deleted through the channel, every change written to the ledger."""
 
-    def __init__(self, channel: Channel, ledger: Ledger, ledger_name: str) -> None:
+    def __init__(
+        self, channel: Channel, ledger: Ledger, ledger_name: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._channel = channel
         self._ledger = ledger
         self._ledger_name = ledger_name
+        self._clock = clock
+        self._missing_since: dict[str, float] = {}  # asset id -> when a read first found nothing
 
-    async def get(self, asset_id: str) -> Asset:
-        """Return one look at an asset, what the provider's answer leaves out filled in from the ledger."""
+    async def get(self, asset_id: str, group_id: str | None = None, *, listed: Sequence[Asset] | None = None) -> Asset:
+        """Return one look at an asset, what the provider's answer leaves out filled in from the ledger.
+
+        Where the adapter ``reads_assets_by_list``, the group's list is read (``listed``, if given, is a
+        list just read), the group being ``group_id`` or the ledger's; GetAsset where it has none or the
+        list lacks the asset.
+        """
         asset_id = require_id(asset_id, "asset_id")
         row = self._ledger.asset_row(self._ledger_name, asset_id)
         # APIMart reads an asset only through the review task it was uploaded in (its handle).
         lookup = row["handle"] if row and row.get("handle") and row["id"] == asset_id else asset_id
-        adapter = self._channel.adapter
-        asset: Asset = await self._channel.drive(
-            adapter.parse_get_asset(await self._channel.send(adapter.build_get_asset(lookup), "read_asset"))
-        )
+        group = group_id or (row["group_id"] if row else None)
+        if self._channel.adapter.reads_assets_by_list and group:
+            asset = await self._read_listed(lookup, group, row, listed)
+        else:
+            asset = await self._read(lookup)
         if row is not None:  # fill in what a provider's answer may leave out
             asset = replace(
                 asset,
@@ -50,6 +70,55 @@ class Assets:
         else:
             self._ledger.update_asset(self._ledger_name, asset)
         return asset
+
+    async def _read(self, lookup: str) -> Asset:
+        adapter = self._channel.adapter
+        request = adapter.build_get_asset(lookup)
+        asset: Asset = await self._channel.drive(
+            adapter.parse_get_asset(await self._channel.send(request, "read_asset"))
+        )
+        return asset
+
+    async def _read_listed(
+        self, asset_id: str, group_id: str, row: dict[str, Any] | None, listed: Sequence[Asset] | None
+    ) -> Asset:
+        """Return the asset as its group's list shows it, else as GetAsset does, else as a create never resolved."""
+        items = listed if listed is not None else await self.in_group(group_id)
+        found = next((a for a in items if a.id == asset_id), None)
+        if found is None:
+            try:
+                found = await self._read(asset_id)  # an asset the list leaves out (an AIGC one)
+            except NotFoundError:
+                # Only an asset this client created and never saw active can be one still being indexed.
+                if row is None or row["status"] == "active":
+                    raise
+                return self._unfound(asset_id, group_id, settled=row["error_code"] == NEVER_RESOLVED)
+        self._missing_since.pop(asset_id, None)
+        return found
+
+    def _unfound(self, asset_id: str, group_id: str, *, settled: bool) -> Asset:
+        """Return a created asset no read finds: ``processing`` within the grace period, then ``failed``.
+
+        ``settled``: the ledger already holds it as never resolved, so no new grace period starts.
+        """
+        now = self._clock()
+        grace = self._channel.settings.not_found_grace
+        if not settled and now - self._missing_since.setdefault(asset_id, now) < grace:
+            return Asset(id=asset_id, group_id=group_id, status="processing")  # indexing may lag the create
+        provider = self._channel.provider
+        return Asset(
+            id=asset_id,
+            group_id=group_id,
+            status="failed",
+            error_code=NEVER_RESOLVED,
+            # reported: OpenMontage tools/video/_anyfast.py (a not-found lasting ~20 s after the create)
+            error_message=(
+                f"{provider} accepted this upload but no read has found the asset for {grace:.0f} s. Most likely "
+                f"its face-consistency check failed (FaceMismatch: upload a clear, front-facing image of the "
+                f"verified person), or its Name duplicates another asset in the group ({provider} answers that "
+                f"as not found too: upload it under another name); a key of another account reads the same."
+            ),
+        )
 
     async def in_group(self, group_id: str) -> list[Asset]:
         """Return every asset of a group, page after page (``UnsupportedOperationError`` where none lists)."""
@@ -68,15 +137,21 @@ class Assets:
         current = {a.id: a for a in assets}
         pending = [a for a in current.values() if a.status not in ASSET_TERMINAL]
         groups = {a.group_id for a in pending if a.group_id}
-        if self._channel.adapter.can_list_assets and groups:
+        adapter = self._channel.adapter
+        if adapter.can_list_assets and groups:
             for group in groups:
-                for asset in await self.in_group(group):
+                listed = await self.in_group(group)
+                for asset in listed:
                     old = current.get(asset.id)
                     if old is None:
                         continue
                     current[asset.id] = asset
                     if asset.status != old.status:  # a write per change, not per look
                         self._ledger.update_asset(self._ledger_name, asset)
+                seen = {a.id for a in listed}
+                for missing in [a for a in pending if a.group_id == group and a.id not in seen]:
+                    if adapter.reads_assets_by_list:  # GetAsset, then the grace period (``get``)
+                        current[missing.id] = await self.get(missing.id, group, listed=listed)
         elif pending:
             gate = asyncio.Semaphore(16)
 

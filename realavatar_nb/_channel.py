@@ -56,8 +56,8 @@ class Channel:
     def adapter(self) -> Adapter:
         """The provider's adapter; the API key is looked up here, on first use."""
         if self._adapter is None:
-            key = self.key or self.settings.with_(provider=self.provider).require_api_key()
-            self._adapter = providers.get(self.dialect)(self.base_url, key)
+            adapter = providers.get(self.dialect)
+            self._adapter = adapter.configured(self.base_url, self.key, self.settings.with_(provider=self.provider))
         return self._adapter
 
     async def send(self, request: httpx.Request, kind: str | None = None) -> httpx.Response:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -45,7 +45,13 @@ install_log_filter()
 
 
 class AsyncClient:
-    """The same simple API on every provider: verify, upload, wait, generate, download."""
+    """The same simple API on every provider: verify, upload, wait, generate, download.
+
+    ``upload`` says how a local file reaches a provider that also takes files itself (Anyfast):
+    ``"url"`` (the default) stages it (``stage=``; the emulator's own file host in the sandbox) and
+    sends its URL; ``"multipart"`` sends the file in the create, with a warning, as such assets were
+    seen never to become usable at Anyfast while the same files sent by URL went Active.
+    """
 
     def __init__(
         self,
@@ -61,6 +67,7 @@ class AsyncClient:
         stager: Stager | None = None,
         stage: str | None = None,
         stage_options: dict[str, Any] | None = None,
+        upload: Literal["url", "multipart"] = "url",
         poll_interval: float | None = None,
         rates: dict[str, float] | None = None,
         clock: Callable[[], float] | None = None,
@@ -72,6 +79,8 @@ class AsyncClient:
             self.settings, api_key=api_key, base_url=base_url, sandbox=sandbox, dialect=dialect, stager=stager,
             stage=stage, stage_options=stage_options,
         )  # fmt: skip
+        if end.settings:
+            self.settings = self.settings.with_(**end.settings)
         self.dialect, self.ledger_name = end.dialect, end.ledger_name
         self._stager, self._sandbox = end.stager, end.sandbox
         self.ledger = ledger if ledger is not None else Ledger(self.settings.ledger_path)
@@ -85,10 +94,10 @@ class AsyncClient:
         )  # fmt: skip
         emulator_callback = f"{end.sandbox.url}/_sandbox/callback" if end.sandbox else None
         self._verifications = Verifications(self._channel, self.ledger, self.ledger_name, emulator_callback)
-        self._assets = Assets(self._channel, self.ledger, self.ledger_name)
+        self._assets = Assets(self._channel, self.ledger, self.ledger_name, clock=clock or time.time)
         self._uploads = AssetUploads(
             self._channel, self.ledger, self.ledger_name, stager=end.stager, get_asset=self.get_asset,
-            list_group=self.list_assets, clock=clock or time.time, sleep=sleep,
+            list_group=self.list_assets, clock=clock or time.time, sleep=sleep, upload=upload,
         )  # fmt: skip
         self._jobs = Jobs(self._channel, self.ledger, self.ledger_name)
 
@@ -194,9 +203,12 @@ class AsyncClient:
             sources, concurrency, lambda item: self.upload_asset(group_id, item, person=person)
         )
 
-    async def get_asset(self, asset_id: str) -> Asset:
-        """Look once at an asset."""
-        return await self._assets.get(asset_id)
+    async def get_asset(self, asset_id: str, group_id: str | None = None) -> Asset:
+        """Look once at an asset; ``group_id`` names its group where the ledger does not know it.
+
+        At providers whose GetAsset misses real-person assets (Anyfast), the group's list is read instead.
+        """
+        return await self._assets.get(asset_id, group_id)
 
     async def list_assets(self, group_id: str) -> list[Asset]:
         """Return every asset of a group (where the provider lists; else ``UnsupportedOperationError``)."""

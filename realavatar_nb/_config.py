@@ -115,6 +115,7 @@ _NUMERIC: Final = (
     ("sandbox_autopilot", "REALAVATAR_SANDBOX_AUTOPILOT", True, False, "3"),
     ("sandbox_processing", "REALAVATAR_SANDBOX_PROCESSING", True, False, "3"),
     ("sandbox_job_seconds", "REALAVATAR_SANDBOX_JOB_SECONDS", True, False, "4"),
+    ("not_found_grace", "REALAVATAR_NOT_FOUND_GRACE", True, False, "20"),
 )
 _UNSET_OK: Final = ("poll_interval", "autopilot", "sandbox_autopilot")  # None: the default interval, no autopilot
 _UNITS: Final = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -154,6 +155,17 @@ def _env_number(env: Mapping[str, str], name: str, zero_ok: bool, is_bytes: bool
     return value
 
 
+def _upstream_fields(env: Mapping[str, str], upper: str) -> dict[str, Any]:
+    """Return upstream's own settings for a provider (byteplus, volcengine) from ``REALAVATAR_<UPPER>_*``."""
+    secrets = {"secret_key": "SECRET_KEY", "session_token": "SESSION_TOKEN"}
+    plain = {"access_key_id": "ACCESS_KEY", "project": "PROJECT", "data_url": "DATA_URL"}
+    fields: dict[str, Any] = {k: env.get(f"REALAVATAR_{upper}_{v}") or None for k, v in plain.items()}
+    for field, suffix in secrets.items():
+        value = env.get(f"REALAVATAR_{upper}_{suffix}")
+        fields[field] = Secret(value) if value else None
+    return fields
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the client and the widgets read from the environment, resolved once."""
@@ -172,11 +184,21 @@ class Settings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     download_deadline: float = DEFAULT_DOWNLOAD_DEADLINE
+    # Upstream itself (byteplus, volcengine): the asset library's access key pair, an STS token with
+    # temporary keys, the project assets live in, and Ark's generation root (api_key is Ark's key there).
+    access_key_id: str | None = None
+    secret_key: Secret | None = None
+    session_token: Secret | None = None
+    project: str | None = None
+    data_url: str | None = None
     sandbox_url: str | None = None
     sandbox_dialect: str | None = None
     sandbox_autopilot: float | None = None
     sandbox_processing: float = 3.0
     sandbox_job_seconds: float = 4.0
+    # How long a created asset may go unfound before it counts as failed (``NeverResolved``).
+    # reported: OpenMontage tools/video/_anyfast.py (a not-found lasting ~20 s after the create is terminal)
+    not_found_grace: float = 20.0
 
     def __post_init__(self) -> None:
         # The same check as from_env, for settings built in code (``Settings(...)``, ``with_``).
@@ -194,7 +216,10 @@ class Settings:
 
         Keys: ``REALAVATAR_PROVIDER``, ``REALAVATAR_<PROVIDER>_API_KEY`` then ``REALAVATAR_API_KEY``,
         ``REALAVATAR_<PROVIDER>_BASE_URL`` then ``REALAVATAR_BASE_URL``, ``REALAVATAR_CALLBACK_URL``,
-        ``REALAVATAR_LEDGER``, ``REALAVATAR_PROFILE``, and these numbers (seconds unless said otherwise;
+        ``REALAVATAR_LEDGER``, ``REALAVATAR_PROFILE``; for ``byteplus`` and ``volcengine`` (upstream itself)
+        also ``REALAVATAR_<PROVIDER>_ACCESS_KEY`` and ``…_SECRET_KEY`` (the asset library's signing pair),
+        ``…_SESSION_TOKEN`` (with temporary STS keys), ``…_PROJECT`` (ProjectName) and ``…_DATA_URL``
+        (Ark's generation root), the API key being Ark's; and these numbers (seconds unless said otherwise;
         each must be finite and above 0, a bad one is a ``ConfigurationError`` naming it):
 
         - ``REALAVATAR_TIMEOUT`` (30): connect, and each wait for the next bytes of an answer.
@@ -206,6 +231,8 @@ class Settings:
         - ``REALAVATAR_MAX_DOWNLOAD_BYTES`` (2 GiB) and ``REALAVATAR_DOWNLOAD_DEADLINE`` (600): the largest
           video ``client.download`` writes, and how long the whole download (retries included) may take.
         - ``REALAVATAR_POLL_INTERVAL`` (unset: 3 s): between looks while waiting.
+        - ``REALAVATAR_NOT_FOUND_GRACE`` (20): how long an asset the client created may stay unfound (a
+          read that answers not-found) before it is reported ``failed`` with ``NeverResolved``; 0 or more.
         - ``REALAVATAR_AUTOPILOT`` (unset: off): seconds after which the emulator passes a session by
           itself; 0 or more (0 passes at once).
 
@@ -218,7 +245,8 @@ class Settings:
         env = os.environ if environ is None else environ
         name = (provider or env.get("REALAVATAR_PROVIDER") or "sandbox").strip().lower()
         if name != "sandbox" and name not in PROVIDERS:
-            raise ConfigurationError(f"Unknown provider {name!r}. Choose one of: sandbox, {', '.join(PROVIDERS)}.")
+            choices = ", ".join(("sandbox", *PROVIDERS))
+            raise ConfigurationError(f"Unknown provider {name!r}. Choose one of: {choices}.")
         upper = name.upper()
         key = env.get(f"REALAVATAR_{upper}_API_KEY") or env.get("REALAVATAR_API_KEY")
         base = env.get(f"REALAVATAR_{upper}_BASE_URL") or env.get("REALAVATAR_BASE_URL")
@@ -235,6 +263,7 @@ class Settings:
             callback_url=env.get("REALAVATAR_CALLBACK_URL") or None,
             ledger_path=Path(ledger) if ledger else None,
             profile=env.get("REALAVATAR_PROFILE") or "seedance-2.0",
+            **_upstream_fields(env, upper),
             sandbox_url=env.get("REALAVATAR_SANDBOX_URL") or None,
             sandbox_dialect=env.get("REALAVATAR_SANDBOX_DIALECT") or None,
             **given,
@@ -248,9 +277,10 @@ class Settings:
         raise MissingAPIKeyError(self.provider, (f"REALAVATAR_{upper}_API_KEY", "REALAVATAR_API_KEY"))
 
     def with_(self, **changes: Any) -> Settings:
-        """Return a copy with ``changes`` applied (an API key given as ``str`` is wrapped in ``Secret``)."""
-        if isinstance(changes.get("api_key"), str):
-            changes["api_key"] = Secret(changes["api_key"])
+        """Return a copy with ``changes`` applied (a key, secret or token given as ``str`` is wrapped in ``Secret``)."""
+        for field in ("api_key", "secret_key", "session_token"):
+            if isinstance(changes.get(field), str):
+                changes[field] = Secret(changes[field])
         return replace(self, **changes)
 
     def __repr__(self) -> str:

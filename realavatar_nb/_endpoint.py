@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import Secret, Settings
 from ._staging import NoStager, SandboxStager, Stager
+from ._types import UPSTREAM
 
 if TYPE_CHECKING:
     from .simulator import RemoteSandbox, Sandbox
@@ -24,6 +25,7 @@ class Endpoint:
     stager: Stager
     ledger_name: str
     sandbox: Sandbox | RemoteSandbox | None = None
+    settings: dict[str, Any] | None = None  # what the emulator handed out for upstream's dialects (keys, roots)
 
 
 def resolve_endpoint(
@@ -44,6 +46,8 @@ def resolve_endpoint(
 
             sandbox = shared_sandbox(settings=settings)
         chosen = dialect or settings.sandbox_dialect or "toapis"
+        if chosen in UPSTREAM:
+            return _upstream_sandbox(sandbox, chosen, stager, account_key=str(api_key or "sandbox-key"))
         key = Secret(str(api_key or "sandbox-key"))
         return Endpoint(
             dialect=chosen,
@@ -65,4 +69,29 @@ def resolve_endpoint(
         key=Secret(str(api_key)) if api_key else settings.api_key,
         stager=stager or NoStager(settings.provider),
         ledger_name=settings.provider,
+    )
+
+
+def _upstream_sandbox(
+    sandbox: Sandbox | RemoteSandbox, cloud: str, stager: Stager | None, *, account_key: str
+) -> Endpoint:
+    """Return the emulator speaking upstream itself: at its root, with a key pair and an Ark key it mints.
+
+    As with the other dialects, the same ``api_key`` is the same account (two clients share a group).
+    """
+    minted = sandbox.access_key(cloud, account_key=account_key)
+    key = Secret(minted.api_key)
+    return Endpoint(
+        dialect=cloud,
+        base_url=sandbox.url,
+        key=key,
+        stager=stager or SandboxStager(sandbox.url, key),
+        ledger_name=f"sandbox:{cloud}:{sandbox.url}",
+        sandbox=sandbox,
+        settings={
+            "access_key_id": minted.access_key_id,
+            "secret_key": minted.secret_access_key,
+            "project": minted.project,
+            "data_url": f"{sandbox.url}/api/v3",
+        },
     )

@@ -85,12 +85,22 @@ class ConfigurationError(RealAvatarError, ValueError):
 class MissingAPIKeyError(ConfigurationError):
     """A real provider was chosen but no API key was found."""
 
-    def __init__(self, provider: str, env_vars: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        provider: str,
+        env_vars: tuple[str, ...],
+        *,
+        credential: str = "API key",
+        argument: str = "api_key=...",
+        where: str | None = None,
+    ) -> None:
         self.provider = provider
         self.env_vars = env_vars
-        names = " or ".join(env_vars)
+        self.credential = credential
+        names = (" and " if credential.endswith("pair") else " or ").join(env_vars)
+        source = f" ({where})" if where else ""
         super().__init__(
-            f"No API key for provider {provider!r}. Set {names} in the environment, pass api_key=..., "
+            f"No {credential} for provider {provider!r}{source}. Set {names} in the environment, pass {argument}, "
             f'or use ra.AsyncClient("sandbox") to run against the built-in emulator.'
         )
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-Provider = Literal["toapis", "apimart", "crun", "easyrouter", "anyfast", "sandbox"]
-PROVIDERS: Final[tuple[str, ...]] = ("toapis", "apimart", "crun", "easyrouter", "anyfast")
-"""The five real providers (the seeds); ``"sandbox"`` is the embedded emulator."""
+Provider = Literal["toapis", "apimart", "crun", "easyrouter", "anyfast", "byteplus", "volcengine", "sandbox"]
+RESELLERS: Final[tuple[str, ...]] = ("toapis", "apimart", "crun", "easyrouter", "anyfast")
+"""The five providers that resell the flow (the seeds)."""
+UPSTREAM: Final[tuple[str, ...]] = ("byteplus", "volcengine")
+"""Upstream itself, which the five resell: BytePlus ModelArk and Volcengine Ark (reference/upstream.md)."""
+PROVIDERS: Final[tuple[str, ...]] = (*RESELLERS, *UPSTREAM)
+"""Every real provider the client speaks; ``"sandbox"`` is the embedded emulator, in any of their dialects."""
 
 VerificationStatus = Literal["pending", "verified", "failed", "expired"]
 AssetStatus = Literal["processing", "active", "failed"]

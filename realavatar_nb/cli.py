@@ -113,6 +113,8 @@ def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"realavatar-nb sandbox serving {sandbox.url}\n")
     for provider in PROVIDERS:
         out.write(f"  {provider:<10} {sandbox.base_url(provider)}\n")
+    # Upstream's two are also served at the root, where the official SDKs (host + scheme only) call.
+    out.write(f"  upstream   {sandbox.url}/ (byteplus, volcengine; keys: POST /_sandbox/access-keys)\n")
     out.write(f"  stats      {sandbox.url}/_sandbox/stats\n")
     # The person who started the server needs the token it drew; one they chose is not echoed back.
     token = "(the one you gave)" if given else sandbox.admin_token

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 import realavatar_nb as ra
-from realavatar_nb._config import mask
+from realavatar_nb._config import Settings, mask
 
 KEY = "sk-live-0123456789abcdefXYZ"
 
@@ -127,3 +127,17 @@ def test_settings_built_in_code_are_checked_the_same_way(changes: dict[str, obje
     with pytest.raises(ra.ConfigurationError, match=field):
         ra.Settings().with_(**changes)
     assert ra.Settings().with_(poll_interval=None, autopilot=None).poll_interval is None  # unset stays allowed
+
+
+def test_upstreams_two_credentials_project_and_roots_come_from_the_environment_masked() -> None:
+    env = {"REALAVATAR_BYTEPLUS_ACCESS_KEY": "AKAPexample", "REALAVATAR_BYTEPLUS_SECRET_KEY": "the-secret",
+           "REALAVATAR_BYTEPLUS_SESSION_TOKEN": "sts-token", "REALAVATAR_BYTEPLUS_API_KEY": "ark-key",
+           "REALAVATAR_BYTEPLUS_PROJECT": "studio", "REALAVATAR_BYTEPLUS_DATA_URL": "https://ark.example/api/v3",
+           "REALAVATAR_VOLCENGINE_ACCESS_KEY": "AKLTother"}  # fmt: skip
+    settings = Settings.from_env(env, provider="byteplus")
+    assert (settings.access_key_id, settings.project, settings.data_url) == (
+        "AKAPexample", "studio", "https://ark.example/api/v3")  # fmt: skip
+    assert settings.secret_key is not None and settings.secret_key.reveal() == "the-secret"
+    assert settings.session_token is not None and settings.api_key is not None
+    assert not {"the-secret", "sts-token", "ark-key"} & set(repr(settings).replace("'", " ").split())
+    assert Settings.from_env(env, provider="volcengine").access_key_id == "AKLTother"

@@ -1,4 +1,4 @@
-"""Sans-IO adapters for the five providers; ``get(name)`` returns one's class."""
+"""Sans-IO adapters for the five providers and upstream itself; ``get(name)`` returns one's class."""
 
 from __future__ import annotations
 
@@ -10,19 +10,21 @@ from .base import Adapter
 
 __all__ = ["Adapter", "get"]
 
-_CLASSES = {
-    "toapis": "Toapis",
-    "apimart": "Apimart",
-    "crun": "Crun",
-    "easyrouter": "EasyRouter",
-    "anyfast": "Anyfast",
+_CLASSES = {  # name -> (module, class)
+    "toapis": ("toapis", "Toapis"),
+    "apimart": ("apimart", "Apimart"),
+    "crun": ("crun", "Crun"),
+    "easyrouter": ("easyrouter", "EasyRouter"),
+    "anyfast": ("anyfast", "Anyfast"),
+    "byteplus": ("ark", "BytePlus"),
+    "volcengine": ("ark", "Volcengine"),
 }
 
 
 def get(name: str) -> type[Adapter]:
-    """Return the adapter class for a provider name (one of the five)."""
+    """Return the adapter class for a provider name (one of the five, or upstream's two)."""
     if name not in PROVIDERS:
         raise ConfigurationError(f"Unknown provider {name!r}. Choose one of: {', '.join(PROVIDERS)}.")
-    module = importlib.import_module(f"{__name__}.{name}")
-    adapter: type[Adapter] = getattr(module, _CLASSES[name])
+    module_name, class_name = _CLASSES[name]
+    adapter: type[Adapter] = getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name)
     return adapter

@@ -1,9 +1,13 @@
 """Anyfast (docs.anyfast.ai): Bearer; BytePlus asset actions in PascalCase with no envelope.
 
 Every ``/volc/asset/<Action>`` is a POST with a JSON body answering upstream's ``Result`` bare
-(an enveloped ``{ResponseMetadata, Result}`` is unwrapped too); refusals carry upstream's
-``ResponseMetadata.Error{Code, Message}``, or a plain ``{error}``/``{message}`` body. CreateAsset
-also takes a multipart form, Anyfast's own upload for local files (``build_upload_file``).
+(an enveloped ``{ResponseMetadata, Result}`` is unwrapped too). Refusals come with real 4xx statuses
+in a gateway's three shapes (``{error: {type, code, message}}``; ``{code, message, data: null}`` whose
+message is the relayed upstream refusal as a JSON string; ``{code, message}``) or upstream's
+``ResponseMetadata.Error``, all read by ``upstream.error_fields``. A real-person asset is read through
+ListAssets (``reads_assets_by_list``): GetAsset answers ``[NotFound.asset_id]`` in a LivenessFace
+group. CreateAsset also takes a multipart form (``build_upload_file``), an explicit choice only: such
+assets were seen never to become usable live, while the same files sent by URL went Active.
 Generation is Ark-native at ``/v1/video/generations``, polled through new-api's task envelope
 ``{code: "success", message, data}`` (reference/providers.md §5).
 """
@@ -11,7 +15,6 @@ Generation is Ark-native at ``/v1/video/generations``, polled through new-api's 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import Any, ClassVar, Final
 import httpx
 
 from .._config import Secret
-from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError
+from .._exceptions import ConfigurationError, ProviderError
 from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
 from .._types import AssetStatus, JobStatus, VerificationStatus
 from .base import (
@@ -33,13 +36,12 @@ from .base import (
     id_argument,
     path_segment,
     token_session_id,
-    upstream_error,
 )
 from .base import asset_kind_or_none as _kind_or_none
-from .base import obj as _obj
 from .base import reason as _reason
 from .base import sent_json as _sent_json
 from .base import sent_text as _sent_text
+from .upstream import NO_CALLBACK, ark_task, content_urls, ended_session, error_fields, status_of_code
 
 __all__ = ["Anyfast"]
 
@@ -48,10 +50,6 @@ GENERATIONS: Final = "/v1/video/generations"
 PAGE_SIZE: Final = 100  # upstream's maximum
 PAGE_KEYS: Final = ("PageNumber", "PageSize", "TotalCount")  # a list page's number, size and total
 MODEL_OF_TYPE: Final = {"Image": "volc-asset", "Video": "volc-asset-video", "Audio": "volc-asset-audio"}
-# Ark's content item kind and reference role for each asset type.
-CONTENT_OF_TYPE: Final = {"Image": ("image_url", "reference_image"), "Video": ("video_url", "reference_video"),
-                          "Audio": ("audio_url", "reference_audio")}  # fmt: skip
-_RESULT_CODE: Final = re.compile(r"resultCode\D{0,3}(\d+)", re.IGNORECASE)
 
 
 class Anyfast(Adapter):
@@ -83,12 +81,15 @@ class Anyfast(Adapter):
     can_list_assets = True
     can_delete_asset = True
     can_upload_file = True  # multipart CreateAsset: build_upload_file
+    # reported: OpenMontage tools/video/_anyfast.py (GetAsset resolves AIGC assets only; the list finds
+    # a LivenessFace group's assets and alone carries their Error{Code, Message})
+    reads_assets_by_list = True
 
     # -- errors ----------------------------------------------------------------------------
 
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: any 4xx/5xx, or an upstream ``Error`` / non-success code in a 200."""
-        found, (code, message), request_id = _error_fields(body)
+        found, (code, message), request_id = error_fields(body)
         status = response.status_code
         if status < 400:
             if not found:
@@ -97,6 +98,9 @@ class Anyfast(Adapter):
         text = message or response.reason_phrase or "request refused"
         if code and code not in text:
             text = f"{code}: {text}"
+        if code == "NotFound.group_id":
+            # reported: OpenMontage tools/video/_anyfast.py (a duplicate Name answers 404 as if the group were missing)
+            text += " If the group exists, the asset's Name may duplicate another in the group: use another name."
         return self.refusal(response, body, status=status, error=ErrorFields(code, text), request_id=request_id)
 
     def payload(self, response: httpx.Response) -> Fields:
@@ -110,7 +114,9 @@ class Anyfast(Adapter):
     def build_create_verification(
         self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
-        body: dict[str, Any] = {"CallbackURL": callback_url} if callback_url else {}
+        # reported: OpenMontage tools/video/_anyfast.py (without CallbackURL the session is refused, though
+        # the published schema marks it optional); the result is polled with the token either way.
+        body: dict[str, Any] = {"CallbackURL": callback_url or NO_CALLBACK}
         if project:
             body["ProjectName"] = project  # upstream's field; the group is created in that project
         return self.request("POST", f"{A}/CreateVisualValidateSession", json_body=body)
@@ -130,7 +136,7 @@ class Anyfast(Adapter):
             byted_token=Secret(token),
             # inferred: one aggregator adds ExpiresIn (seconds); Anyfast documents no expiry at all.
             expires_at=created + (result.ttl("ExpiresIn") or LINK_TTL),
-            callback_url=result.link("CallbackURL") or callback_url,
+            callback_url=callback_url or _callback_echo(result.link("CallbackURL")),
             created_at=created,
         )
 
@@ -143,7 +149,7 @@ class Anyfast(Adapter):
         try:
             result = self.payload(response)
         except ProviderError as exc:
-            ended = _ended_session(exc)
+            ended = ended_session(exc)
             if ended is None:
                 raise
             return Verification(status=ended[0], result_code=ended[1], session_id=session.id)
@@ -177,8 +183,11 @@ class Anyfast(Adapter):
         """Return CreateAsset as a multipart form (``model``, ``file``, ``GroupId``, ``Name``) for a local file.
 
         The answer is parsed by ``parse_upload``. The file is read here, whole (uploads are capped at 64 MB).
+        The client sends it only when asked (``upload="multipart"``): such assets were accepted with an
+        Id but never became usable live, while the same files ingested by URL went Active.
         """
-        fields = {"model": MODEL_OF_TYPE[_asset_type(asset_type)], "GroupId": id_argument(group_id, "group_id")}
+        kind = _asset_type(asset_type)
+        fields = {"model": MODEL_OF_TYPE[kind], "GroupId": id_argument(group_id, "group_id"), "AssetType": kind}
         if isinstance(path_or_bytes, bytes):
             content, filename = path_or_bytes, filename or "upload"
         else:
@@ -196,8 +205,10 @@ class Anyfast(Adapter):
         return self._asset(self.payload(response))
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
+        # reported: OpenMontage tools/video/_anyfast.py (the list finds a real-person asset filtered by its
+        # group and GroupType LivenessFace; the client's groups all come from a verification)
         body = {"model": MODEL_OF_TYPE["Image"], "PageNumber": page, "PageSize": PAGE_SIZE,
-                "Filter": {"GroupIds": [id_argument(group_id, "group_id")]}}  # fmt: skip
+                "Filter": {"GroupIds": [id_argument(group_id, "group_id")], "GroupType": "LivenessFace"}}  # fmt: skip
         return self.request("POST", f"{A}/ListAssets", json_body=body, retry=True)
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
@@ -231,15 +242,7 @@ class Anyfast(Adapter):
     # -- generation ------------------------------------------------------------------------
 
     def build_generate(self, request: GenerationRequest) -> httpx.Request:
-        content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}] if request.prompt else []
-        for asset in request.references:
-            kind, role = CONTENT_OF_TYPE.get(asset.asset_type or "Image", CONTENT_OF_TYPE["Image"])
-            content.append({"type": kind, kind: {"url": asset.uri}, "role": role})
-        body: dict[str, Any] = {"model": self.model_for(request), "content": content, "ratio": request.ratio,
-                                "duration": request.duration, "resolution": request.resolution}  # fmt: skip
-        if request.seed is not None:
-            body["seed"] = request.seed
-        return self.request("POST", GENERATIONS, json_body=body)
+        return self.request("POST", GENERATIONS, json_body=ark_task(request, self.model_for(request)))
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
         body = self.fields(self.check(response), "")
@@ -253,7 +256,7 @@ class Anyfast(Adapter):
             job_id = task.required("task_id", "id")
         holder = task if task.get("status") else body
         sent = _sent_json(response)
-        refs = tuple(item[item["type"]]["url"] for item in sent.get("content") or [] if _is_media(item))
+        refs = content_urls(sent)
         status = self.status_or("job", holder, "status", "queued")
         return GenerationJob(id=job_id, status=status, model=_sent_text(sent.get("model")), references=refs,
                              provider=self.name)  # fmt: skip
@@ -279,61 +282,9 @@ class Anyfast(Adapter):
         )
 
 
-def status_of_code(code: str | None) -> int:
-    """Return the HTTP status an upstream error code stands for (reference/upstream.md §3.13)."""
-    c = (code or "").lower()
-    if c.startswith(("notfound", "resourcenotfound", "task_not_exist")):
-        return 404
-    if c.startswith(("invalidaccesskeyid", "signaturedoesnotmatch", "authenticationerror", "invalid_api_key")):
-        return 401
-    if c.startswith(("accessdenied", "permissiondenied", "unauthorizedoperation", "subscriptionrequired")):
-        return 403
-    if c.startswith(("throttling", "ratelimitexceeded", "quotaexceeded", "rate_limit")):
-        return 429
-    if c.startswith(("internalerror", "serviceunavailable", "internal_error")):
-        return 500
-    return 400
-
-
-def _error_fields(body: Any) -> tuple[bool, ErrorFields, str | None]:
-    """Return (is an error, its code and message, request id) from upstream's, OpenAI's or new-api's error shape."""
-    if not isinstance(body, dict):
-        return False, ErrorFields(None, None), None
-    upstream = upstream_error(body)
-    if upstream is not None:
-        return True, upstream, _reason(_obj(body.get("ResponseMetadata")).get("RequestId"))
-    error = body.get("error")
-    if isinstance(error, dict):
-        code = _reason(error.get("code")) or _reason(error.get("type"))
-        return True, ErrorFields(code, _reason(error.get("message"))), None
-    code = body.get("code")
-    if isinstance(code, str) and code not in ("", "success") and not body.get("data"):
-        return True, ErrorFields(_reason(code), _reason(body.get("message"))), None
-    return False, ErrorFields(None, _reason(body.get("message")) or _reason(error)), None
-
-
-def _ended_session(exc: ProviderError) -> tuple[VerificationStatus, str | None] | None:
-    """Return (failed|expired|pending, result code) when a result query's refusal reports how the session ended.
-
-    Upstream answers a failed or expired session with an error on the token, not a status:
-    ``InvalidParameter.BytedToken`` (400) whose message says which; "expired" is checked first, as
-    a message about a link that ran out may also say the verification did not finish.
-    """
-    _, (code, message), _ = _error_fields(exc.body)
-    if code == "ValidateNotReady":  # inferred: one aggregator's code for "not finished yet"
-        return "pending", None
-    if not isinstance(exc, InvalidRequestError) or not (code or "").startswith("InvalidParameter"):
-        return None
-    words = f"{code} {message or ''}".lower()
-    if "bytedtoken" not in words:
-        return None
-    found = _RESULT_CODE.search(message or "")
-    result_code = found.group(1) if found else None
-    if "expire" in words:
-        return "expired", result_code
-    if any(word in words for word in ("fail", "reject", "not pass")):
-        return "failed", result_code
-    return None
+def _callback_echo(echoed: str | None) -> str | None:
+    """Return the callback a session answer echoes, unless it is the neutral one sent for a caller with none."""
+    return None if echoed == NO_CALLBACK else echoed
 
 
 def _asset_type(asset_type: str) -> str:
@@ -341,7 +292,3 @@ def _asset_type(asset_type: str) -> str:
     if kind not in MODEL_OF_TYPE:
         raise ConfigurationError(f"asset_type must be Image, Video or Audio, not {asset_type!r}.")
     return kind
-
-
-def _is_media(item: Any) -> bool:
-    return isinstance(item, dict) and isinstance(item.get(item.get("type")), dict) and "url" in item[item["type"]]

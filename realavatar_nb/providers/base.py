@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Final, Generic, Literal, TypeAlias, TypeVar, o
 
 import httpx
 
-from .._config import Secret
+from .._config import Secret, Settings
 from .._exceptions import (
     MalformedResponseError,
     ProviderError,
@@ -148,10 +148,18 @@ class Adapter:
     can_delete_asset: ClassVar[bool] = False
     can_delete_group: ClassVar[bool] = False
     can_upload_file: ClassVar[bool] = False  # takes a local file itself (multipart), no URL needed
+    # Real-person assets are read through the group's list (``build_list_assets``), GetAsset only the
+    # fallback: where GetAsset resolves AIGC assets only and the list alone carries the Error (Anyfast).
+    reads_assets_by_list: ClassVar[bool] = False
 
     def __init__(self, base_url: str | None, api_key: Secret) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.api_key = api_key
+
+    @classmethod
+    def configured(cls, base_url: str | None, key: Secret | None, settings: Settings) -> Adapter:
+        """Return the adapter for a client: ``key`` if given, else the settings' (``MissingAPIKeyError`` if none)."""
+        return cls(base_url, key or settings.require_api_key())
 
     # -- requests and errors --------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The embedded emulator of the five providers: ``Sandbox`` runs it, ``create_app`` builds it.
+"""The embedded emulator of the five providers and of upstream itself: ``Sandbox`` runs it, ``create_app`` builds it.
 
 It imports the package's types, errors, ``_config.fingerprint`` (accounts are keyed by it)
 and ``media/`` (so a file is judged alike here and locally), never the client or the adapters: it
@@ -12,5 +12,16 @@ from .faults import Faults
 from .server import RemoteSandbox, Sandbox
 from .shared import shared_sandbox
 from .state import SimConfig, SimError, State
+from .upstream_keys import UpstreamKey
 
-__all__ = ["Faults", "RemoteSandbox", "Sandbox", "SimConfig", "SimError", "State", "create_app", "shared_sandbox"]
+__all__ = [
+    "Faults",
+    "RemoteSandbox",
+    "Sandbox",
+    "SimConfig",
+    "SimError",
+    "State",
+    "UpstreamKey",
+    "create_app",
+    "shared_sandbox",
+]

@@ -2,10 +2,12 @@
 
 Beside the dialects: the H5 pages (``/h5/<token>``), the file host (``/files``), generated
 videos (``/videos/<job>.mp4?key=<the job's random key>``), and ``/_sandbox/stats`` /
-``/_sandbox/reset`` for tests.
+``/_sandbox/reset`` for tests. Upstream's own API (``dialects.ark``) is also served at the root,
+``POST /?Action=…`` and ``/api/v3/contents/generations/tasks``, as the official SDKs call it.
 
 ``/_sandbox/reset`` wipes every account, so it needs the app's admin token (``admin_token=``, else
 one drawn at creation: ``app.state.admin_token``) in the ``X-Sandbox-Admin`` header.
+``POST /_sandbox/access-keys`` (same header) mints an upstream access key (``Sandbox.access_key``).
 ``/_sandbox/stats`` stays open: it only reads, counts what accounts created under non-secret
 labels, and is how tests and benchmarks prove "no duplicates" against a server they did not start.
 Every request body has deadlines (``bodies``): a stalled or endless body ends with a 408.
@@ -34,9 +36,11 @@ from .backend import Render
 from .bodies import BodyDeadlines, BodyRefused
 from .checks import check_file
 from .dialects import DIALECTS, Dialect
+from .dialects.ark import Ark
 from .downloads import Downloader, FetchPolicy
 from .files import FileHost
 from .state import Job, SimConfig, State
+from .upstream_keys import keyed_account
 
 __all__ = ["ADMIN_HEADER", "create_app"]
 
@@ -86,12 +90,14 @@ def create_app(
 def _routes(state: State, files: FileHost, dialects: dict[str, Dialect], sandbox: _SandboxRoutes) -> list[BaseRoute]:
     """Return the app's route table: each dialect under ``/<provider>``, then the H5 pages, files and sandbox routes."""
     routes: list[BaseRoute] = [Mount(f"/{name}", routes=d.routes()) for name, d in dialects.items()]
+    routes += Ark(state, files).routes()  # "/" and "/api/v3/…": the key says which cloud
     routes += h5.routes(state)
     routes += files.routes(authorize=state.authenticate)
     routes += [
         Route("/videos/{job_id}.mp4", sandbox.video, methods=["GET", "HEAD"]),
         Route("/_sandbox/stats", sandbox.stats, methods=["GET"]),
         Route("/_sandbox/reset", sandbox.reset, methods=["POST"]),
+        Route("/_sandbox/access-keys", sandbox.access_key, methods=["POST"]),
         Route("/_sandbox/callback", _callback, methods=["GET"]),
     ]
     return routes
@@ -137,13 +143,44 @@ class _SandboxRoutes:
         for injector in self.faults:
             injector.reset()
 
-    async def reset(self, request: Request) -> Response:
+    def _refuse_without_admin(self, request: Request, what: str) -> Response | None:
         given = request.headers.get(ADMIN_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.admin.encode()):
-            message = f"Resetting the emulator needs its admin token in the {ADMIN_HEADER} header."
-            return JSONResponse({"error": message}, status_code=403 if given else 401)
+        if hmac.compare_digest(given.encode(), self.admin.encode()):
+            return None
+        message = f"{what} needs its admin token in the {ADMIN_HEADER} header."
+        return JSONResponse({"error": message}, status_code=403 if given else 401)
+
+    async def reset(self, request: Request) -> Response:
+        refused = self._refuse_without_admin(request, "Resetting the emulator")
+        if refused is not None:
+            return refused
         self.reset_all()
         return JSONResponse({"reset": True})
+
+    async def access_key(self, request: Request) -> Response:
+        """Mint an upstream access key: JSON ``{cloud, project, denied, subscribed, account | account_key}``.
+
+        Like an API key on the other dialects, a key in a new account, or in the account an
+        ``account_key`` (a secret) names, needs nothing more; joining an account by its plain
+        ``account`` label needs the admin token (a label can be guessed).
+        """
+        try:
+            spec = await request.json()
+            if not isinstance(spec, dict):
+                raise ValueError("the body must be a JSON object")
+            if spec.get("account") is not None:
+                refused = self._refuse_without_admin(request, "Minting a key into a labelled account")
+                if refused is not None:
+                    return refused
+            key = self.state.keys.mint(
+                str(spec.get("cloud")), project=spec.get("project") or "default", denied=spec.get("denied") or (),
+                subscribed=spec.get("subscribed", True) is not False,
+                account=spec.get("account") or keyed_account(spec.get("account_key")),
+            )  # fmt: skip
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": f"Cannot mint an access key: {exc}"}, status_code=400)
+        return JSONResponse({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
+                             "ApiKey": key.api_key, "Region": key.region, "Project": key.project})  # fmt: skip
 
 
 async def _callback(request: Request) -> Response:

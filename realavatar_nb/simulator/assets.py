@@ -22,6 +22,36 @@ class Assets(Backend):
         with self._lock:
             return self._owned(self.groups, account, group_id, f"asset group {group_id} not found", "group_id")
 
+    def create_group(self, account: str, *, name: str, description: str = "", project: str = "default") -> Group:
+        """Create a virtual-portrait (AIGC) group: no liveness behind it, so no person to match."""
+        now = self.clock()
+        with self._lock:
+            group = Group(
+                id=self.ids.dated("group", now), account=account, person="", token="", created_at=now,
+                project=project, group_type="AIGC", name=name, description=description, updated_at=now,
+            )  # fmt: skip
+            self.groups[group.id] = group
+            self._count(account, "groups")
+            self._save("group", group)
+            return group
+
+    def update_group(self, account: str, group_id: str, *, name: str | None, description: str | None) -> Group:
+        with self._lock:
+            group = self.group(account, group_id)
+            group.name = group.name if name is None else name
+            group.description = group.description if description is None else description
+            group.updated_at = self.clock()
+            self._save("group", group)
+            return group
+
+    def rename_asset(self, account: str, asset_id: str, name: str) -> Asset:
+        with self._lock:
+            asset = self.asset(account, asset_id)
+            asset.name = name
+            asset.updated_at = max(asset.updated_at, self.clock())
+            self._save("asset", asset)
+            return asset
+
     def create_asset(
         self,
         account: str,

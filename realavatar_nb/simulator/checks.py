@@ -69,7 +69,8 @@ def check_file(
         # Synthetic media says who it shows; its drawn faces are not meant to be recognised.
         if tag.get("faces", "1").isdigit() and int(tag.get("faces", "1")) > 1:
             return MULTIPLE_FACES
-        if tag.get("person") and tag["person"] != person:
+        # An AIGC group (person "") has no liveness capture to match; a LivenessFace group always has a person.
+        if tag.get("person") and person and tag["person"] != person:
             return FACE_MISMATCH
         return None, None
     if result.kind in ("image", "video") and faces.available():

@@ -111,3 +111,26 @@ class Jobs(Assets):
         with self._lock:
             job = self.jobs.get(job_id)
             return self._refresh_job(job) if job else None
+
+    def jobs_of(self, account: str) -> list[Job]:
+        """Return the account's jobs, newest first, each refreshed."""
+        with self._lock:
+            owned = [self._refresh_job(j) for j in self.jobs.values() if j.account == account]
+        return sorted(owned, key=lambda j: (j.created_at, j.id), reverse=True)
+
+    def cancel_job(self, account: str, job_id: str) -> Job:
+        """Cancel a queued job, or forget a finished one; a running job cannot be stopped (``conflict``)."""
+        with self._lock:
+            job = self.job(account, job_id)
+            if job.status == "queued":
+                job.status = "cancelled"
+                job.done_at = self.clock()
+                if job.render is not None:
+                    job.render.cancel()
+                self._save("job", job)
+            elif job.status == "running":
+                raise SimError("conflict", f"task {job_id} is running; only a queued task can be cancelled.")
+            else:
+                del self.jobs[job_id]
+                self._forget("job", job_id)
+            return job

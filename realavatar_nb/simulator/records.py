@@ -116,6 +116,9 @@ class Group:
     created_at: float
     project: str = "default"
     group_type: str = "LivenessFace"
+    name: str = ""  # a LivenessFace group has none until renamed (UpdateAssetGroup); AIGC groups are named
+    description: str = ""
+    updated_at: float = 0.0
     # The descriptor of the first real face accepted into the group, which later real faces must match
     # (the emulator's stand-in for the liveness capture; see ``checks``). None until a real face arrives.
     face: tuple[float, ...] | None = None

@@ -7,6 +7,9 @@
 A ``Sandbox`` can be started and stopped again (a notebook's cells reuse one), and its state
 survives a stop/start of the same object.
 
+``sb.access_key("byteplus")`` mints an upstream access key pair (with the Ark API key of the same
+account) for the emulator's own BytePlus / Volcengine API at ``sb.url`` (``dialects.ark``).
+
 ``sb.admin_token`` (random unless ``admin_token=`` is given) is what ``POST /_sandbox/reset``
 needs in its ``X-Sandbox-Admin`` header; ``sb.reset()`` does the same in-process. Asset URLs
 are downloaded only from public addresses and the emulator's own origin; ``fetch_hosts=("127.0.0.1:9000",)``
@@ -21,12 +24,14 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
 from .._exceptions import ConfigurationError
 from .._types import PROVIDERS
 from .state import SimConfig, State
+from .upstream_keys import UpstreamKey, keyed_account
 
 __all__ = ["Sandbox"]
 
@@ -83,6 +88,26 @@ class Sandbox:
     def reset(self) -> None:
         """Forget every account and everything created, and restart injected faults' sequences."""
         self.app.state.reset()
+
+    def access_key(
+        self,
+        cloud: str,
+        *,
+        project: str = "default",
+        denied: Iterable[str] = (),
+        subscribed: bool = True,
+        account: str | None = None,
+        account_key: str | None = None,
+    ) -> UpstreamKey:
+        """Return a new access key for the emulator's ``cloud`` ("byteplus" or "volcengine") API.
+
+        ``denied`` lists IAM actions the key lacks (``"ark:CreateAsset"``); ``subscribed=False`` is an
+        account whose asset library is not activated; keys minted with the same ``account`` label, or
+        the same secret ``account_key``, share one account (else each key is its own). Its ``api_key``
+        is Ark's Bearer key of that account.
+        """
+        label = account or keyed_account(account_key)
+        return self.state.keys.mint(cloud, project=project, denied=denied, subscribed=subscribed, account=label)
 
     @property
     def url(self) -> str:
@@ -201,6 +226,41 @@ class RemoteSandbox:
 
         stats: dict[str, Any] = httpx.get(f"{self._url}/_sandbox/stats", timeout=10).json()
         return stats
+
+    def access_key(
+        self,
+        cloud: str,
+        *,
+        project: str = "default",
+        denied: Iterable[str] = (),
+        subscribed: bool = True,
+        account: str | None = None,
+        account_key: str | None = None,
+    ) -> UpstreamKey:
+        """Return a new access key minted by the remote emulator (``POST /_sandbox/access-keys``).
+
+        A plain ``account`` label needs the admin token; a secret ``account_key`` does not.
+        """
+        import httpx
+
+        from .app import ADMIN_HEADER
+
+        if account is not None and not self._admin:
+            raise ConfigurationError(
+                "Minting a key into a labelled account on a running emulator needs its admin token: pass "
+                "admin_token= or set REALAVATAR_SANDBOX_ADMIN_TOKEN (realavatar-nb sandbox prints it when it "
+                "starts), or name the account by a secret with account_key=."
+            )
+        spec = {"cloud": cloud, "project": project, "denied": list(denied), "subscribed": subscribed,
+                "account": account, "account_key": account_key}  # fmt: skip
+        headers = {ADMIN_HEADER: self._admin} if self._admin else {}
+        response = httpx.post(f"{self._url}/_sandbox/access-keys", json=spec, headers=headers, timeout=10)
+        if response.status_code != 200:
+            raise ConfigurationError(f"The emulator refused to mint a key ({response.status_code}): {response.text}")
+        data = response.json()
+        return UpstreamKey(cloud=cloud, region=data["Region"], access_key_id=data["AccessKeyId"],
+                           secret_access_key=data["SecretAccessKey"], api_key=data["ApiKey"],
+                           project=data["Project"])  # fmt: skip
 
     def reset(self) -> None:
         """Forget every account on the remote emulator (needs its admin token)."""

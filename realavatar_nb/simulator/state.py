@@ -28,12 +28,18 @@ from .records import RESULT_FAILED as RESULT_FAILED
 from .records import RESULT_PASSED as RESULT_PASSED
 from .records import Asset, Group, Job, Session, SimConfig, SimError, Task
 from .sessions import Sessions
+from .upstream_keys import KeyRing
 
 __all__ = ["Asset", "Group", "Job", "Session", "SimConfig", "SimError", "State", "Task", "account_label", "account_of"]
 
 
 class State(Sessions, Jobs):
-    """Everything the emulator knows, behind one lock."""
+    """Everything the emulator knows, behind one lock; ``keys`` are the upstream dialects' minted access keys."""
+
+    def reset(self) -> None:
+        """Forget every account, everything created, and every minted access key."""
+        super().reset()
+        self.keys = KeyRing()
 
     # -- provider tasks --------------------------------------------------------------------
 

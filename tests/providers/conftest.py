@@ -5,8 +5,10 @@ from __future__ import annotations
 import email.message
 import email.parser
 import json
+import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -75,6 +77,17 @@ def generation(
     """Return a generation request over ``references``: 5 s of "p" at 16:9 and 720p, default model, no seed."""
     return GenerationRequest(prompt=prompt, references=references, model=model, duration=duration, ratio=ratio,
                              resolution=resolution, seed=seed)  # fmt: skip
+
+
+def frozen(module: types.ModuleType, monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
+    """Make an official SDK's signer (which stamps ``datetime.datetime.utcnow()``) sign at ``now``."""
+
+    class Frozen(datetime):
+        @classmethod
+        def utcnow(cls) -> Any:
+            return now.replace(tzinfo=None)
+
+    monkeypatch.setattr(module, "datetime", types.SimpleNamespace(datetime=Frozen))
 
 
 def drive(step: Step[T], http: httpx.Client) -> T:

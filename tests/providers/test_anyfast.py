@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from realavatar_nb._exceptions import (
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
+    ProviderError,
     RateLimitError,
     ServerError,
     UnknownStatusError,
@@ -24,6 +26,7 @@ from realavatar_nb._exceptions import (
 from realavatar_nb._models import Asset, VerificationSession
 from realavatar_nb.providers import get
 from realavatar_nb.providers.anyfast import Anyfast
+from realavatar_nb.providers.upstream import NO_CALLBACK
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import SimConfig, create_app
 
@@ -104,7 +107,11 @@ def test_create_session_posts_the_pascal_case_callback_and_is_not_retryable(af: 
     assert (request.method, str(request.url)) == ("POST", f"{A}/CreateVisualValidateSession")
     assert sent(request) == {"CallbackURL": "https://example.com/callback"}
     assert not retryable(request)
-    assert sent(af.build_create_verification(callback_url=None, biz_id=None, locale=None, project=None)) == {}
+    # Refused live without one: a neutral callback goes when the caller names none, and is not echoed back.
+    neutral = af.build_create_verification(callback_url=None, biz_id=None, locale=None, project=None)
+    assert sent(neutral) == {"CallbackURL": NO_CALLBACK}
+    answer = {"BytedToken": TOKEN, "CallbackURL": NO_CALLBACK, "H5Link": H5}
+    assert af.parse_create_verification(respond(neutral, 200, answer), callback_url=None).callback_url is None
 
 
 def test_session_is_named_by_the_tokens_fingerprint_and_expires_120_s_after_creation(af: Anyfast) -> None:
@@ -203,6 +210,7 @@ def test_multipart_upload_carries_model_file_group_and_name(af: Anyfast, tmp_pat
     assert form(request) == {
         "model": (None, b"volc-asset"),
         "GroupId": (None, GROUP.encode()),
+        "AssetType": (None, b"Image"),
         "Name": (None, b"front"),
         "file": ("me.png", b"\x89PNG-bytes"),
     }
@@ -261,7 +269,8 @@ def test_an_unknown_asset_status_stops_polling(af: Anyfast) -> None:
 def test_list_assets_filters_by_group_and_pages_by_total_count(af: Anyfast) -> None:
     request = af.build_list_assets(GROUP)
     assert (request.method, str(request.url), retryable(request)) == ("POST", f"{A}/ListAssets", True)
-    assert sent(request) == {"model": "volc-asset", "PageNumber": 1, "PageSize": 100, "Filter": {"GroupIds": [GROUP]}}
+    assert sent(request) == {"model": "volc-asset", "PageNumber": 1, "PageSize": 100,
+                             "Filter": {"GroupIds": [GROUP], "GroupType": "LivenessFace"}}  # fmt: skip
     items = [asset_data(Id=f"asset-20260702223855-{i:05d}") for i in range(100)]
     answer = {"PageNumber": 1, "PageSize": 100, "TotalCount": 230, "Items": items}
     assets, more = af.parse_list_assets(respond(request, 200, answer))
@@ -443,6 +452,61 @@ def test_plain_and_task_error_bodies_map_by_status(
         af.parse_get_job(respond(af.build_get_job(TASK), status, body))
 
 
+# reported: OpenMontage tools/video/_anyfast.py (three shapes in circulation, with real 4xx statuses)
+RELAYED = json.dumps({"error": {"code": "InvalidParameter", "type": "BadRequest", "param": "content[1].image_url.url",
+                                "message": "The parameter `content[1].image_url.url` specified in the request is not "
+                                           "valid: unsupported URL."}})  # fmt: skip
+NOT_FOUND = "[NotFound.asset_id] The specified asset asset-9 is not found."
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "code", "words"),
+    [
+        (401, {"error": {"type": "new_api_error", "code": "", "message": "Invalid token"}}, AuthenticationError,
+         "new_api_error", "Invalid token"),
+        (404, {"error": {"type": "upstream_error", "code": "", "message": NOT_FOUND}}, NotFoundError,
+         "NotFound.asset_id", "asset-9 is not found"),
+        (400, {"code": "invalid_request", "message": RELAYED, "data": None}, InvalidRequestError, "InvalidParameter",
+         "`content[1].image_url.url` specified in the request is not valid"),
+        (404, {"code": "upstream_error", "message": NOT_FOUND}, NotFoundError, "NotFound.asset_id",
+         "asset-9 is not found"),
+    ],
+    ids=["gateway", "gateway-bracketed", "relayed-json-string", "code-and-message"],
+)  # fmt: skip
+def test_the_gateways_three_refusal_shapes_raise_with_the_actionable_text(
+    af: Anyfast, status: int, body: dict[str, Any], error: type[ProviderError], code: str, words: str
+) -> None:
+    with pytest.raises(error) as caught:
+        af.parse_get_asset(respond(af.build_get_asset(ASSET), status, body))
+    assert caught.value.code == code and words in str(caught.value) and caught.value.status_code == status
+    assert '{"error"' not in str(caught.value)  # the nested document is read, not quoted
+
+
+def test_a_relayed_message_that_is_not_json_is_kept_as_text(af: Anyfast) -> None:
+    body = {"code": "invalid_request", "message": "{not json: content[1]", "data": None}
+    with pytest.raises(InvalidRequestError, match=r"content\[1\]") as caught:
+        af.parse_get_job(respond(af.build_get_job(TASK), 400, body))
+    assert caught.value.code == "invalid_request"
+
+
+def test_real_person_assets_are_read_through_the_list() -> None:
+    # reported: GetAsset resolves AIGC assets only; upstream may behave the same (inferred).
+    assert Anyfast.reads_assets_by_list and get("byteplus").reads_assets_by_list
+    assert not get("toapis").reads_assets_by_list
+
+
+def test_a_never_resolved_create_reads_as_not_found_for_the_client_to_time(af: Anyfast) -> None:
+    # reported: a face-consistency failure or a duplicate Name leaves GetAsset answering 404 for good
+    duplicate = {
+        "code": "upstream_error",
+        "message": f"[NotFound.group_id] The specified asset group {GROUP} is not found.",
+    }
+    for body in ({"code": "upstream_error", "message": NOT_FOUND}, duplicate):
+        with pytest.raises(NotFoundError) as caught:
+            af.parse_get_asset(respond(af.build_get_asset(ASSET), 404, body))
+    assert "duplicate" in str(caught.value)  # the 404 names its likely cause
+
+
 def test_a_502_without_json_is_a_server_error(af: Anyfast) -> None:
     with pytest.raises(ServerError):
         af.parse_get_asset(respond(af.build_get_asset(ASSET), 502, text="bad gateway"))
@@ -470,10 +534,11 @@ def test_round_trip_verify_upload_both_ways_list_generate_delete(emulator: Emula
     [by_form] = af.parse_upload(http.send(request), group_id=group, source=str(image))
     assert by_url.status == by_form.status == "processing"
     emulator.settle()
-    got = [af.parse_get_asset(http.send(af.build_get_asset(a.id))) for a in (by_url, by_form)]
-    assert [(a.status, a.name, a.group_id) for a in got] == [("active", "by-url", group), ("active", "by-form", group)]
-
+    with pytest.raises(NotFoundError, match=r"NotFound\.asset_id"):  # GetAsset resolves AIGC assets only
+        af.parse_get_asset(http.send(af.build_get_asset(by_url.id)))
     listed, more = af.parse_list_assets(http.send(af.build_list_assets(group)))
+    got = sorted(listed, key=lambda a: a.name or "", reverse=True)
+    assert [(a.status, a.name, a.group_id) for a in got] == [("active", "by-url", group), ("active", "by-form", group)]
     assert {a.id for a in listed} == {by_url.id, by_form.id} and not more
 
     request = af.build_generate(generation(got[0], prompt="Image 1 on the moon", duration=4, resolution="480p", seed=1))
@@ -487,8 +552,28 @@ def test_round_trip_verify_upload_both_ways_list_generate_delete(emulator: Emula
 
     af.check(http.send(af.build_delete_asset(by_url.id)))
     with pytest.raises(NotFoundError):
-        af.parse_get_asset(http.send(af.build_get_asset(by_url.id)))
+        af.check(http.send(af.build_delete_asset(by_url.id)))
     assert [a.id for a in af.parse_list_assets(http.send(af.build_list_assets(group)))[0]] == [by_form.id]
+
+
+def test_round_trip_a_group_list_asset_groups_never_shows_still_takes_uploads(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    af = Anyfast("http://sandbox.test/anyfast", Secret("k"))
+    http = emulator.http
+    # No callback given: the adapter sends a neutral one, which the emulator (like the live API) requires.
+    s = af.parse_create_verification(
+        http.send(af.build_create_verification(callback_url=None, biz_id=None, locale=None, project=None)),
+        callback_url=None,
+    )
+    group = str(af.parse_get_verification(http.send(af.build_get_verification(s, result_code=None)), s).group_id)
+    body = {"model": "volc-asset", "Filter": {"GroupIds": [group]}}
+    listed = af.check(http.send(af.request("POST", "/volc/asset/ListAssetGroups", json_body=body)))
+    assert listed["Items"] == []  # reported: never listed, not even by its own id
+    image = make_image(tmp_path / "me.jpg", width=600, height=800)
+    request = af.build_upload(group_id=group, url=emulator.host(image), asset_type="Image", name="front")
+    [asset] = af.parse_upload(http.send(request), group_id=group, source=str(image))
+    assert asset.status == "processing" and asset.group_id == group
 
 
 def test_round_trip_another_persons_face_ends_failed_with_face_mismatch(emulator: Emulator, tmp_path: Path) -> None:
@@ -502,8 +587,8 @@ def test_round_trip_another_persons_face_ends_failed_with_face_mismatch(emulator
     [uploaded] = af.parse_upload(http.send(af.build_upload_file(str(v.group_id), bob)), group_id=str(v.group_id),
                                  source=str(bob))  # fmt: skip
     emulator.settle()
-    asset = af.parse_get_asset(http.send(af.build_get_asset(uploaded.id)))
-    assert (asset.status, asset.error_code) == ("failed", "FaceMismatch")
+    [asset] = af.parse_list_assets(http.send(af.build_list_assets(str(v.group_id))))[0]  # the list carries Error
+    assert (asset.id, asset.status, asset.error_code) == (uploaded.id, "failed", "FaceMismatch")
 
 
 def test_round_trip_an_unknown_token_is_not_found(emulator: Emulator) -> None:

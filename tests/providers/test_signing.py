@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as real_datetime
 import json
 import types
-from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +13,8 @@ from volcenginesdkcore import signv4 as volcengine_signv4
 
 from realavatar_nb._config import Secret
 from realavatar_nb.providers.signing import AccessKey, canonical_query, parse_authorization, sign, signature
+
+from .conftest import frozen
 
 NOW = real_datetime.datetime(2026, 12, 3, 9, 5, 7, tzinfo=real_datetime.UTC)
 AK, SK, STS = "AKLTZmFrZWFjY2Vzc2tleQ", "c2VjcmV0LWtleS1mb3ItdGVzdHM=", "STSeyJ0b2tlbiI6InRlbXAifQ=="
@@ -32,17 +33,6 @@ HOSTS = [("https", "open.byteplusapi.com", "ap-southeast-1"), ("http", "127.0.0.
          ("https", "ark.cn-beijing.volcengineapi.com:443", "cn-beijing")]  # fmt: skip
 
 
-def _frozen(module: types.ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK stamps ``datetime.datetime.utcnow()``: give it our fixed time."""
-
-    class Frozen(real_datetime.datetime):
-        @classmethod
-        def utcnow(cls) -> Any:
-            return NOW.replace(tzinfo=None)
-
-    monkeypatch.setattr(module, "datetime", types.SimpleNamespace(datetime=Frozen))
-
-
 def _sdk_signed(module: types.ModuleType, host: str, region: str, query: list[tuple[str, str]], body: str,
                 token: str | None) -> dict[str, str]:  # fmt: skip
     headers = {"Host": host, "Content-Type": "application/json"}
@@ -59,7 +49,7 @@ def test_the_authorization_header_is_the_official_signers_byte_for_byte(
     monkeypatch: pytest.MonkeyPatch, module: types.ModuleType, body: str, query: list[tuple[str, str]], sts: bool,
     scheme: str, host: str, region: str,
 ) -> None:  # fmt: skip
-    _frozen(module, monkeypatch)
+    frozen(module, monkeypatch, NOW)
     sdk = _sdk_signed(module, host, region, query, body, STS if sts else None)
     request = httpx.Request("POST", httpx.URL(f"{scheme}://{host}/", params=query), content=body.encode(),
                             headers={"Content-Type": "application/json"})  # fmt: skip
@@ -72,7 +62,7 @@ def test_the_authorization_header_is_the_official_signers_byte_for_byte(
 
 def test_the_sdks_own_signed_headers_verify_with_the_header_list_they_name(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the emulator does: take SignedHeaders from the header, whatever the client chose to sign."""
-    _frozen(byteplus_signv4, monkeypatch)
+    frozen(byteplus_signv4, monkeypatch, NOW)
     headers = {"Host": "127.0.0.1:9000", "Content-Type": "application/json", "X-Sdk-Invocation-Id": "abc-123",
                "X-Sdk-Request": "attempt=1; max=3"}  # fmt: skip
     body = json.dumps({"GroupId": "g"})

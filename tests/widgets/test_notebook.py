@@ -39,7 +39,8 @@ def _cells(base_url: str, home: Path) -> list[str]:
         make_image(os.path.join(folder, "front.jpg"), width=720, height=960, person="alice")
         make_image(os.path.join(folder, "tiny.jpg"), width=200, height=200, person="alice")
         make_video(os.path.join(folder, "clip.mp4"), width=480, height=640, duration=4.0, fps=24, person="alice")
-        client = ra.AsyncClient("anyfast", base_url={base_url!r}, poll_interval=0.2)  # key from the environment
+        # Local files to Anyfast: a stager (stage=), or multipart chosen explicitly (it warns) as here.
+        client = ra.AsyncClient("anyfast", base_url={base_url!r}, poll_interval=0.2, upload="multipart")  # key from env
         """,
         """
         launcher = ra.VerificationLauncher(client, person="alice", consent=ra.Consent(given_by="Alice", purpose="nb"))

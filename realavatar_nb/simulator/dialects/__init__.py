@@ -1,9 +1,10 @@
-"""The five providers' wire formats over one state machine (moto's ``responses.py``)."""
+"""The five providers' wire formats and upstream's own (BytePlus, Volcengine) over one state (moto's responses)."""
 
 from __future__ import annotations
 
 from .anyfast import Anyfast
 from .apimart import Apimart
+from .ark import BytePlus, Volcengine
 from .base import Dialect
 from .crun import Crun
 from .easyrouter import EasyRouter
@@ -17,4 +18,7 @@ DIALECTS: dict[str, type[Dialect]] = {
     "crun": Crun,
     "easyrouter": EasyRouter,
     "anyfast": Anyfast,
+    # Upstream itself, also served at the app's root, where the official SDKs sign the path "/".
+    "byteplus": BytePlus,
+    "volcengine": Volcengine,
 }

@@ -168,23 +168,7 @@ class Dialect:
     async def body(self, request: Request, limit: int = MAX_BODY) -> Body:
         if request.method in ("GET", "DELETE", "HEAD"):
             return Body({})
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise SimError("invalid", f"The request body is larger than {limit} bytes.")
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > limit:
-                raise SimError("invalid", f"The request body is larger than {limit} bytes.")
-        if not raw.strip():
-            return Body({})
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise SimError("invalid", "The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise SimError("invalid", "The request body must be a JSON object.")
-        return Body(data)
+        return json_body(await raw_body(request, limit))
 
     def endpoint(self, handler: Handler, *, parse_body: bool = True) -> Callable[[Request], Awaitable[Response]]:
         """Wrap ``handler`` with auth, body parsing and this provider's error shapes."""
@@ -256,3 +240,29 @@ def generation_fields(b: Body, model: str, models: Collection[str]) -> tuple[str
     if not 1 <= duration <= 15:
         raise SimError("invalid", "duration must be between 1 and 15 seconds.", field="duration")
     return prompt, duration
+
+
+async def raw_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """Return the exact body bytes (a signature covers their hash), refusing more than ``limit``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise SimError("invalid", f"The request body is larger than {limit} bytes.")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise SimError("invalid", f"The request body is larger than {limit} bytes.")
+    return bytes(raw)
+
+
+def json_body(raw: bytes) -> Body:
+    """Return a JSON object body (an empty one for no bytes), or refuse it as invalid."""
+    if not raw.strip():
+        return Body({})
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise SimError("invalid", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise SimError("invalid", "The request body must be a JSON object.")
+    return Body(data)

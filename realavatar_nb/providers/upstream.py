@@ -1,0 +1,155 @@
+"""Upstream's shapes wherever they arrive: in ``ark`` (upstream itself) and passed through by Anyfast.
+
+Its refusals (``ResponseMetadata.Error``, Ark's OpenAI-style ``error``, a gateway's ``{code, message}``)
+and the HTTP status each code stands for; how a result query says a liveness session ended; and Ark's
+task body, whose ``content[]`` carries each reference's URL in its role (reference/upstream.md §3.13, §4).
+
+A relaying gateway (Anyfast) adds two more: a refusal relayed whole, its upstream JSON document held
+as a string in ``message`` (parsed here, so the error says the nested, actionable text), and a code
+that only shows as a ``[NotFound.asset_id]`` prefix of the message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+from .._exceptions import InvalidRequestError, ProviderError
+from .._models import GenerationRequest
+from .._types import VerificationStatus
+from .fields import obj, reason
+from .wire import ErrorFields, upstream_error
+
+__all__ = [
+    "CONTENT_OF_TYPE",
+    "NO_CALLBACK",
+    "ark_task",
+    "content_urls",
+    "ended_session",
+    "error_fields",
+    "status_of_code",
+]
+
+# Ark's content item kind and reference role for each asset type.
+CONTENT_OF_TYPE: Final = {"Image": ("image_url", "reference_image"), "Video": ("video_url", "reference_video"),
+                          "Audio": ("audio_url", "reference_audio")}  # fmt: skip
+_RESULT_CODE: Final = re.compile(r"resultCode\D{0,3}(\d+)", re.IGNORECASE)
+# The CallbackURL sent when the caller names none: the result is read by polling with the token, never
+# from the callback, but upstream (and Anyfast, as relayed) refuses a session without one.
+NO_CALLBACK: Final = "https://example.com/realavatar/verified"
+# An upstream code quoted at the head of a relayed message: "[NotFound.asset_id] The specified asset ...".
+_BRACKETED: Final = re.compile(r"\s*\[([A-Za-z*][\w*]*(?:\.[\w*\[\]]+)*)\]\s*")
+_NESTING: Final = 3  # how deep a message holding a JSON document is followed
+
+
+def ark_task(request: GenerationRequest, model: str) -> dict[str, Any]:
+    """Return Ark's task body: the prompt, then each reference as ``{type, <type>: {url}, role}``."""
+    content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}] if request.prompt else []
+    for asset in request.references:
+        kind, role = CONTENT_OF_TYPE.get(asset.asset_type or "Image", CONTENT_OF_TYPE["Image"])
+        content.append({"type": kind, kind: {"url": asset.uri}, "role": role})
+    body: dict[str, Any] = {"model": model, "content": content, "ratio": request.ratio,
+                            "duration": request.duration, "resolution": request.resolution}  # fmt: skip
+    if request.seed is not None:
+        body["seed"] = request.seed
+    return body
+
+
+def content_urls(sent: dict[str, Any]) -> tuple[str, ...]:
+    """Return the URLs of the media items in a task body that was sent, in order."""
+    return tuple(item[item["type"]]["url"] for item in sent.get("content") or [] if _is_media(item))
+
+
+def status_of_code(code: str | None) -> int:
+    """Return the HTTP status an upstream error code stands for (reference/upstream.md §3.13)."""
+    c = (code or "").lower()
+    if c.startswith(("notfound", "resourcenotfound", "task_not_exist")):
+        return 404
+    if c.startswith(("invalidaccesskeyid", "signaturedoesnotmatch", "authenticationerror", "invalid_api_key")):
+        return 401
+    if c.startswith(("accessdenied", "permissiondenied", "unauthorizedoperation", "subscriptionrequired")):
+        return 403
+    if c.startswith(("throttling", "ratelimitexceeded", "quotaexceeded", "quotawrite", "accountflowlimit",
+                     "rate_limit")):  # fmt: skip
+        return 429
+    if c.startswith(("internalerror", "serviceunavailable", "internal_error")):
+        return 500
+    return 400
+
+
+def error_fields(body: Any, _depth: int = 0) -> tuple[bool, ErrorFields, str | None]:
+    """Return (is an error, its code and message, request id) from any refusal shape upstream or a gateway sends.
+
+    Upstream's ``ResponseMetadata.Error``; OpenAI's and new-api's ``{"error": {type, code, message}}``;
+    ``{code, message, data: null}`` whose message may be a JSON document of the relayed refusal (read
+    instead, its code and message being the actionable ones); ``{code, message}``. A ``[Code]`` at the
+    head of a message names the code where the body gives none, or only the gateway's generic one.
+    """
+    if not isinstance(body, dict):
+        return False, ErrorFields(None, None), None
+    upstream = upstream_error(body)
+    if upstream is not None:
+        return True, upstream, reason(obj(body.get("ResponseMetadata")).get("RequestId"))
+    error = body.get("error")
+    if isinstance(error, dict):
+        code, message = _bracketed(reason(error.get("code")), reason(error.get("message")))
+        return True, ErrorFields(code or reason(error.get("type")), message), None
+    code = body.get("code")
+    if isinstance(code, str) and code not in ("", "success") and not body.get("data"):
+        relayed = _relayed(body.get("message"), _depth)
+        if relayed is not None:
+            return True, ErrorFields(relayed.code or reason(code), relayed.message), None
+        bracket, message = _bracketed(None, reason(body.get("message")))
+        return True, ErrorFields(bracket or reason(code), message), None
+    return False, ErrorFields(None, reason(body.get("message")) or reason(error)), None
+
+
+def _relayed(message: Any, depth: int) -> ErrorFields | None:
+    """Return the refusal in a message that is itself a JSON document (a gateway relaying upstream), or ``None``."""
+    # reported: OpenMontage tools/video/_anyfast.py (`{"code", "message": "<json string>", "data": null}`)
+    if depth >= _NESTING or not isinstance(message, str) or not message.lstrip().startswith("{"):
+        return None
+    try:
+        nested = json.loads(message)
+    except (ValueError, RecursionError):
+        return None
+    found, fields, _ = error_fields(nested, depth + 1)
+    return fields if found and (fields.code or fields.message) else None
+
+
+def _bracketed(code: str | None, message: str | None) -> tuple[str | None, str | None]:
+    """Return the code (a ``[Code]`` heading the message where ``code`` is none) and the message as given."""
+    # reported: OpenMontage tools/video/_anyfast.py ("upstream_error: [NotFound.asset_id] The specified asset ...")
+    if code or not message:
+        return code, message
+    found = _BRACKETED.match(message)
+    return (found.group(1) if found else None), message
+
+
+def ended_session(exc: ProviderError) -> tuple[VerificationStatus, str | None] | None:
+    """Return (failed|expired|pending, result code) when a result query's refusal reports how the session ended.
+
+    Upstream answers a failed or expired session with an error on the token, not a status:
+    ``InvalidParameter.BytedToken`` (400) whose message says which; "expired" is checked first, as
+    a message about a link that ran out may also say the verification did not finish.
+    """
+    _, (code, message), _ = error_fields(exc.body)
+    if code == "ValidateNotReady":  # inferred: one aggregator's code for "not finished yet"
+        return "pending", None
+    if not isinstance(exc, InvalidRequestError) or not (code or "").startswith("InvalidParameter"):
+        return None
+    words = f"{code} {message or ''}".lower()
+    if "bytedtoken" not in words:
+        return None
+    found = _RESULT_CODE.search(message or "")
+    result_code = found.group(1) if found else None
+    if "expire" in words:
+        return "expired", result_code
+    if any(word in words for word in ("fail", "reject", "not pass")):
+        return "failed", result_code
+    return None
+
+
+def _is_media(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get(item.get("type")), dict) and "url" in item[item["type"]]
