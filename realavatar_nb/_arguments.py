@@ -8,7 +8,7 @@ from typing import Any
 
 from ._exceptions import InvalidArgumentError
 
-__all__ = ["person_name", "poll_interval", "require_id", "upload_items"]
+__all__ = ["access_key_fields", "person_name", "poll_interval", "require_id", "upload_items"]
 
 
 def person_name(person: object) -> str | None:
@@ -58,3 +58,13 @@ def upload_items(sources: object) -> list[str]:
     if not isinstance(sources, Iterable):
         raise InvalidArgumentError(f"upload_assets(sources={sources!r}): pass a list of paths or URLs.")
     return [os.fspath(s) if isinstance(s, (str, os.PathLike)) else s for s in sources]
+
+
+def access_key_fields(access_key: object) -> dict[str, str | None]:
+    """Return the Settings fields of an ``access_key=(id, secret[, sts_token])`` argument, or refuse it."""
+    parts = tuple(access_key) if isinstance(access_key, (tuple, list)) else ()
+    if len(parts) not in (2, 3) or not all(isinstance(p, str) and p for p in parts):
+        raise InvalidArgumentError(
+            "access_key: pass (access key id, secret key) or (id, secret, STS session token), each a non-empty string."
+        )
+    return {"access_key_id": parts[0], "secret_key": parts[1], "session_token": parts[2] if len(parts) == 3 else None}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from ._arguments import access_key_fields
 from ._arguments import poll_interval as checked_poll_interval
 from ._asset_uploads import AssetUploads
 from ._assets import Assets
@@ -51,6 +52,10 @@ class AsyncClient:
     ``"url"`` (the default) stages it (``stage=``; the emulator's own file host in the sandbox) and
     sends its URL; ``"multipart"`` sends the file in the create, with a warning, as such assets were
     seen never to become usable at Anyfast while the same files sent by URL went Active.
+
+    ``access_key`` is upstream's (``byteplus``, ``volcengine``) signing pair, ``(id, secret)`` or
+    ``(id, secret, sts_token)``, instead of ``REALAVATAR_<PROVIDER>_ACCESS_KEY`` and ``…_SECRET_KEY``;
+    ``api_key`` is then Ark's key, for generation.
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class AsyncClient:
         provider: str | None = None,
         *,
         api_key: str | Secret | None = None,
+        access_key: tuple[str, str] | tuple[str, str, str] | None = None,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         ledger: Ledger | None = None,
@@ -74,6 +80,8 @@ class AsyncClient:
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env(provider=provider)
+        if access_key is not None:
+            self.settings = self.settings.with_(**access_key_fields(access_key))
         self.provider = self.settings.provider
         end = resolve_endpoint(
             self.settings, api_key=api_key, base_url=base_url, sandbox=sandbox, dialect=dialect, stager=stager,

@@ -91,3 +91,26 @@ def test_an_unknown_access_key_names_the_variable_to_check(sandbox: Sandbox, tmp
     caught, sent = _refusal(sandbox, stranger, tmp_path)
     assert isinstance(caught, ra.AuthenticationError) and "REALAVATAR_BYTEPLUS_ACCESS_KEY" in str(caught)
     assert sent == 1
+
+
+def test_the_access_key_argument_signs_the_requests_and_a_malformed_one_is_refused(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ACCESS_KEY", "SECRET_KEY", "API_KEY"):
+        monkeypatch.delenv(f"REALAVATAR_BYTEPLUS_{name}", raising=False)
+    key = sandbox.access_key("byteplus")
+
+    async def run() -> str:
+        pair = (key.access_key_id, key.secret_access_key)
+        ledger = ra.Ledger(tmp_path / "l.sqlite3")
+        client = ra.AsyncClient("byteplus", access_key=pair, api_key=key.api_key, base_url=sandbox.url, ledger=ledger)
+        async with client:
+            session = await client.create_verification(person="alice", consent=ra.Consent("Alice", "argument"))
+            return session.provider
+
+    assert asyncio.run(run()) == "byteplus"
+    for bad in (("only-an-id",), ("id", ""), "id:secret", ("id", "secret", "token", "more")):
+        with pytest.raises(ra.InvalidArgumentError, match="access_key"):
+            ra.AsyncClient("byteplus", access_key=bad, ledger=ra.Ledger(tmp_path / "l.sqlite3"))  # type: ignore[arg-type]
+    with pytest.raises(ra.MissingAPIKeyError, match=r"access_key=\(id, secret\) to ra\.AsyncClient"):
+        ra.AsyncClient("byteplus", api_key="ark", ledger=ra.Ledger(tmp_path / "l.sqlite3")).adapter.build_get_asset("a")

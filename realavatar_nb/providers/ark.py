@@ -144,7 +144,7 @@ class Ark(Adapter):
             upper = self.cloud.name.upper()
             raise MissingAPIKeyError(
                 self.name, (f"REALAVATAR_{upper}_ACCESS_KEY", f"REALAVATAR_{upper}_SECRET_KEY"),
-                credential="access key pair", argument="access_key=(id, secret)",
+                credential="access key pair", argument="access_key=(id, secret) to ra.AsyncClient",
                 where=f"the asset library signs with it; create one at {self.cloud.console}, IAM → Access keys",
             )  # fmt: skip
         payload = {**body, "ProjectName": self.project} if self.project else dict(body)
