@@ -16,43 +16,41 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
 import httpx
 
-from .._config import Secret
 from .._exceptions import ConfigurationError, ProviderError
-from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
+from .._models import GenerationJob, GenerationRequest, VerificationSession
 from .._types import AssetStatus, JobStatus, VerificationStatus
 from .base import (
-    LINK_TTL,
     NEW_API_JOB_STATUSES,
-    Adapter,
     ErrorFields,
-    Fields,
-    another_page,
     id_argument,
     path_segment,
-    token_session_id,
 )
-from .base import asset_kind_or_none as _kind_or_none
 from .base import reason as _reason
 from .base import sent_json as _sent_json
 from .base import sent_text as _sent_text
-from .upstream import NO_CALLBACK, ark_task, content_urls, ended_session, error_fields, status_of_code
+from .upstream import (
+    ARK_JOB_STATUSES,
+    NO_CALLBACK,
+    UpstreamAdapter,
+    ark_task,
+    content_urls,
+    error_fields,
+    status_of_code,
+)
 
 __all__ = ["Anyfast"]
 
 A: Final = "/volc/asset"
 GENERATIONS: Final = "/v1/video/generations"
-PAGE_SIZE: Final = 100  # upstream's maximum
-PAGE_KEYS: Final = ("PageNumber", "PageSize", "TotalCount")  # a list page's number, size and total
 MODEL_OF_TYPE: Final = {"Image": "volc-asset", "Video": "volc-asset-video", "Audio": "volc-asset-audio"}
 
 
-class Anyfast(Adapter):
+class Anyfast(UpstreamAdapter):
     """Anyfast's ``/volc/asset`` actions (Byteplus-Direct token) and Seedance 2.0 generation."""
 
     name = "anyfast"
@@ -68,15 +66,7 @@ class Anyfast(Adapter):
         "Inactive": "processing",
     }
     # new-api's task spellings in the envelope; Ark's own lower-case ones if a bare Ark task arrives.
-    job_statuses: ClassVar[Mapping[str, JobStatus]] = {
-        **NEW_API_JOB_STATUSES,
-        "queued": "queued",
-        "running": "running",
-        "succeeded": "succeeded",
-        "failed": "failed",
-        "cancelled": "cancelled",
-        "expired": "expired",
-    }
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = {**NEW_API_JOB_STATUSES, **ARK_JOB_STATUSES}
     default_model = "seedance"  # inferred: only `seedance-fast` is documented
     can_list_assets = True
     can_delete_asset = True
@@ -103,12 +93,6 @@ class Anyfast(Adapter):
             text += " If the group exists, the asset's Name may duplicate another in the group: use another name."
         return self.refusal(response, body, status=status, error=ErrorFields(code, text), request_id=request_id)
 
-    def payload(self, response: httpx.Response) -> Fields:
-        """Return upstream's ``Result``, bare or in its ``{ResponseMetadata, Result}``, raising the error first."""
-        body = self.fields(self.check(response), "")
-        # Anyfast passes upstream's Result through bare; the full upstream envelope is accepted too.
-        return body.obj("Result") if isinstance(body.get("Result"), dict) else body
-
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
@@ -121,40 +105,10 @@ class Anyfast(Adapter):
             body["ProjectName"] = project  # upstream's field; the group is created in that project
         return self.request("POST", f"{A}/CreateVisualValidateSession", json_body=body)
 
-    def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
-        result = self.payload(response)
-        token = result.required("BytedToken")
-        link = result.link("H5Link")
-        if not link:
-            raise result.malformed("H5Link", "is missing")
-        created = datetime.now(UTC)
-        return VerificationSession(
-            # No session id but the token, a secret: its fingerprint names the session.
-            id=token_session_id(token),
-            provider=self.name,
-            h5_link=Secret(link),
-            byted_token=Secret(token),
-            # inferred: one aggregator adds ExpiresIn (seconds); Anyfast documents no expiry at all.
-            expires_at=created + (result.ttl("ExpiresIn") or LINK_TTL),
-            callback_url=callback_url or _callback_echo(result.link("CallbackURL")),
-            created_at=created,
-        )
-
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
         # No result_code field: the answer alone says whether the session passed.
         body = {"BytedToken": session.byted_token.reveal()}
         return self.request("POST", f"{A}/GetVisualValidateResult", json_body=body, retry=True)
-
-    def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
-        try:
-            result = self.payload(response)
-        except ProviderError as exc:
-            ended = ended_session(exc)
-            if ended is None:
-                raise
-            return Verification(status=ended[0], result_code=ended[1], session_id=session.id)
-        group = result.text("GroupId")
-        return Verification(status="verified" if group else "pending", group_id=group, session_id=session.id)
 
     # -- assets ----------------------------------------------------------------------------
 
@@ -165,12 +119,6 @@ class Anyfast(Adapter):
             body["Name"] = name
         body |= {"AssetType": kind, "URL": url}
         return self.request("POST", f"{A}/CreateAsset", json_body=body)
-
-    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        asset_id = self.payload(response).required("Id")  # inferred: like CreateAssetGroup's {"Id"}
-        sent = _sent_json(response)  # a multipart upload leaves type and name to get_asset
-        return [Asset(id=asset_id, group_id=group_id, status="processing", name=_sent_text(sent.get("Name")),
-                      asset_type=_kind_or_none(sent.get("AssetType")), source=source)]  # fmt: skip
 
     def build_upload_file(
         self,
@@ -201,43 +149,18 @@ class Anyfast(Adapter):
         body = {"Id": id_argument(asset_id, "asset_id")}
         return self.request("POST", f"{A}/GetAsset", json_body=body, retry=True)
 
-    def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self.payload(response))
-
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
         # reported: OpenMontage tools/video/_anyfast.py (the list finds a real-person asset filtered by its
         # group and GroupType LivenessFace; the client's groups all come from a verification)
-        body = {"model": MODEL_OF_TYPE["Image"], "PageNumber": page, "PageSize": PAGE_SIZE,
+        body = {"model": MODEL_OF_TYPE["Image"], "PageNumber": page, "PageSize": self.page_size,
                 "Filter": {"GroupIds": [id_argument(group_id, "group_id")], "GroupType": "LivenessFace"}}  # fmt: skip
         return self.request("POST", f"{A}/ListAssets", json_body=body, retry=True)
-
-    def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
-        result = self.payload(response)
-        assets = [self._asset(item) for item in result.objects("Items")]
-        return assets, another_page(result, response, len(assets), PAGE_KEYS, PAGE_SIZE)
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
         # `model` defaults to volc-asset upstream; the asset's type is not known here.
         # Deleting twice deletes nothing more, so a delete may be retried (a lost answer then reads 404).
         body = {"Id": id_argument(asset_id, "asset_id"), "model": MODEL_OF_TYPE["Image"]}
         return self.request("POST", f"{A}/DeleteAsset", json_body=body, retry=True)
-
-    def _asset(self, data: Fields) -> Asset:
-        asset_id = data.required("Id")
-        error = data.obj("Error")
-        code = _reason(error.get("Code"))
-        status = self.status("asset", data, "Status")
-        if data.get("Status") == "Inactive" and code:
-            status = "failed"
-        return Asset(
-            id=asset_id,
-            group_id=data.text("GroupId"),
-            status=status,
-            name=data.text("Name"),
-            asset_type=_kind_or_none(data.get("AssetType")),
-            error_code=code,
-            error_message=_reason(error.get("Message")),
-        )
 
     # -- generation ------------------------------------------------------------------------
 
@@ -280,11 +203,6 @@ class Anyfast(Adapter):
             error_message=_reason(task.get("fail_reason")) or _reason(error.get("message")),
             provider=self.name,
         )
-
-
-def _callback_echo(echoed: str | None) -> str | None:
-    """Return the callback a session answer echoes, unless it is the neutral one sent for a caller with none."""
-    return None if echoed == NO_CALLBACK else echoed
 
 
 def _asset_type(asset_type: str) -> str:

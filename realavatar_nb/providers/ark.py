@@ -24,43 +24,36 @@ import httpx
 
 from .._config import Secret, Settings
 from .._exceptions import AuthenticationError, MissingAPIKeyError, ProviderError
-from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
+from .._models import GenerationJob, GenerationRequest, VerificationSession
 from .._types import AssetStatus, JobStatus, VerificationStatus
 from .base import (
-    LINK_TTL,
     RETRY,
     UPSTREAM_ASSET_STATUSES,
     Adapter,
     ErrorFields,
-    Fields,
-    another_page,
     asset_kind,
     id_argument,
     path_segment,
-    token_session_id,
     upstream_error,
 )
-from .base import asset_kind_or_none as _kind_or_none
 from .base import reason as _reason
 from .base import sent_json as _sent_json
 from .signing import AccessKey, sign
-from .upstream import NO_CALLBACK, ark_task, content_urls, ended_session, error_fields, status_of_code
+from .upstream import (
+    ARK_JOB_STATUSES,
+    NO_CALLBACK,
+    UpstreamAdapter,
+    ark_task,
+    content_urls,
+    error_fields,
+    status_of_code,
+)
 
-__all__ = ["ARK_JOB_STATUSES", "Ark", "BytePlus", "Cloud", "Volcengine"]
+__all__ = ["Ark", "BytePlus", "Cloud", "Volcengine"]
 
 VERSION: Final = "2024-01-01"
 SERVICE: Final = "ark"
 TASKS: Final = "/contents/generations/tasks"
-PAGE_SIZE: Final = 100  # upstream's maximum
-PAGE_KEYS: Final = ("PageNumber", "PageSize", "TotalCount")
-ARK_JOB_STATUSES: Final[Mapping[str, JobStatus]] = {  # Ark's spellings are the neutral ones
-    "queued": "queued",
-    "running": "running",
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "cancelled": "cancelled",
-    "expired": "expired",
-}
 # What to do about the refusals a signed call can meet (reference/upstream.md §3.13); {action}, {project}.
 _ADVICE: Final = {
     "SignatureDoesNotMatch": "the signature did not match: check the secret key ({secret}) and this machine's "
@@ -99,7 +92,7 @@ VOLCENGINE: Final = Cloud("volcengine", "Volcengine", "cn-beijing", "https://ark
                           "console.volcengine.com")  # fmt: skip
 
 
-class Ark(Adapter):
+class Ark(UpstreamAdapter):
     """Upstream's asset-library actions (signed) and Ark's generation tasks (Bearer)."""
 
     cloud: ClassVar[Cloud]
@@ -199,11 +192,6 @@ class Ark(Adapter):
             access=f"REALAVATAR_{upper}_ACCESS_KEY", secret=f"REALAVATAR_{upper}_SECRET_KEY",
         )  # fmt: skip
 
-    def payload(self, response: httpx.Response) -> Fields:
-        """Return ``Result``, from its ``{ResponseMetadata, Result}`` or bare, raising the error first."""
-        body = self.fields(self.check(response), "")
-        return body.obj("Result") if isinstance(body.get("Result"), dict) else body
-
     # -- liveness --------------------------------------------------------------------------
 
     def build_create_verification(
@@ -214,31 +202,8 @@ class Ark(Adapter):
             body["ProjectName"] = project
         return self.action("CreateVisualValidateSession", body)
 
-    def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
-        result = self.payload(response)
-        token = result.required("BytedToken")
-        link = result.link("H5Link")
-        if not link:
-            raise result.malformed("H5Link", "is missing")
-        created = datetime.now(UTC)
-        return VerificationSession(
-            id=token_session_id(token), provider=self.name, h5_link=Secret(link), byted_token=Secret(token),
-            expires_at=created + LINK_TTL, callback_url=result.link("CallbackURL") or callback_url, created_at=created,
-        )  # fmt: skip
-
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
         return self.action("GetVisualValidateResult", {"BytedToken": session.byted_token.reveal()}, retry=True)
-
-    def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
-        try:
-            result = self.payload(response)
-        except ProviderError as exc:
-            ended = ended_session(exc)
-            if ended is None:
-                raise
-            return Verification(status=ended[0], result_code=ended[1], session_id=session.id)
-        group = result.text("GroupId")
-        return Verification(status="verified" if group else "pending", group_id=group, session_id=session.id)
 
     # -- assets ----------------------------------------------------------------------------
 
@@ -248,26 +213,16 @@ class Ark(Adapter):
             body["Name"] = name
         return self.action("CreateAsset", body)
 
-    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        asset_id = self.payload(response).required("Id")
-        sent = _sent_json(response)
-        return [Asset(id=asset_id, group_id=group_id, status="processing", name=_reason(sent.get("Name")),
-                      asset_type=_kind_or_none(sent.get("AssetType")), source=source)]  # fmt: skip
-
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         return self.action("GetAsset", {"Id": id_argument(asset_id, "asset_id")}, retry=True)
 
-    def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self.payload(response))
-
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
-        body = {"Filter": {"GroupIds": [id_argument(group_id, "group_id")]}, "PageNumber": page, "PageSize": PAGE_SIZE}
+        body = {
+            "Filter": {"GroupIds": [id_argument(group_id, "group_id")]},
+            "PageNumber": page,
+            "PageSize": self.page_size,
+        }
         return self.action("ListAssets", body, retry=True)
-
-    def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
-        result = self.payload(response)
-        assets = [self._asset(item) for item in result.objects("Items")]
-        return assets, another_page(result, response, len(assets), PAGE_KEYS, PAGE_SIZE)
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
         # Deleting twice deletes nothing more: a lost answer may be sent again (it then reads NotFound).
@@ -275,14 +230,6 @@ class Ark(Adapter):
 
     def build_delete_group(self, group_id: str) -> httpx.Request:
         return self.action("DeleteAssetGroup", {"Id": id_argument(group_id, "group_id")}, retry=True)
-
-    def _asset(self, data: Fields) -> Asset:
-        error = data.obj("Error")
-        return Asset(
-            id=data.required("Id"), group_id=data.text("GroupId"), status=self.status("asset", data, "Status"),
-            name=data.text("Name"), asset_type=_kind_or_none(data.get("AssetType")),
-            error_code=_reason(error.get("Code")), error_message=_reason(error.get("Message")),
-        )  # fmt: skip
 
     # -- generation ------------------------------------------------------------------------
 

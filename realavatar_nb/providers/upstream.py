@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
 
+import httpx
+
+from .._config import Secret
 from .._exceptions import InvalidRequestError, ProviderError
-from .._models import GenerationRequest
-from .._types import VerificationStatus
-from .fields import obj, reason
-from .wire import ErrorFields, upstream_error
+from .._models import Asset, GenerationRequest, Verification, VerificationSession
+from .._types import JobStatus, VerificationStatus
+from .base import LINK_TTL, Adapter, another_page
+from .fields import Fields, obj, reason
+from .wire import ErrorFields, asset_kind_or_none, sent_json, sent_text, token_session_id, upstream_error
 
 __all__ = [
     "CONTENT_OF_TYPE",
     "NO_CALLBACK",
+    "UpstreamAdapter",
     "ark_task",
     "content_urls",
     "ended_session",
@@ -31,6 +38,15 @@ __all__ = [
     "status_of_code",
 ]
 
+# Ark's task statuses (reference/upstream.md §4.6): its spellings are the neutral ones.
+ARK_JOB_STATUSES: Final[Mapping[str, JobStatus]] = {
+    "queued": "queued",
+    "running": "running",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "expired": "expired",
+}
 # Ark's content item kind and reference role for each asset type.
 CONTENT_OF_TYPE: Final = {"Image": ("image_url", "reference_image"), "Video": ("video_url", "reference_video"),
                           "Audio": ("audio_url", "reference_audio")}  # fmt: skip
@@ -153,3 +169,81 @@ def ended_session(exc: ProviderError) -> tuple[VerificationStatus, str | None] |
 
 def _is_media(item: Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get(item.get("type")), dict) and "url" in item[item["type"]]
+
+
+class UpstreamAdapter(Adapter):
+    """An adapter whose answers are upstream's own ``Result`` objects, in PascalCase (Anyfast, upstream itself).
+
+    The reads of a session, an asset and a page of assets are the same wherever upstream's answer
+    arrives; each subclass builds its own requests (paths, auth, the fields it adds).
+    """
+
+    page_size: ClassVar[int] = 100  # upstream's maximum
+
+    def payload(self, response: httpx.Response) -> Fields:
+        """Return upstream's ``Result``, bare or in its ``{ResponseMetadata, Result}``, raising the error first."""
+        body = self.fields(self.check(response), "")
+        return body.obj("Result") if isinstance(body.get("Result"), dict) else body
+
+    def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
+        result = self.payload(response)
+        token = result.required("BytedToken")
+        link = result.link("H5Link")
+        if not link:
+            raise result.malformed("H5Link", "is missing")
+        created = datetime.now(UTC)
+        echoed = result.link("CallbackURL")
+        return VerificationSession(
+            # No session id but the token, a secret: its fingerprint names the session.
+            id=token_session_id(token),
+            provider=self.name,
+            h5_link=Secret(link),
+            byted_token=Secret(token),
+            # inferred: one aggregator adds ExpiresIn (seconds); no official sample shows an expiry.
+            expires_at=created + (result.ttl("ExpiresIn") or LINK_TTL),
+            callback_url=callback_url or (None if echoed == NO_CALLBACK else echoed),
+            created_at=created,
+        )
+
+    def parse_get_verification(self, response: httpx.Response, session: VerificationSession) -> Verification:
+        try:
+            result = self.payload(response)
+        except ProviderError as exc:
+            ended = ended_session(exc)
+            if ended is None:
+                raise
+            return Verification(status=ended[0], result_code=ended[1], session_id=session.id)
+        group = result.text("GroupId")
+        return Verification(status="verified" if group else "pending", group_id=group, session_id=session.id)
+
+    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
+        asset_id = self.payload(response).required("Id")
+        sent = sent_json(response)  # a multipart upload leaves type and name to get_asset
+        return [Asset(id=asset_id, group_id=group_id, status="processing", name=sent_text(sent.get("Name")),
+                      asset_type=asset_kind_or_none(sent.get("AssetType")), source=source)]  # fmt: skip
+
+    def parse_get_asset(self, response: httpx.Response) -> Asset:
+        return self.upstream_asset(self.payload(response))
+
+    def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
+        result = self.payload(response)
+        assets = [self.upstream_asset(item) for item in result.objects("Items")]
+        return assets, another_page(result, response, len(assets), ("PageNumber", "PageSize", "TotalCount"),
+                                    self.page_size)  # fmt: skip
+
+    def upstream_asset(self, data: Fields) -> Asset:
+        """Return the asset a GetAsset ``Result`` or a ListAssets item describes (``Error`` when it failed)."""
+        error = data.obj("Error")
+        code = reason(error.get("Code"))
+        status = self.status("asset", data, "Status")
+        if data.get("Status") == "Inactive" and code:  # Anyfast's schema: Inactive with an Error is a failure
+            status = "failed"
+        return Asset(
+            id=data.required("Id"),
+            group_id=data.text("GroupId"),
+            status=status,
+            name=data.text("Name"),
+            asset_type=asset_kind_or_none(data.get("AssetType")),
+            error_code=code,
+            error_message=reason(error.get("Message")),
+        )

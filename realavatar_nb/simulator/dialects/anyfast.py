@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..files import FileHost
-from ..state import Asset, Group, SimError, State
+from ..state import Group, SimError, State
 from .anyfast_live import never_resolve, refusal, resolves, unresolved, upstream_envelope
 from .base import MAX_INLINE_UPLOAD, Body, Context, Dialect, Handler, asset_refs, iso, json_response
 from .upstream import (
@@ -33,11 +33,11 @@ from .upstream import (
     ark_tokens,
     choice,
     multipart_upload,
-    presigned_url,
     public_url,
     seedance_duration,
     stamp,
     strings,
+    upstream_asset,
     upstream_error_code,
     upstream_paging,
     within,
@@ -206,7 +206,7 @@ class Anyfast(Dialect):
             # reported: OpenMontage tools/video/_anyfast.py (GetAsset resolves AIGC assets only)
             raise SimError("not_found", f"The specified asset {asset.id} is not found.", field="asset_id")
         # reported: ListAssets is the only read that carries Error (here for "found", the reverse note).
-        return json_response(self._asset(ctx, asset, with_error=False))
+        return json_response(upstream_asset(ctx, asset, with_error=False))
 
     async def list_assets(self, ctx: Context) -> Response:
         b = ctx.body
@@ -231,7 +231,7 @@ class Anyfast(Dialect):
         never = never_resolve(self.option("never_resolve"))
         items = [a for a in items if resolves(ctx.state, a, never, self._by_form)]
         start = (page_number - 1) * page_size
-        page = [self._asset(ctx, a) for a in items[start : start + page_size]]
+        page = [upstream_asset(ctx, a) for a in items[start : start + page_size]]
         return json_response(
             {"PageNumber": page_number, "PageSize": page_size, "TotalCount": len(items), "Items": page}
         )
@@ -241,22 +241,6 @@ class Anyfast(Dialect):
         asset_id = ctx.body.text("Id", required=True)
         ctx.state.delete_asset(ctx.account, asset_id)
         return json_response({"Id": asset_id, "Deleted": True})
-
-    def _asset(self, ctx: Context, a: Asset, *, with_error: bool = True) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "Id": a.id,
-            "Name": a.name,
-            "URL": presigned_url(ctx, a.url, a.id),
-            "AssetType": a.asset_type,
-            "GroupId": a.group_id,
-            "Status": a.status,
-            "ProjectName": a.project,
-            "CreateTime": iso(a.created_at),
-            "UpdateTime": iso(a.updated_at),
-        }
-        if a.status == "Failed" and with_error:
-            data["Error"] = {"Code": a.error_code, "Message": a.error_message}  # inferred: upstream's GetAsset
-        return data
 
     async def unknown_action(self, ctx: Context) -> Response:
         action = ctx.request.path_params["action"]

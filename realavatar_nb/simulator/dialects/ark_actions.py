@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..state import Asset, Group, SimError
 from .base import iso
-from .upstream import ASSET_TYPES, STATUSES, choice, presigned_url, public_url, strings, upstream_paging, within
+from .upstream import ASSET_TYPES, STATUSES, choice, public_url, strings, upstream_asset, upstream_paging, within
 
 if TYPE_CHECKING:
     from .ark import ArkContext
@@ -178,20 +178,7 @@ def delete_asset(ctx: ArkContext) -> Result:
 
 def asset_result(ctx: ArkContext, a: Asset) -> Result:
     """Return GetAsset's ``Result`` (a ListAssets item): a fresh 12 h presigned URL on every read."""
-    data: Result = {
-        "Id": a.id,
-        "Name": a.name,
-        "URL": presigned_url(ctx, a.url, a.id),
-        "AssetType": a.asset_type,
-        "GroupId": a.group_id,
-        "Status": a.status,
-        "ProjectName": a.project,
-        "CreateTime": iso(a.created_at),
-        "UpdateTime": iso(a.updated_at or a.created_at),
-    }
-    if a.status == "Failed":
-        data["Error"] = {"Code": a.error_code, "Message": a.error_message}
-    return data
+    return upstream_asset(ctx, a)
 
 
 def group_result(g: Group) -> Result:

@@ -17,7 +17,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message
 
-from ..state import Job, SimError
+from ..state import Asset, Job, SimError
 from .base import Body, Context, iso
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "seedance_duration",
     "stamp",
     "strings",
+    "upstream_asset",
     "upstream_error_code",
     "upstream_paging",
     "within",
@@ -58,6 +59,28 @@ WIRE_NAMES: Final = {"asset_type": "AssetType", "url": "URL", "group_id": "Group
 def stamp(ts: float) -> str:
     """Return ``YYYYMMDDhhmmss`` (UTC), the head of upstream's RequestIds."""
     return "".join(c for c in iso(ts) if c.isdigit())
+
+
+def upstream_asset(ctx: Context, a: Asset, *, with_error: bool = True) -> dict[str, Any]:
+    """Return upstream's asset object (GetAsset's ``Result``, a ListAssets item), with a fresh 12 h URL.
+
+    ``Error{Code, Message}`` rides along on a failed asset unless ``with_error`` is false (a read that
+    does not carry it, as Anyfast's GetAsset was seen not to).
+    """
+    data: dict[str, Any] = {
+        "Id": a.id,
+        "Name": a.name,
+        "URL": presigned_url(ctx, a.url, a.id),
+        "AssetType": a.asset_type,
+        "GroupId": a.group_id,
+        "Status": a.status,
+        "ProjectName": a.project,
+        "CreateTime": iso(a.created_at),
+        "UpdateTime": iso(a.updated_at or a.created_at),
+    }
+    if a.status == "Failed" and with_error:
+        data["Error"] = {"Code": a.error_code, "Message": a.error_message}
+    return data
 
 
 def presigned_url(ctx: Context, url: str, key: str) -> str:
