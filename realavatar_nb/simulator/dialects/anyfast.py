@@ -28,10 +28,10 @@ from .base import MAX_INLINE_UPLOAD, Body, Context, Dialect, Handler, asset_refs
 from .upstream import (
     ASSET_TYPES,
     RATIOS,
-    STATUSES,
     ark_content,
     ark_tokens,
     choice,
+    listed_assets,
     multipart_upload,
     public_url,
     seedance_duration,
@@ -211,23 +211,7 @@ class Anyfast(Dialect):
     async def list_assets(self, ctx: Context) -> Response:
         b = ctx.body
         choice(b.text("model", default="volc-asset"), "model", tuple(_MODEL_TYPE))
-        f = b.obj("Filter")
-        with within("Filter"):
-            group_ids = strings(f, "GroupIds", max_items=100)
-            statuses = [choice(s, "Statuses", STATUSES) for s in strings(f, "Statuses", max_items=len(STATUSES))]
-            group_type = f.text("GroupType")
-            choice(group_type or "AIGC", "GroupType", ("AIGC", "LivenessFace"))
-            name = f.text("Name", max_len=64)
-        page_number, page_size = upstream_paging(b, default_size=10)  # inferred: ListAssetGroups' default size
-        sort_by = choice(b.text("SortBy", default="CreateTime"), "SortBy", ("CreateTime", "UpdateTime", "GroupId"))
-        descending = choice(b.text("SortOrder", default="Desc"), "SortOrder", ("Desc", "Asc")) == "Desc"
-        items = ctx.state.list_assets(
-            ctx.account, group_ids=group_ids or None, statuses=statuses or None, name=name, sort_by=sort_by,
-            descending=descending,
-        )  # fmt: skip
-        if group_type is not None:
-            groups = ctx.state.groups
-            items = [a for a in items if getattr(groups.get(a.group_id), "group_type", None) == group_type]
+        items, page_number, page_size = listed_assets(ctx)
         never = never_resolve(self.option("never_resolve"))
         items = [a for a in items if resolves(ctx.state, a, never, self._by_form)]
         start = (page_number - 1) * page_size

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..state import Asset, Group, SimError
 from .base import iso
-from .upstream import ASSET_TYPES, STATUSES, choice, public_url, strings, upstream_asset, upstream_paging, within
+from .upstream import (
+    ASSET_TYPES,
+    choice,
+    listed_assets,
+    public_url,
+    strings,
+    upstream_asset,
+    upstream_paging,
+    within,
+)
 
 if TYPE_CHECKING:
     from .ark import ArkContext
@@ -131,29 +140,8 @@ def get_asset(ctx: ArkContext) -> Result:
 
 
 def list_assets(ctx: ArkContext) -> Result:
-    b = ctx.body
-    f = b.obj("Filter")
-    with within("Filter"):
-        group_ids = strings(f, "GroupIds", max_items=100)
-        statuses = [choice(s, "Statuses", STATUSES) for s in strings(f, "Statuses", max_items=len(STATUSES))]
-        group_type = f.text("GroupType")
-        if group_type is not None:
-            choice(group_type, "GroupType", GROUP_TYPES)
-        name = f.text("Name", max_len=64)
-    number, size = upstream_paging(b, default_size=10)  # inferred: ListAssetGroups' default page size
-    sort_by = choice(b.text("SortBy", default="CreateTime"), "SortBy", ("CreateTime", "UpdateTime", "GroupId"))
-    descending = choice(b.text("SortOrder", default="Desc"), "SortOrder", ("Desc", "Asc")) == "Desc"
-    items = ctx.state.list_assets(
-        ctx.account, group_ids=group_ids or None, statuses=statuses or None, name=name, sort_by=sort_by,
-        descending=descending,
-    )  # fmt: skip
-    groups = ctx.state.groups
-    items = [
-        a
-        for a in items
-        if a.project == ctx.project
-        and (group_type is None or getattr(groups.get(a.group_id), "group_type", None) == group_type)
-    ]
+    items, number, size = listed_assets(ctx)
+    items = [a for a in items if a.project == ctx.project]
     page = [asset_result(ctx, a) for a in items[(number - 1) * size : number * size]]
     return {"Items": page, "TotalCount": len(items), "PageNumber": number, "PageSize": size}
 

@@ -31,6 +31,7 @@ __all__ = [
     "ark_tokens",
     "bounded",
     "choice",
+    "listed_assets",
     "multipart_upload",
     "presigned_url",
     "public_url",
@@ -59,6 +60,33 @@ WIRE_NAMES: Final = {"asset_type": "AssetType", "url": "URL", "group_id": "Group
 def stamp(ts: float) -> str:
     """Return ``YYYYMMDDhhmmss`` (UTC), the head of upstream's RequestIds."""
     return "".join(c for c in iso(ts) if c.isdigit())
+
+
+def listed_assets(ctx: Context) -> tuple[list[Asset], int, int]:
+    """Return the assets a ListAssets body asks for (its Filter, sorted), and its page number and size.
+
+    ``Filter{GroupIds, Statuses, GroupType, Name}`` are AND-combined (reference/upstream.md §3.10).
+    """
+    b = ctx.body
+    f = b.obj("Filter")
+    with within("Filter"):
+        group_ids = strings(f, "GroupIds", max_items=100)
+        statuses = [choice(s, "Statuses", STATUSES) for s in strings(f, "Statuses", max_items=len(STATUSES))]
+        group_type = f.text("GroupType")
+        if group_type is not None:
+            choice(group_type, "GroupType", ("AIGC", "LivenessFace"))
+        name = f.text("Name", max_len=64)
+    number, size = upstream_paging(b, default_size=10)  # inferred: ListAssetGroups' default page size
+    sort_by = choice(b.text("SortBy", default="CreateTime"), "SortBy", ("CreateTime", "UpdateTime", "GroupId"))
+    descending = choice(b.text("SortOrder", default="Desc"), "SortOrder", ("Desc", "Asc")) == "Desc"
+    items = ctx.state.list_assets(
+        ctx.account, group_ids=group_ids or None, statuses=statuses or None, name=name, sort_by=sort_by,
+        descending=descending,
+    )  # fmt: skip
+    if group_type is not None:
+        groups = ctx.state.groups
+        items = [a for a in items if getattr(groups.get(a.group_id), "group_type", None) == group_type]
+    return items, number, size
 
 
 def upstream_asset(ctx: Context, a: Asset, *, with_error: bool = True) -> dict[str, Any]:
