@@ -76,7 +76,6 @@ class Cloud:
     """One upstream: where its two planes live and how requests to it are signed."""
 
     name: str
-    label: str
     region: str
     control_url: str
     data_url: str
@@ -84,10 +83,10 @@ class Cloud:
     console: str
 
 
-BYTEPLUS: Final = Cloud("byteplus", "BytePlus", "ap-southeast-1", "https://open.byteplusapi.com",
+BYTEPLUS: Final = Cloud("byteplus", "ap-southeast-1", "https://open.byteplusapi.com",
                         "https://ark.ap-southeast.bytepluses.com/api/v3", "dreamina-seedance-2-0-260128",
                         "console.byteplus.com")  # fmt: skip
-VOLCENGINE: Final = Cloud("volcengine", "Volcengine", "cn-beijing", "https://ark.cn-beijing.volcengineapi.com",
+VOLCENGINE: Final = Cloud("volcengine", "cn-beijing", "https://ark.cn-beijing.volcengineapi.com",
                           "https://ark.cn-beijing.volces.com/api/v3", "doubao-seedance-2-0-260128",
                           "console.volcengine.com")  # fmt: skip
 
