@@ -16,32 +16,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
 import httpx
 
 from .._exceptions import ConfigurationError, ProviderError
-from .._models import GenerationJob, GenerationRequest, VerificationSession
+from .._models import GenerationJob, VerificationSession
 from .._types import AssetStatus, JobStatus, VerificationStatus
-from .base import (
-    NEW_API_JOB_STATUSES,
-    ErrorFields,
-    id_argument,
-    path_segment,
-)
+from ..generation.request import GenerationRequest
+from .base import NEW_API_JOB_STATUSES, ErrorFields, id_argument, path_segment
 from .base import reason as _reason
 from .base import sent_json as _sent_json
 from .base import sent_text as _sent_text
-from .upstream import (
-    ARK_JOB_STATUSES,
-    NO_CALLBACK,
-    UpstreamAdapter,
-    ark_task,
-    content_urls,
-    error_fields,
-    status_of_code,
-)
+from .upstream import ARK_JOB_STATUSES, UpstreamAdapter, ark_task, content_urls, error_fields
 
 __all__ = ["Anyfast"]
 
@@ -58,7 +47,7 @@ class Anyfast(UpstreamAdapter):
     # No status field: a non-empty GroupId is verified; failed/expired arrive as errors (parse_get_verification).
     verification_statuses: ClassVar[Mapping[str, VerificationStatus]] = {}
     # The GetAsset schema lists Active/Inactive, the guides wait for Active and report FaceMismatch:
-    # Inactive is "not usable yet" (processing), unless an Error rides along (then failed; see _asset).
+    # Inactive is "not usable yet" (processing), unless an Error rides along (then failed; see asset_from).
     asset_statuses: ClassVar[Mapping[str, AssetStatus]] = {
         "Processing": "processing",
         "Active": "active",
@@ -80,11 +69,9 @@ class Anyfast(UpstreamAdapter):
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: any 4xx/5xx, or an upstream ``Error`` / non-success code in a 200."""
         found, (code, message), request_id = error_fields(body)
-        status = response.status_code
-        if status < 400:
-            if not found:
-                return None
-            status = status_of_code(code)  # some gateways answer upstream errors with HTTP 200
+        status = self.refusal_status(response, code, refused=found)
+        if status is None:
+            return None
         text = message or response.reason_phrase or "request refused"
         if code and code not in text:
             text = f"{code}: {text}"
@@ -100,9 +87,7 @@ class Anyfast(UpstreamAdapter):
     ) -> httpx.Request:
         # reported: OpenMontage tools/video/_anyfast.py (without CallbackURL the session is refused, though
         # the published schema marks it optional); the result is polled with the token either way.
-        body: dict[str, Any] = {"CallbackURL": callback_url or NO_CALLBACK}
-        if project:
-            body["ProjectName"] = project  # upstream's field; the group is created in that project
+        body = self.session_body(callback_url, project)
         return self.request("POST", f"{A}/CreateVisualValidateSession", json_body=body)
 
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
@@ -192,17 +177,10 @@ class Anyfast(UpstreamAdapter):
         # The envelope's data (a bare Ark task is read as is); its own `data` is the upstream
         # Ark task (content.video_url, error, model).
         task = body.obj("data") or body
-        upstream = task.obj("data") or task
-        error = upstream.obj("error")
-        return GenerationJob(
-            id=task.required("task_id", "id"),
-            status=self.status("job", task, "status"),
-            video_url=task.link("result_url") or upstream.obj("content").link("video_url"),
-            model=upstream.text("model"),
-            error_code=_reason(error.get("code")),
-            error_message=_reason(task.get("fail_reason")) or _reason(error.get("message")),
-            provider=self.name,
-        )
+        job = self.ark_job(task.obj("data") or task, holder=task)
+        video = task.link("result_url") or job.video_url
+        message = _reason(task.get("fail_reason")) or job.error_message
+        return replace(job, video_url=video, error_message=message)
 
 
 def _asset_type(asset_type: str) -> str:

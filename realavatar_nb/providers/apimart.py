@@ -26,39 +26,41 @@ import httpx
 
 from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidArgumentError, ProviderError, ServerError
-from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
+from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .._types import JobStatus
+from ..generation.request import GenerationRequest
 from .base import (
     LINK_TTL,
-    NEUTRAL_VERIFICATION_STATUSES,
+    TASK_VERIFICATION_STATUSES,
     UPSTREAM_ASSET_STATUSES,
     Adapter,
     ErrorFields,
     Fields,
     Next,
     Step,
+    asset_kind,
+    asset_kind_or_none,
+    body_code,
+    compact,
     h5_language,
     id_argument,
     nested_error,
+    obj,
     path_segment,
-    reference_kind,
+    reason,
+    sent_json,
+    sent_text,
     verification_outcome,
     with_lng,
 )
-from .base import asset_kind as _kind
-from .base import asset_kind_or_none as _kind_or_none
-from .base import body_code as _body_code
-from .base import compact as _compact
-from .base import obj as _obj
-from .base import reason as _reason
-from .base import sent_json as _sent_json
-from .base import sent_text as _sent_text
+from .generation import ROLE_FEATURES, grouped_order, options, sent_references, usage_tokens
 
 __all__ = ["Apimart"]
 
 REAL_AVATAR: Final = "/v1/seedance2/real-avatar"
 TASKS: Final = "/v1/tasks"
 GENERATIONS: Final = "/v1/videos/generations"
+OPTIONS: Final = ("seed", "generate_audio", "return_last_frame")  # the page's settings beside the ratio
 HANDLE: Final = "realavatar_asset"  # request extension: the review handle a get_asset asked about
 LOCALE: Final = "realavatar_locale"  # request extension: the H5 language asked for at create
 # Task statuses (pending, processing, completed, failed, cancelled); `submitted` is the generation create's.
@@ -73,7 +75,7 @@ class Apimart(Adapter):
     default_base_url = "https://api.apimart.ai"
     # inferred: Step 2's answer is not shown; a synchronous answer or a completed task's result
     # carries upstream's GroupId (snake_cased) and, maybe, a status in these spellings.
-    verification_statuses = NEUTRAL_VERIFICATION_STATUSES
+    verification_statuses = TASK_VERIFICATION_STATUSES
     asset_statuses = UPSTREAM_ASSET_STATUSES
     job_statuses: ClassVar[Mapping[str, JobStatus]] = {
         "submitted": "queued",
@@ -84,6 +86,7 @@ class Apimart(Adapter):
         "cancelled": "cancelled",
     }
     default_model = "doubao-seedance-2.0-face"  # real-person assets are recommended with the -face models
+    generation_features = ROLE_FEATURES | {"plain_url", *OPTIONS}
     batch_max: ClassVar[int] = 20  # inferred: private-avatar's documented per-request limit
 
     def __init__(self, base_url: str | None, api_key: Secret, *, project: str = "default") -> None:
@@ -96,13 +99,13 @@ class Apimart(Adapter):
 
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: any 4xx/5xx, or a body ``code`` other than 200."""
-        body_code = _body_code(body.get("code")) if isinstance(body, dict) else None
-        if response.status_code < 400 and body_code in (None, 200):
+        answered_code = body_code(body.get("code")) if isinstance(body, dict) else None
+        if response.status_code < 400 and answered_code in (None, 200):
             return None
         if response.status_code >= 400:
             status = response.status_code
         else:  # a 200 carrying the failure in the body
-            status = body_code if body_code is not None and 400 <= body_code <= 599 else 400
+            status = answered_code if answered_code is not None and 400 <= answered_code <= 599 else 400
         request_id = response.headers.get("x-request-id")
         return self.refusal(response, body, status=status, error=_error_fields(body), request_id=request_id)
 
@@ -129,7 +132,7 @@ class Apimart(Adapter):
         self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
         # No locale or biz_id field: the language goes into the H5 link's `lng` once it is known.
-        body = _compact({"callback_url": callback_url, "project_name": project or self.project})
+        body = compact({"callback_url": callback_url, "project_name": project or self.project})
         request = self.request("POST", REAL_AVATAR, json_body=body)
         if locale:
             request.extensions[LOCALE] = locale
@@ -214,12 +217,12 @@ class Apimart(Adapter):
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
         """Return one asset per submitted item: review handles while the task runs (see the module doc)."""
         task, task_id = self._task(response)
-        sent = _sent_json(response)
-        items = [_obj(i) for i in sent.get("assets") or []]
-        sources = [source] if source and len(items) == 1 else [_sent_text(i.get("url")) for i in items]
+        sent = sent_json(response)
+        items = [obj(i) for i in sent.get("assets") or []]
+        sources = [source] if source and len(items) == 1 else [sent_text(i.get("url")) for i in items]
         placeholders = [
-            Asset(id=f"{task_id}#{i}", group_id=group_id, status="processing", name=_sent_text(item.get("name")),
-                  asset_type=_kind_or_none(sent.get("asset_type")), source=sources[i])
+            Asset(id=f"{task_id}#{i}", group_id=group_id, status="processing", name=sent_text(item.get("name")),
+                  asset_type=asset_kind_or_none(sent.get("asset_type")), source=sources[i])
             for i, item in enumerate(items)
         ]  # fmt: skip
         return self._review(task, placeholders)
@@ -233,8 +236,8 @@ class Apimart(Adapter):
         body = {
             "group_id": id_argument(group_id, "group_id"),
             "project_name": self.project,
-            "asset_type": _kind(asset_type),
-            "assets": [_compact({"url": url, "name": name}) for url, name in items],
+            "asset_type": asset_kind(asset_type),
+            "assets": [compact({"url": url, "name": name}) for url, name in items],
         }
         return self.request("POST", REAL_AVATAR, json_body=body)
 
@@ -312,31 +315,28 @@ class Apimart(Adapter):
     # -- generation ------------------------------------------------------------------------
 
     def build_generate(self, request: GenerationRequest) -> httpx.Request:
-        body: dict[str, Any] = _compact({
-            "model": self.model_for(request),
-            "prompt": request.prompt,
-            "duration": request.duration,
-            "size": request.ratio,  # APIMart's name for the aspect ratio
-            "resolution": request.resolution,
-            "seed": request.seed,
-        })  # fmt: skip
-        for asset in request.references:
-            kind = reference_kind(asset)
+        body: dict[str, Any] = {"model": self.model_for(request), "prompt": request.prompt,
+                                "duration": request.duration, "size": request.ratio,  # APIMart's name for the ratio
+                                "resolution": request.resolution} | options(request, OPTIONS)  # fmt: skip
+        for uri, kind, role in sent_references(request):
             if kind == "Image":
-                body.setdefault("image_with_roles", []).append({"url": asset.uri, "role": "reference_image"})
-            else:
-                body.setdefault(f"{kind.lower()}_urls", []).append(asset.uri)
+                body.setdefault("image_with_roles", []).append({"url": uri, "role": role})
+            else:  # videos and audios go by URL alone; their role is the kind's reference role
+                body.setdefault(f"{kind.lower()}_urls", []).append(uri)
         return self.request("POST", GENERATIONS, json_body=body)
+
+    def content_order(self, request: GenerationRequest) -> list[int | None]:
+        return grouped_order(request)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
         task, _ = self._task(response)  # data: [{status: "submitted", task_id}]
-        sent = _sent_json(response)
-        refs = [_obj(i).get("url") for i in sent.get("image_with_roles") or []]
+        sent = sent_json(response)
+        refs = [obj(i).get("url") for i in sent.get("image_with_roles") or []]
         refs += [u for key in ("image_urls", "video_urls", "audio_urls") for u in sent.get(key) or []]
         return GenerationJob(
             id=task.required("task_id", "id"),
             status=self.status("job", task, "status") if task.get("status") is not None else "queued",
-            model=_sent_text(sent.get("model")),
+            model=sent_text(sent.get("model")),
             references=tuple(r for r in refs if isinstance(r, str)),
             provider=self.name,
         )
@@ -355,6 +355,9 @@ class Apimart(Adapter):
             error_code=code,
             error_message=message,
             provider=self.name,
+            # inferred: the last frame beside the video in `result`, usage beside the status (Ark's names).
+            last_frame_url=task.obj("result").first_link("last_frame_url"),
+            tokens=usage_tokens(task),
         )
 
 
@@ -376,5 +379,5 @@ def _error_fields(body: Any) -> ErrorFields:
         return ErrorFields(None, None)
     code, message = nested_error(body)
     if code is None and body.get("code") not in (None, 200, "200"):
-        code = _reason(body.get("code"))
-    return ErrorFields(code, message or _reason(body.get("message")) or _reason(body.get("msg")))
+        code = reason(body.get("code"))
+    return ErrorFields(code, message or reason(body.get("message")) or reason(body.get("msg")))

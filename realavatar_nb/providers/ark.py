@@ -24,8 +24,9 @@ import httpx
 
 from .._config import Secret, Settings
 from .._exceptions import AuthenticationError, MissingAPIKeyError, ProviderError
-from .._models import GenerationJob, GenerationRequest, VerificationSession
-from .._types import AssetStatus, JobStatus, VerificationStatus
+from .._models import GenerationJob, VerificationSession
+from .._types import AssetStatus, VerificationStatus
+from ..generation.request import GenerationRequest
 from .base import (
     RETRY,
     UPSTREAM_ASSET_STATUSES,
@@ -39,15 +40,7 @@ from .base import (
 from .base import reason as _reason
 from .base import sent_json as _sent_json
 from .signing import AccessKey, sign
-from .upstream import (
-    ARK_JOB_STATUSES,
-    NO_CALLBACK,
-    UpstreamAdapter,
-    ark_task,
-    content_urls,
-    error_fields,
-    status_of_code,
-)
+from .upstream import UpstreamAdapter, ark_task, content_urls, error_fields
 
 __all__ = ["Ark", "BytePlus", "Cloud", "Volcengine"]
 
@@ -97,8 +90,9 @@ class Ark(UpstreamAdapter):
     cloud: ClassVar[Cloud]
     verification_statuses: ClassVar[Mapping[str, VerificationStatus]] = {}  # a GroupId is the verdict
     asset_statuses: ClassVar[Mapping[str, AssetStatus]] = UPSTREAM_ASSET_STATUSES
-    job_statuses: ClassVar[Mapping[str, JobStatus]] = ARK_JOB_STATUSES
     can_list_assets = True
+    can_cancel_job = True
+    can_list_jobs = True
     can_delete_asset = True
     can_delete_group = True
     reads_assets_by_list = True  # inferred: upstream's GetAsset may miss LivenessFace assets as Anyfast's does
@@ -163,12 +157,10 @@ class Ark(UpstreamAdapter):
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: any 4xx/5xx, or upstream's ``Error`` in a 200, with what to do."""
         _, (code, message), request_id = error_fields(body)
-        status = response.status_code
-        if status < 400:
-            # Only the control plane's ResponseMetadata.Error refuses in a 200: a task's own `error` is its failure.
-            if upstream_error(body) is None:
-                return None
-            status = status_of_code(code)
+        # Only the control plane's ResponseMetadata.Error refuses in a 200: a task's own `error` is its failure.
+        status = self.refusal_status(response, code, refused=upstream_error(body) is not None)
+        if status is None:
+            return None
         text = message or response.reason_phrase or "request refused"
         advice = self._advice(code, _request_of(response))
         if advice:
@@ -196,10 +188,7 @@ class Ark(UpstreamAdapter):
     def build_create_verification(
         self, *, callback_url: str | None, biz_id: str | None, locale: str | None, project: str | None = None
     ) -> httpx.Request:
-        body: dict[str, Any] = {"CallbackURL": callback_url or NO_CALLBACK}
-        if project:
-            body["ProjectName"] = project
-        return self.action("CreateVisualValidateSession", body)
+        return self.action("CreateVisualValidateSession", self.session_body(callback_url, project))
 
     def build_get_verification(self, session: VerificationSession, *, result_code: str | None) -> httpx.Request:
         return self.action("GetVisualValidateResult", {"BytedToken": session.byted_token.reveal()}, retry=True)
@@ -245,13 +234,21 @@ class Ark(UpstreamAdapter):
         return self.task_request("GET", f"{TASKS}/{path_segment(job_id, 'job_id')}", retry=True)
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
-        task = self.fields(self.check(response), "")
-        error = task.obj("error")
-        return GenerationJob(
-            id=task.required("id"), status=self.status("job", task, "status"),
-            video_url=task.obj("content").link("video_url"), model=task.text("model"),
-            error_code=_reason(error.get("code")), error_message=_reason(error.get("message")), provider=self.name,
-        )  # fmt: skip
+        return self.ark_job(self.fields(self.check(response), ""))
+
+    def build_cancel_job(self, job_id: str) -> httpx.Request:
+        # DELETE cancels a queued task (and deletes a finished one's record): a lost answer may be sent again.
+        return self.task_request("DELETE", f"{TASKS}/{path_segment(job_id, 'job_id')}", retry=True)
+
+    def build_list_jobs(self, page: int, page_size: int, status: str | None, model: str | None) -> httpx.Request:
+        params = {"page_num": page, "page_size": page_size, "filter.status": status, "filter.model": model}
+        return self.task_request("GET", TASKS, params={k: v for k, v in params.items() if v is not None}, retry=True)
+
+    def parse_list_jobs(self, response: httpx.Response) -> tuple[list[GenerationJob], int]:
+        body = self.fields(self.check(response), "")
+        total = body.get("total")
+        jobs = [self.ark_job(task) for task in body.objects("items")]
+        return jobs, total if isinstance(total, int) and not isinstance(total, bool) else len(jobs)
 
 
 def _request_of(response: httpx.Response) -> httpx.Request | None:

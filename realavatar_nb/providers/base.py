@@ -35,58 +35,45 @@ from .._exceptions import (
     UnknownStatusError,
     UnsupportedOperationError,
 )
-from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
+from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .._types import AssetStatus, JobStatus, VerificationStatus
+from ..generation.request import GenerationRequest
 from . import wire
 from .fields import Fields, describe, obj, parse_time, reason, unescape_link
+from .statuses import (
+    NEUTRAL_ASSET_STATUSES,
+    NEUTRAL_JOB_STATUSES,
+    NEUTRAL_VERIFICATION_STATUSES,
+    NEW_API_JOB_STATUSES,
+    TASK_VERIFICATION_STATUSES,
+    UPSTREAM_ASSET_STATUSES,
+)
 
 # wire's pieces are re-exported whole (``__all__`` below): a new one is listed once, in ``wire.__all__``.
 from .wire import *  # noqa: F403
-from .wire import ErrorFields, error_for_status, sent_count, sent_json
+from .wire import ErrorFields, error_for_status
 
 __all__ = [
     "LINK_TTL",
+    "NEUTRAL_ASSET_STATUSES",
+    "NEUTRAL_JOB_STATUSES",
     "NEUTRAL_VERIFICATION_STATUSES",
     "NEW_API_JOB_STATUSES",
     "RETRY",
+    "TASK_VERIFICATION_STATUSES",
     "UPSTREAM_ASSET_STATUSES",
     "Adapter",
     "Fields",
     "Next",
     "Step",
-    "another_page",
     "obj",
     "parse_time",
     "reason",
     "unescape_link",
-    "verification_outcome",
 ]
 __all__ += wire.__all__
 
 T = TypeVar("T")
-# The neutral spellings themselves, `processing` read as pending: APIMart and toapis (both inferred).
-NEUTRAL_VERIFICATION_STATUSES: Final[Mapping[str, VerificationStatus]] = {
-    "pending": "pending",
-    "processing": "pending",
-    "verified": "verified",
-    "failed": "failed",
-    "expired": "expired",
-}
-# Upstream's asset statuses, passed through as they are by APIMart, Crun and EasyRouter.
-UPSTREAM_ASSET_STATUSES: Final[Mapping[str, AssetStatus]] = {
-    "Processing": "processing",
-    "Active": "active",
-    "Failed": "failed",
-}
-# new-api's task spellings, passed through by the gateways built on it (Anyfast, EasyRouter).
-NEW_API_JOB_STATUSES: Final[Mapping[str, JobStatus]] = {
-    "NOT_START": "queued",
-    "SUBMITTED": "queued",
-    "QUEUED": "queued",
-    "IN_PROGRESS": "running",
-    "SUCCESS": "succeeded",
-    "FAILURE": "failed",
-}
 RETRY = "realavatar_retry"  # request extension: safe to send again (a read, or an idempotent call)
 LINK_TTL: Final = timedelta(seconds=120)  # upstream's H5 link life, for answers that name no expiry
 
@@ -100,31 +87,6 @@ class Next(Generic[T]):
 
 
 Step: TypeAlias = T | Next[T]
-
-
-def verification_outcome(
-    status: VerificationStatus, group_id: str | None, *, result_code: str | None, session: VerificationSession
-) -> Verification:
-    """Return a session's outcome: ``verified`` only with its GroupId (upstream's rule), else still ``pending``."""
-    if status == "verified" and not group_id:
-        status = "pending"
-    group = group_id if status == "verified" else None
-    return Verification(status=status, group_id=group, result_code=result_code, session_id=session.id)
-
-
-def another_page(
-    page: Fields, response: httpx.Response, count: int, keys: tuple[str, str, str], page_size: int
-) -> bool:
-    """Return whether a page of ``count`` assets has another after it: its number × size is short of the total.
-
-    ``keys`` are the answer's page number, page size and total (the request names the first two
-    alike); where the answer leaves its number or size out, the request's stand in, else 1 and ``page_size``.
-    """
-    number, size, total = keys
-    sent = sent_json(response)
-    page_number = page.count(number) or sent_count(sent.get(number), 1)
-    size_of_page = page.count(size) or sent_count(sent.get(size), page_size)
-    return count > 0 and page_number * size_of_page < (page.count(total) or 0)
 
 
 class Adapter:
@@ -151,6 +113,11 @@ class Adapter:
     # Real-person assets are read through the group's list (``build_list_assets``), GetAsset only the
     # fallback: where GetAsset resolves AIGC assets only and the list alone carries the Error (Anyfast).
     reads_assets_by_list: ClassVar[bool] = False
+    # The generation features the seller's body has a field for (``generation.checks.features_of``);
+    # a request using another is refused before sending. Cancel and list: ``can_cancel_job``/``can_list_jobs``.
+    generation_features: ClassVar[frozenset[str]] = frozenset()
+    can_cancel_job: ClassVar[bool] = False
+    can_list_jobs: ClassVar[bool] = False
 
     def __init__(self, base_url: str | None, api_key: Secret) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -331,8 +298,11 @@ class Adapter:
         raise NotImplementedError
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> Step[list[Asset]]:
-        """Return the uploaded assets, ``processing`` until their checks end."""
-        raise NotImplementedError
+        """Return the uploaded assets, ``processing`` until their checks end.
+
+        Where the answer is the new asset's own object, as a read's is, ``asset_from`` reads it.
+        """
+        return [self.asset_from(self.payload(response), group_id=group_id, source=source)]
 
     def build_upload_file(
         self, group_id: str, path_or_bytes: str | bytes, filename: str | None = None, asset_type: str = "Image",
@@ -347,6 +317,10 @@ class Adapter:
 
     def parse_get_asset(self, response: httpx.Response) -> Step[Asset]:
         """Return the asset with its neutral status and, when it failed, upstream's error code."""
+        return self.asset_from(self.payload(response))
+
+    def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
+        """Return the asset an answer's object describes; ``group_id`` and ``source`` stand in where it names none."""
         raise NotImplementedError
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
@@ -366,11 +340,20 @@ class Adapter:
         raise self.unsupported("delete asset groups", "delete it in the provider's console.")
 
     def build_generate(self, request: GenerationRequest) -> httpx.Request:
-        """Return the request that starts the Seedance 2.0 job ``request`` asks for (a create: never retried).
+        """Return the request that starts the Seedance 2.x job ``request`` asks for (a create: never retried).
 
-        Its references are sent as ``asset://`` URIs; a ``model`` of ``None`` is ``default_model`` (``model_for``).
+        Its references arrive resolved (``generation.sent_references``); a ``model`` of ``None`` is
+        ``model_for``'s choice.
         """
         raise NotImplementedError
+
+    def content_order(self, request: GenerationRequest) -> list[int | None]:
+        """Return, for each index of upstream's ``content[]``, the reference it holds (``None``: the text).
+
+        Upstream's refusals name ``content[N]``; this maps N back to what the caller passed.
+        """
+        # inferred for sellers that rebuild the body: the text first, then the references as sent.
+        return [None, *range(len(request.references))] if request.prompt else list(range(len(request.references)))
 
     def parse_generate(self, response: httpx.Response) -> Step[GenerationJob]:
         """Return the started job (``queued`` unless the answer says more), with what was sent."""
@@ -382,4 +365,16 @@ class Adapter:
 
     def parse_get_job(self, response: httpx.Response) -> GenerationJob:
         """Return the job with its neutral status, its video URL once succeeded, or its error."""
+        raise NotImplementedError
+
+    def build_cancel_job(self, job_id: str) -> httpx.Request:
+        """Return the cancel of a queued job, where ``can_cancel_job`` (the answer is only checked)."""
+        raise self.unsupported("cancel generation jobs", "let it run, or cancel it in the provider's console.")
+
+    def build_list_jobs(self, page: int, page_size: int, status: str | None, model: str | None) -> httpx.Request:
+        """Return one page of the account's jobs, where ``can_list_jobs``, filtered by neutral status and model."""
+        raise self.unsupported("list generation jobs", "read the ledger: client.ledger.frame('jobs').")
+
+    def parse_list_jobs(self, response: httpx.Response) -> tuple[list[GenerationJob], int]:
+        """Return (the page's jobs, the total across pages)."""
         raise NotImplementedError

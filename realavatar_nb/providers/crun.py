@@ -17,33 +17,36 @@ import httpx
 
 from .._config import Secret
 from .._exceptions import ConfigurationError, InvalidRequestError, ProviderError, ServerError
-from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
+from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .._types import RESULT_CODE_PASSED, JobStatus, VerificationStatus
+from ..generation.request import FRAME_ROLES, GenerationRequest
 from .base import (
     LINK_TTL,
     UPSTREAM_ASSET_STATUSES,
     Adapter,
+    Fields,
+    asset_kind,
+    asset_kind_or_none,
+    body_code,
+    compact,
     error_for_status,
     h5_language,
     id_argument,
-    reference_kind,
+    obj,
+    reason,
+    sent_json,
+    sent_text,
     token_session_id,
     with_lng,
 )
-from .base import asset_kind as _kind
-from .base import asset_kind_or_none as _kind_or_none
-from .base import body_code as _body_code
-from .base import compact as _compact
-from .base import obj as _obj
-from .base import reason as _reason
-from .base import sent_json as _sent_json
-from .base import sent_text as _sent_text
+from .generation import ROLE_FEATURES, grouped_order, options, sent_references, usage_tokens
 
 __all__ = ["Crun"]
 
 P: Final = "/api/v1/client/job"
 R2V: Final = "bytedance/seedance2-0-r2v"
 I2V: Final = "bytedance/seedance2-0-i2v"
+INPUT_OPTIONS: Final = ("generate_audio", "return_last_frame", "seed")  # seed: inferred, beside the documented two
 # Not documented: how visual-validate-result refuses a token whose session ended. A 400/422 whose
 # message names the session's end is an outcome, not an error (see parse_get_verification).
 _EXPIRED: Final = re.compile(r"expire", re.I)
@@ -74,17 +77,18 @@ class Crun(Adapter):
         "canceled": "cancelled",
     }
     default_model = R2V
+    generation_features = ROLE_FEATURES | {"plain_url", "callback_url", *INPUT_OPTIONS}
 
     # -- errors ----------------------------------------------------------------------------
 
     def error_from(self, response: httpx.Response, body: Any) -> ProviderError | None:
         """Return the error in an answer: a body ``code`` other than 200 (whatever the HTTP status), or a 4xx/5xx."""
-        body_code = _body_code(body.get("code")) if isinstance(body, dict) else None
-        if response.status_code < 400 and body_code in (None, 200):
+        answered_code = body_code(body.get("code")) if isinstance(body, dict) else None
+        if response.status_code < 400 and answered_code in (None, 200):
             return None
         # The body's code is the documented one; the HTTP status may or may not repeat it.
-        status = body_code if body_code is not None and body_code != 200 else response.status_code
-        message = (_reason(body.get("message")) if isinstance(body, dict) else None) or response.reason_phrase
+        status = answered_code if answered_code is not None and answered_code != 200 else response.status_code
+        message = (reason(body.get("message")) if isinstance(body, dict) else None) or response.reason_phrase
         message = message or "request refused"
         kwargs: dict[str, Any] = {"provider": self.name, "status_code": status, "code": str(status), "body": body}
         if status == 455:
@@ -103,7 +107,7 @@ class Crun(Adapter):
     ) -> httpx.Request:
         # The language is the H5 link's `lng`, replaced in the answer's link; it is sent too, for a
         # gateway that builds the link itself. Crun has no biz_id or project field.
-        body = _compact({"callback_url": callback_url, "lng": h5_language(locale) if locale else None})
+        body = compact({"callback_url": callback_url, "lng": h5_language(locale) if locale else None})
         return self.request("POST", f"{P}/visual-validate-session", json_body=body)
 
     def parse_create_verification(self, response: httpx.Response, *, callback_url: str | None) -> VerificationSession:
@@ -120,7 +124,7 @@ class Crun(Adapter):
             # No session id upstream, and the token is a secret: its fingerprint names the session.
             id=token_session_id(token),
             provider=self.name,
-            h5_link=Secret(with_lng(link, _sent_text(_sent_json(response).get("lng")))),
+            h5_link=Secret(with_lng(link, sent_text(sent_json(response).get("lng")))),
             byted_token=Secret(token),
             expires_at=expires or now + LINK_TTL,
             callback_url=data.link("CallbackURL") or callback_url,
@@ -160,22 +164,22 @@ class Crun(Adapter):
     def build_upload(self, *, group_id: str, url: str, asset_type: str, name: str | None) -> httpx.Request:
         # inferred: name's required-ness is not shown; the file name stands in when none is given.
         name = name or urlsplit(url).path.rsplit("/", 1)[-1][:64] or "asset"
-        body = {"name": name, "asset_type": _kind(asset_type), "asset_url": url,
+        body = {"name": name, "asset_type": asset_kind(asset_type), "asset_url": url,
                 "group_id": id_argument(group_id, "group_id")}  # fmt: skip
         return self.request("POST", f"{P}/asset-upload", json_body=body)
 
     def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
         data = self.payload(response)
         asset_id = data.required("AssetId")
-        sent = _sent_json(response)
+        sent = sent_json(response)
         return [
             Asset(
                 id=asset_id,
                 group_id=group_id,
                 status="processing",  # upload only queues the checks
-                name=_sent_text(sent.get("name")),
-                asset_type=_kind_or_none(sent.get("asset_type")),
-                source=source or _sent_text(sent.get("asset_url")),
+                name=sent_text(sent.get("name")),
+                asset_type=asset_kind_or_none(sent.get("asset_type")),
+                source=source or sent_text(sent.get("asset_url")),
             )
         ]
 
@@ -183,49 +187,59 @@ class Crun(Adapter):
         params = {"asset_id": id_argument(asset_id, "asset_id")}
         return self.request("GET", f"{P}/asset-info", params=params, retry=True)
 
-    def parse_get_asset(self, response: httpx.Response) -> Asset:
-        data = self.payload(response)
+    def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
         error = data.obj("Error")
         # CreateTime/UpdateTime come as ISO strings or Unix seconds (both seen); Asset keeps neither.
         return Asset(
             id=data.required("AssetId", "Id"),
-            group_id=data.text("GroupId"),
+            group_id=data.text("GroupId") or group_id,
             status=self.status("asset", data, "Status"),
             name=data.text("Name"),
-            asset_type=_kind_or_none(data.get("AssetType")),
-            error_code=_reason(error.get("Code")),
-            error_message=_reason(error.get("Message")),
+            asset_type=asset_kind_or_none(data.get("AssetType")),
+            error_code=reason(error.get("Code")),
+            error_message=reason(error.get("Message")),
+            source=source,
         )
 
     # -- generation ------------------------------------------------------------------------
 
+    def model_for(self, request: GenerationRequest) -> str:
+        """Return the model named, else i2v for first/last frames and r2v for references."""
+        frames = any(ref.effective_role in FRAME_ROLES for ref in request.references)
+        return request.model or (I2V if frames else R2V)
+
     def build_generate(self, request: GenerationRequest) -> httpx.Request:
         model = self.model_for(request)
         fields: dict[str, Any] = {"prompt": request.prompt, "resolution": request.resolution,
-                                  "aspect_ratio": request.ratio, "duration": request.duration,
-                                  "seed": request.seed}  # fmt: skip
-        references = request.references
-        kinds = [reference_kind(a) for a in references]
+                                  "aspect_ratio": request.ratio, "duration": request.duration}  # fmt: skip
+        fields |= options(request, INPUT_OPTIONS, rename={"generate_audio": "audio"})
+        sent = sent_references(request)
         if model == I2V:
-            if any(kind != "Image" for kind in kinds):
+            if any(kind != "Image" for _, kind, _ in sent):
                 raise ConfigurationError(f"{I2V} takes only images; use {R2V} for video or audio references.")
-            fields["img_urls"] = [a.uri for a in references]
+            # inferred: img_urls in frame order (first, last); pictures given no role are frames in their order.
+            framed = [uri for role in ("first_frame", "last_frame") for uri, _, r in sent if r == role]
+            fields["img_urls"] = framed or [uri for uri, kind, _ in sent if kind == "Image"]
         else:
-            for asset, kind in zip(references, kinds, strict=True):
-                fields.setdefault(f"reference_{kind.lower()}s", []).append(asset.uri)
-        return self.request("POST", f"{P}/CreateTask", json_body={"model": model, "input": _compact(fields)})
+            for uri, kind, _ in sent:
+                fields.setdefault(f"reference_{kind.lower()}s", []).append(uri)
+        body = {"model": model, "input": fields} | options(request, ("callback_url",))
+        return self.request("POST", f"{P}/CreateTask", json_body=body)
+
+    def content_order(self, request: GenerationRequest) -> list[int | None]:
+        return grouped_order(request)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
         data = self.payload(response)
         task_id = data.required("task_id")
-        sent = _sent_json(response)
-        inputs = _obj(sent.get("input"))
+        sent = sent_json(response)
+        inputs = obj(sent.get("input"))
         refs = [u for key in ("img_urls", "reference_images", "reference_videos", "reference_audios")
                 for u in inputs.get(key) or [] if isinstance(u, str)]  # fmt: skip
         return GenerationJob(
             id=task_id,
             status=self.status_or("job", data, "status", "queued"),
-            model=_sent_text(sent.get("model")),
+            model=sent_text(sent.get("model")),
             references=tuple(refs),
             provider=self.name,
         )
@@ -242,9 +256,9 @@ class Crun(Adapter):
         if status == "failed":
             # inferred: the failure's shape was not visible; a {code, message} result or a top-level reason.
             result = data.get("result")
-            failure = result if isinstance(result, dict) and result else _obj(data.get("error"))
-            code = _reason(failure.get("code") or failure.get("Code"))
-            message = _reason(failure.get("message") or failure.get("Message") or data.get("fail_reason"))
+            failure = result if isinstance(result, dict) and result else obj(data.get("error"))
+            code = reason(failure.get("code") or failure.get("Code"))
+            message = reason(failure.get("message") or failure.get("Message") or data.get("fail_reason"))
         return GenerationJob(
             id=task_id,
             status=status,
@@ -254,7 +268,15 @@ class Crun(Adapter):
             error_code=code,
             error_message=message,
             provider=self.name,
+            # inferred: the last frame beside the video in `result`, usage beside the status (Ark's names).
+            last_frame_url=_last_frame(data) if status == "succeeded" else None,
+            tokens=usage_tokens(data),
         )
+
+
+def _last_frame(data: Fields) -> str | None:
+    # inferred: beside the video in an object `result`; a `result` that is the video's URL has none.
+    return data.obj("result").link("last_frame_url") if isinstance(data.get("result"), dict) else None
 
 
 def _session_outcome(message: Any) -> VerificationStatus | None:

@@ -14,9 +14,12 @@ from typing import Any, ClassVar, Final
 import httpx
 
 from .._exceptions import ProviderError
-from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
-from .._types import JobStatus, VerificationStatus
+from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._types import JobStatus
+from ..generation.request import FRAME_ROLES, GenerationRequest
 from .base import (
+    NEUTRAL_JOB_STATUSES,
+    NEUTRAL_VERIFICATION_STATUSES,
     NEW_API_JOB_STATUSES,
     UPSTREAM_ASSET_STATUSES,
     Adapter,
@@ -33,6 +36,7 @@ from .base import asset_kind_or_none as _kind_or_none
 from .base import obj as _obj
 from .base import reason as _reason
 from .base import sent_json as _sent_json
+from .generation import ROLE_FEATURES, ark_item, options, sent_references, usage_tokens
 
 __all__ = ["EasyRouter"]
 
@@ -40,7 +44,7 @@ P: Final = "/api/resource-channel/byteplus/visual-validate"
 GENERATIONS: Final = "/v1/video/generations"
 PAGE_SIZE: Final = 100  # the list's documented maximum
 PAGE_KEYS: Final = ("page_number", "page_size", "total_count")  # a list page's number, size and total
-CONTENT_KIND: Final = {"Image": "image_url", "Video": "video_url", "Audio": "audio_url"}
+METADATA: Final = ("seed", "generate_audio", "watermark", "camera_fixed", "return_last_frame")
 
 
 class EasyRouter(Adapter):
@@ -48,28 +52,19 @@ class EasyRouter(Adapter):
 
     name = "easyrouter"
     default_base_url = "https://easyrouter.io"
-    verification_statuses: ClassVar[Mapping[str, VerificationStatus]] = {
-        "pending": "pending",
-        "verified": "verified",
-        "failed": "failed",
-        "expired": "expired",
-    }
+    verification_statuses = NEUTRAL_VERIFICATION_STATUSES
     asset_statuses = UPSTREAM_ASSET_STATUSES
     # The documented create answer says `queued`; the rest are new-api's OpenAI-video spellings
     # (queued, in_progress, completed, failed) and its task spellings (NOT_START … FAILURE).
     job_statuses: ClassVar[Mapping[str, JobStatus]] = {
-        "queued": "queued",
+        **NEUTRAL_JOB_STATUSES,
         "pending": "queued",
         "in_progress": "running",
-        "running": "running",
         "completed": "succeeded",
-        "succeeded": "succeeded",
-        "failed": "failed",
-        "cancelled": "cancelled",
-        "expired": "expired",
         **NEW_API_JOB_STATUSES,
     }
     default_model = "dreamina-seedance-2-0"
+    generation_features = ROLE_FEATURES | {"plain_url", *METADATA}
     can_list_assets = True
     can_delete_asset = True
     can_delete_group = True
@@ -131,16 +126,8 @@ class EasyRouter(Adapter):
             body["name"] = name
         return self.request("POST", f"{P}/assets", json_body=body)
 
-    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        # The top-level `warning` only repeats that processing is asynchronous: the asset's
-        # status (Processing) already says so, and the waiter polls it.
-        return [self._asset(self.payload(response), group_id=group_id, source=source)]
-
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         return self.request("GET", f"{P}/assets/{path_segment(asset_id, 'asset_id')}", retry=True)
-
-    def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self.payload(response))
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
         body = {"group_ids": [id_argument(group_id, "group_id")], "page_number": page, "page_size": PAGE_SIZE}
@@ -148,7 +135,7 @@ class EasyRouter(Adapter):
 
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
         data = self.payload(response)
-        assets = [self._asset(item) for item in data.objects("items")]
+        assets = [self.asset_from(item) for item in data.objects("items")]
         return assets, another_page(data, response, len(assets), PAGE_KEYS, PAGE_SIZE)
 
     def build_delete_asset(self, asset_id: str) -> httpx.Request:
@@ -158,7 +145,9 @@ class EasyRouter(Adapter):
     def build_delete_group(self, group_id: str) -> httpx.Request:
         return self.request("DELETE", f"{P}/asset-groups/{path_segment(group_id, 'group_id')}", retry=True)
 
-    def _asset(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
+    def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
+        # An upload's top-level `warning` only repeats that processing is asynchronous: the asset's
+        # status (Processing) already says so, and the waiter polls it.
         error = data.obj("error")
         return Asset(
             id=data.required("id"),
@@ -174,15 +163,12 @@ class EasyRouter(Adapter):
     # -- generation ------------------------------------------------------------------------
 
     def build_generate(self, request: GenerationRequest) -> httpx.Request:
-        content = []
-        for asset in request.references:
-            kind = CONTENT_KIND.get(asset.asset_type or "Image", "image_url")
-            content.append({"type": kind, kind: {"url": asset.uri}})
-        metadata: dict[str, Any] = {"content": content, "resolution": request.resolution, "ratio": request.ratio}
-        if request.seed is not None:
-            metadata["seed"] = request.seed
+        # inferred: each content item carries its role as Ark's does; the settings beside resolution
+        # and ratio under Ark's names, as the page's "..." leaves them.
+        content = [_item(uri, kind, role) for uri, kind, role in sent_references(request)]
+        metadata = {"content": content, "resolution": request.resolution, "ratio": request.ratio}
         body = {"model": self.model_for(request), "prompt": request.prompt, "duration": request.duration,
-                "metadata": metadata}  # fmt: skip
+                "metadata": metadata | options(request, METADATA)}  # fmt: skip
         return self.request("POST", GENERATIONS, json_body=body)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
@@ -208,6 +194,9 @@ class EasyRouter(Adapter):
             error_message=_reason(error.get("message")) or _reason(task.get("fail_reason")),
             references=references,
             provider=self.name,
+            # inferred: the last frame beside the video (metadata, or Ark's content), usage beside the status.
+            last_frame_url=task.obj("metadata").link("last_frame_url") or task.obj("content").link("last_frame_url"),
+            tokens=usage_tokens(task),
         )
 
 
@@ -216,6 +205,14 @@ def _video_url(task: Fields) -> str | None:
     # the others are new-api's flat spellings and Ark's content.video_url.
     return (task.obj("metadata").link("url") or task.link("url") or task.link("video_url")
             or task.link("result_url") or task.obj("content").link("video_url"))  # fmt: skip
+
+
+def _item(uri: str, kind: str, role: str) -> dict[str, Any]:
+    """Return one content item as the page's example has it; a frame role is added (inferred: Ark's key)."""
+    item = ark_item(uri, kind, role)
+    if role not in FRAME_ROLES:
+        del item["role"]  # the page's example sends a reference with no role: the kind's reference role
+    return item
 
 
 def _references(sent: dict[str, Any]) -> tuple[str, ...]:

@@ -15,10 +15,12 @@ from typing import Any, ClassVar, Final
 import httpx
 
 from .._exceptions import ProviderError, ServerError
-from .._models import Asset, GenerationJob, GenerationRequest, Verification, VerificationSession
-from .._types import AssetStatus, JobStatus
+from .._models import Asset, GenerationJob, Verification, VerificationSession
+from .._types import JobStatus
+from ..generation.request import GenerationRequest
 from .base import (
-    NEUTRAL_VERIFICATION_STATUSES,
+    NEUTRAL_ASSET_STATUSES,
+    TASK_VERIFICATION_STATUSES,
     Adapter,
     ErrorFields,
     Fields,
@@ -27,7 +29,6 @@ from .base import (
     id_argument,
     nested_error,
     path_segment,
-    reference_kind,
     verification_outcome,
 )
 from .base import asset_kind as _kind
@@ -35,17 +36,15 @@ from .base import asset_kind_or_none as _kind_or_none
 from .base import compact as _compact
 from .base import reason as _reason
 from .base import sent_json as _sent_json
+from .generation import ROLE_FEATURES, grouped_order, options, sent_references, usage_tokens
 
 __all__ = ["Toapis"]
 
 P: Final = "/v1/videos/doubao-seedance-2-0/real-avatar"
 GENERATIONS: Final = "/v1/videos/generations"
-# A reference's list and role by asset type (the generation page's *_with_roles).
-ROLES: Final = {
-    "Image": ("image_with_roles", "reference_image"),
-    "Video": ("video_with_roles", "reference_video"),
-    "Audio": ("audio_with_roles", "reference_audio"),
-}
+# A reference's list by kind (the generation page's *_with_roles, each item {url, role}).
+WITH_ROLES: Final = {"Image": "image_with_roles", "Video": "video_with_roles", "Audio": "audio_with_roles"}
+METADATA: Final = ("generate_audio", "seed", "watermark", "camera_fixed", "return_last_frame")
 # inferred: a verify task is shown only `completed`; these are the task spellings toapis uses elsewhere.
 _TASK_WAITING: Final = frozenset({"submitted", "pending", "queued", "processing", "in_progress"})
 
@@ -56,12 +55,9 @@ class Toapis(Adapter):
     name = "toapis"
     default_base_url = "https://toapis.com"
     # Only `verified` is documented; the others are the neutral spellings the page implies.
-    verification_statuses = NEUTRAL_VERIFICATION_STATUSES
-    asset_statuses: ClassVar[Mapping[str, AssetStatus]] = {
-        "processing": "processing",
-        "active": "active",
-        "failed": "failed",
-    }
+    verification_statuses = TASK_VERIFICATION_STATUSES
+    asset_statuses = NEUTRAL_ASSET_STATUSES
+    generation_features = ROLE_FEATURES | {"plain_url", *METADATA}
     # The status page's table (submitted, queued, in_progress, completed, failed), plus upstream's
     # cancelled/expired in case toapis passes them through.
     job_statuses: ClassVar[Mapping[str, JobStatus]] = {
@@ -156,16 +152,10 @@ class Toapis(Adapter):
                          "source_url": url, "name": name})  # fmt: skip
         return self.request("POST", f"{P}/assets", json_body=body)
 
-    def parse_upload(self, response: httpx.Response, *, group_id: str, source: str | None) -> list[Asset]:
-        return [self._asset(self.payload(response), group_id=group_id, source=source)]
-
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         return self.request("GET", f"{P}/assets/{path_segment(asset_id, 'asset_id')}", retry=True)
 
-    def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self._asset(self.payload(response))
-
-    def _asset(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
+    def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
         asset_id = data.required("asset_id", "id")
         code, message = _error_fields(data.raw) if data.get("error") else (None, None)
         return Asset(
@@ -182,22 +172,21 @@ class Toapis(Adapter):
     # -- generation ------------------------------------------------------------------------
 
     def build_generate(self, request: GenerationRequest) -> httpx.Request:
-        body: dict[str, Any] = {
-            "model": self.model_for(request),
-            "prompt": request.prompt,
-            "duration": request.duration,
-            "aspect_ratio": request.ratio,
-            # extra options live under metadata
-            "metadata": _compact({"resolution": request.resolution, "seed": request.seed}),
-        }
-        for asset in request.references:
-            field, role = ROLES[reference_kind(asset)]
-            body.setdefault(field, []).append({"url": asset.uri, "role": role})
+        body: dict[str, Any] = {"model": self.model_for(request), "prompt": request.prompt,
+                                "duration": request.duration, "aspect_ratio": request.ratio}  # fmt: skip
+        for uri, kind, role in sent_references(request):
+            body.setdefault(WITH_ROLES[kind], []).append({"url": uri, "role": role})
+        # Extra options live under metadata: resolution and generate_audio are documented there;
+        # inferred: the other settings beside them, under Ark's names.
+        body["metadata"] = {"resolution": request.resolution} | options(request, METADATA)
         return self.request("POST", GENERATIONS, json_body=body)
+
+    def content_order(self, request: GenerationRequest) -> list[int | None]:
+        return grouped_order(request)
 
     def parse_generate(self, response: httpx.Response) -> GenerationJob:
         sent = _sent_json(response)
-        refs = tuple(item["url"] for field, _ in ROLES.values() for item in sent.get(field) or []
+        refs = tuple(item["url"] for field in WITH_ROLES.values() for item in sent.get(field) or []
                      if isinstance(item, dict) and isinstance(item.get("url"), str))  # fmt: skip
         model = sent.get("model") if isinstance(sent.get("model"), str) else None
         return self._job(self.payload(response), model=model, references=refs)
@@ -220,6 +209,9 @@ class Toapis(Adapter):
             error_message=message,
             references=references,
             provider=self.name,
+            # inferred: the last frame beside the video, usage beside the status (Ark's names).
+            last_frame_url=task.obj("result").link("last_frame_url") or task.link("last_frame_url"),
+            tokens=usage_tokens(task),
         )
 
 

@@ -21,14 +21,16 @@ import httpx
 
 from .._config import Secret
 from .._exceptions import InvalidRequestError, ProviderError
-from .._models import Asset, GenerationRequest, Verification, VerificationSession
+from .._models import Asset, GenerationJob, Verification, VerificationSession
 from .._types import JobStatus, VerificationStatus
-from .base import LINK_TTL, Adapter, another_page
+from ..generation.request import GenerationRequest
+from .base import LINK_TTL, NEUTRAL_JOB_STATUSES, Adapter, another_page
 from .fields import Fields, obj, reason
+from .generation import ARK_FEATURES, ark_item, options, sent_references, usage_tokens
 from .wire import ErrorFields, asset_kind_or_none, sent_json, sent_text, token_session_id, upstream_error
 
 __all__ = [
-    "CONTENT_OF_TYPE",
+    "ARK_OPTIONS",
     "NO_CALLBACK",
     "UpstreamAdapter",
     "ark_task",
@@ -39,17 +41,10 @@ __all__ = [
 ]
 
 # Ark's task statuses (reference/upstream.md §4.6): its spellings are the neutral ones.
-ARK_JOB_STATUSES: Final[Mapping[str, JobStatus]] = {
-    "queued": "queued",
-    "running": "running",
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "cancelled": "cancelled",
-    "expired": "expired",
-}
-# Ark's content item kind and reference role for each asset type.
-CONTENT_OF_TYPE: Final = {"Image": ("image_url", "reference_image"), "Video": ("video_url", "reference_video"),
-                          "Audio": ("audio_url", "reference_audio")}  # fmt: skip
+ARK_JOB_STATUSES: Final[Mapping[str, JobStatus]] = NEUTRAL_JOB_STATUSES
+# The settings Ark's task body takes beside model, content, ratio, duration and resolution.
+ARK_OPTIONS: Final = ("seed", "generate_audio", "watermark", "camera_fixed", "return_last_frame", "service_tier",
+                      "callback_url")  # fmt: skip
 _RESULT_CODE: Final = re.compile(r"resultCode\D{0,3}(\d+)", re.IGNORECASE)
 # The CallbackURL sent when the caller names none: the result is read by polling with the token, never
 # from the callback, but upstream (and Anyfast, as relayed) refuses a session without one.
@@ -60,16 +55,12 @@ _NESTING: Final = 3  # how deep a message holding a JSON document is followed
 
 
 def ark_task(request: GenerationRequest, model: str) -> dict[str, Any]:
-    """Return Ark's task body: the prompt, then each reference as ``{type, <type>: {url}, role}``."""
+    """Return Ark's task body: the prompt, then each reference as ``{type, <type>: {url}, role}``, then the settings."""
     content: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}] if request.prompt else []
-    for asset in request.references:
-        kind, role = CONTENT_OF_TYPE.get(asset.asset_type or "Image", CONTENT_OF_TYPE["Image"])
-        content.append({"type": kind, kind: {"url": asset.uri}, "role": role})
+    content += [ark_item(uri, kind, role) for uri, kind, role in sent_references(request)]
     body: dict[str, Any] = {"model": model, "content": content, "ratio": request.ratio,
                             "duration": request.duration, "resolution": request.resolution}  # fmt: skip
-    if request.seed is not None:
-        body["seed"] = request.seed
-    return body
+    return body | options(request, ARK_OPTIONS)
 
 
 def content_urls(sent: dict[str, Any]) -> tuple[str, ...]:
@@ -179,6 +170,41 @@ class UpstreamAdapter(Adapter):
     """
 
     page_size: ClassVar[int] = 100  # upstream's maximum
+    job_statuses: ClassVar[Mapping[str, JobStatus]] = ARK_JOB_STATUSES
+    generation_features = ARK_FEATURES
+
+    def ark_job(self, task: Fields, *, holder: Fields | None = None) -> GenerationJob:
+        """Return the job an Ark task object describes (``holder``: where a gateway keeps the status)."""
+        error = task.obj("error")
+        content = task.obj("content")
+        return GenerationJob(
+            id=(holder or task).required("task_id", "id"),
+            status=self.status("job", holder or task, "status"),
+            video_url=content.link("video_url"),
+            model=task.text("model"),
+            error_code=reason(error.get("code")),
+            error_message=reason(error.get("message")),
+            provider=self.name,
+            last_frame_url=content.link("last_frame_url"),
+            tokens=usage_tokens(task),
+        )
+
+    def refusal_status(self, response: httpx.Response, code: str | None, *, refused: bool) -> int | None:
+        """Return the HTTP status an answer's refusal stands for, or ``None`` for a success.
+
+        A 4xx/5xx stands for itself; a 200 that ``refused`` all the same (upstream's ``Error``, which
+        some gateways relay with HTTP 200) stands for its upstream ``code`` (``status_of_code``).
+        """
+        if response.status_code >= 400:
+            return response.status_code
+        return status_of_code(code) if refused else None
+
+    def session_body(self, callback_url: str | None, project: str | None) -> dict[str, Any]:
+        """Return CreateVisualValidateSession's body: the callback (``NO_CALLBACK`` if none) and the project."""
+        body: dict[str, Any] = {"CallbackURL": callback_url or NO_CALLBACK}
+        if project:
+            body["ProjectName"] = project  # upstream's field; the group is created in that project
+        return body
 
     def payload(self, response: httpx.Response) -> Fields:
         """Return upstream's ``Result``, bare or in its ``{ResponseMetadata, Result}``, raising the error first."""
@@ -222,16 +248,13 @@ class UpstreamAdapter(Adapter):
         return [Asset(id=asset_id, group_id=group_id, status="processing", name=sent_text(sent.get("Name")),
                       asset_type=asset_kind_or_none(sent.get("AssetType")), source=source)]  # fmt: skip
 
-    def parse_get_asset(self, response: httpx.Response) -> Asset:
-        return self.upstream_asset(self.payload(response))
-
     def parse_list_assets(self, response: httpx.Response) -> tuple[list[Asset], bool]:
         result = self.payload(response)
-        assets = [self.upstream_asset(item) for item in result.objects("Items")]
+        assets = [self.asset_from(item) for item in result.objects("Items")]
         return assets, another_page(result, response, len(assets), ("PageNumber", "PageSize", "TotalCount"),
                                     self.page_size)  # fmt: skip
 
-    def upstream_asset(self, data: Fields) -> Asset:
+    def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
         """Return the asset a GetAsset ``Result`` or a ListAssets item describes (``Error`` when it failed)."""
         error = data.obj("Error")
         code = reason(error.get("Code"))
@@ -240,10 +263,11 @@ class UpstreamAdapter(Adapter):
             status = "failed"
         return Asset(
             id=data.required("Id"),
-            group_id=data.text("GroupId"),
+            group_id=data.text("GroupId") or group_id,
             status=status,
             name=data.text("Name"),
             asset_type=asset_kind_or_none(data.get("AssetType")),
             error_code=code,
             error_message=reason(error.get("Message")),
+            source=source,
         )

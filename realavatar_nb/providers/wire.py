@@ -27,12 +27,14 @@ from .._exceptions import (
     RateLimitError,
     ServerError,
 )
-from .._models import Asset
-from .fields import describe, reason
+from .._models import Asset, Verification, VerificationSession
+from .._types import VerificationStatus
+from .fields import Fields, describe, reason
 
 __all__ = [
     "ASSET_KINDS",
     "ErrorFields",
+    "another_page",
     "asset_kind",
     "asset_kind_or_none",
     "body_code",
@@ -49,6 +51,7 @@ __all__ = [
     "sent_text",
     "token_session_id",
     "upstream_error",
+    "verification_outcome",
     "with_lng",
 ]
 
@@ -235,3 +238,28 @@ def error_for_status(
     if status >= 500:
         return ServerError(f"{provider} failed ({status}): {message}. Try again later.", **kwargs)
     return InvalidRequestError(f"{provider} rejected the request ({status}): {message}", **kwargs)
+
+
+def verification_outcome(
+    status: VerificationStatus, group_id: str | None, *, result_code: str | None, session: VerificationSession
+) -> Verification:
+    """Return a session's outcome: ``verified`` only with its GroupId (upstream's rule), else still ``pending``."""
+    if status == "verified" and not group_id:
+        status = "pending"
+    group = group_id if status == "verified" else None
+    return Verification(status=status, group_id=group, result_code=result_code, session_id=session.id)
+
+
+def another_page(
+    page: Fields, response: httpx.Response, count: int, keys: tuple[str, str, str], page_size: int
+) -> bool:
+    """Return whether a page of ``count`` assets has another after it: its number × size is short of the total.
+
+    ``keys`` are the answer's page number, page size and total (the request names the first two
+    alike); where the answer leaves its number or size out, the request's stand in, else 1 and ``page_size``.
+    """
+    number, size, total = keys
+    sent = sent_json(response)
+    page_number = page.count(number) or sent_count(sent.get(number), 1)
+    size_of_page = page.count(size) or sent_count(sent.get(size), page_size)
+    return count > 0 and page_number * size_of_page < (page.count(total) or 0)

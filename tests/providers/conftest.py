@@ -17,7 +17,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from realavatar_nb._models import Asset, GenerationRequest
+from realavatar_nb._models import Asset
+from realavatar_nb.generation import GenerationRequest
 from realavatar_nb.providers.base import RETRY, Next, Step
 from realavatar_nb.simulator import SimConfig, create_app
 
