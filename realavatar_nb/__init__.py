@@ -17,10 +17,12 @@ from ._config import Secret, Settings
 from ._exceptions import (
     AssetFailedError,
     AuthenticationError,
+    BudgetExceededError,
     CallbackParseError,
     ConfigurationError,
     ConsentRequiredError,
     FixError,
+    GenerationRefusedError,
     InsufficientBalanceError,
     InvalidArgumentError,
     InvalidRequestError,
@@ -56,6 +58,7 @@ from ._models import (
     VerificationSession,
     parse_callback,
 )
+from .generation import GenerationRequest, Reference
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -119,6 +122,7 @@ __all__ = [
     "AssetValidator",
     "AsyncClient",
     "AuthenticationError",
+    "BudgetExceededError",
     "CallbackParseError",
     "CallbackResult",
     "ConfigurationError",
@@ -127,6 +131,8 @@ __all__ = [
     "FixError",
     "GenerationJob",
     "GenerationPreviewer",
+    "GenerationRefusedError",
+    "GenerationRequest",
     "InsufficientBalanceError",
     "InvalidArgumentError",
     "InvalidRequestError",
@@ -147,6 +153,7 @@ __all__ = [
     "ProviderError",
     "RateLimitError",
     "RealAvatarError",
+    "Reference",
     "ResponseLimitError",
     "Secret",
     "ServerError",

@@ -37,6 +37,7 @@ from ._exceptions import (
 from ._ledger import Ledger
 from ._media_facts import file_facts
 from ._models import Asset
+from ._progress import ProgressArg, make_progress
 from ._staging import NoStager, Stager
 from ._uploads import LEASE_SECONDS, UploadClaim, claim, new_owner, owner_alive
 
@@ -144,24 +145,45 @@ class AssetUploads:
             await self._sleep(pause)
             waited, looks = waited + pause, looks + 1
 
-    @staticmethod
     async def upload_many(
-        sources: object, concurrency: int | None, upload: Callable[[str], Awaitable[Asset]]
-    ) -> list[Asset | BaseException]:
-        """Return each item's asset, or its error, uploading with ``upload`` at most ``concurrency`` at a time."""
+        self, sources: object, concurrency: int | None, upload: Callable[[str], Awaitable[Asset]], *,
+        progress: ProgressArg = "auto",
+    ) -> list[Asset | BaseException]:  # fmt: skip
+        """Return each item's asset, or its error, uploading with ``upload`` at most ``concurrency`` at a time.
+
+        ``progress`` (as validation's: a widget bar in a kernel, text elsewhere) shows how many are done and
+        an ETA at the write rate in force, which a provider's refusals may lower during the batch.
+        """
         items = upload_items(sources)
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise InvalidArgumentError(f"concurrency={concurrency!r}: pass a positive whole number, or None for 8.")
         gate = asyncio.Semaphore(concurrency or 8)
+        bar = make_progress(progress if items else False, len(items), "uploading")
+        done = 0
 
         async def one(item: str) -> Asset | BaseException:
+            nonlocal done
             async with gate:
                 try:
                     return await upload(item)
                 except Exception as exc:
                     return exc
+                finally:
+                    done += 1
+                    bar.update(done, self._eta(len(items) - done))
 
-        return list(await asyncio.gather(*(one(i) for i in items)))
+        try:
+            return list(await asyncio.gather(*(one(i) for i in items)))
+        finally:
+            bar.close()
+
+    def _eta(self, remaining: int) -> str:
+        """Return "ETA m:ss at N/min" for ``remaining`` creates at the write rate in force ("" when unlimited)."""
+        rate = self._channel.limits.per_minute("create_asset")
+        if not rate or not remaining:
+            return ""
+        seconds = round(remaining * 60.0 / rate)
+        return f"ETA {seconds // 60}:{seconds % 60:02d} at {rate:g}/min"
 
     async def _upload_claimed(self, held: UploadClaim, group_id: str, text: str, *, is_url: bool, kind: str) -> Asset:
         """Send the create this task holds the claim for; record the answer, or leave the outcome marked unknown."""

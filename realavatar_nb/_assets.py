@@ -21,7 +21,6 @@ from ._channel import Channel
 from ._exceptions import NotFoundError
 from ._ledger import Ledger
 from ._models import Asset
-from ._polling import iter_status
 from ._types import ASSET_TERMINAL
 
 __all__ = ["NEVER_RESOLVED", "Assets"]
@@ -126,7 +125,7 @@ class Assets:
         page = 1
         while True:
             request = self._channel.adapter.build_list_assets(group_id, page=page)
-            items, more = self._channel.adapter.parse_list_assets(await self._channel.send(request, "read_asset"))
+            items, more = self._channel.adapter.parse_list_assets(await self._channel.send(request, "list_assets"))
             found += items
             if not more or not items:
                 return found
@@ -182,7 +181,7 @@ class Assets:
             current = await refresh(current)
             return current
 
-        async for _ in iter_status(
+        async for _ in self._channel.iter_status(
             look,
             is_terminal=lambda c: all(a.status in ASSET_TERMINAL for a in c),
             interval=interval,

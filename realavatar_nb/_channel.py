@@ -7,20 +7,23 @@ that a missing API key is reported when it is needed and not when the client is 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from . import providers
 from ._config import Secret, Settings
 from ._exceptions import OutcomeUnknownError, ResponseLimitError, TransportError
+from ._polling import iter_status
 from ._redact import redact, scrubbed
-from ._transport import RateLimiter, RetryTransport
+from ._transport import KIND, RateLimiter, RetryTransport
 from .providers.base import RETRY, Adapter, Next, Step
 
 __all__ = ["Channel"]
+
+T = TypeVar("T")
 
 
 class Channel:
@@ -37,6 +40,7 @@ class Channel:
         rates: dict[str, float] | None,
         poll_interval: float,
         sleep: Callable[[float], Awaitable[None]],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.provider = settings.provider
@@ -44,12 +48,15 @@ class Channel:
         self.base_url = base_url
         self.key = key
         self.poll_interval = poll_interval
+        # Every wait (verification, assets, jobs, task indirection) runs on these: injected, no test sleeps.
+        self.sleep = sleep
+        self.clock = clock
         self._adapter: Adapter | None = None
+        self.limits = RateLimiter(rates, clock=clock, sleep=sleep)
         self.retry = RetryTransport(
             transport, deadline=settings.deadline, create_deadline=settings.create_deadline,
-            max_response_bytes=settings.max_response_bytes, sleep=sleep,
+            max_response_bytes=settings.max_response_bytes, sleep=sleep, limiter=self.limits,
         )  # fmt: skip
-        self.limits = RateLimiter(rates, sleep=sleep)
         self.http = httpx.AsyncClient(transport=self.retry, timeout=settings.request_timeout)
 
     @property
@@ -63,6 +70,8 @@ class Channel:
     async def send(self, request: httpx.Request, kind: str | None = None) -> httpx.Response:
         """Return the provider's answer to ``request``, sent once its rate limit (``kind``) allows."""
         await self.limits.wait(kind)
+        if kind is not None:
+            request.extensions[KIND] = kind
         try:
             return await self.http.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -89,20 +98,31 @@ class Channel:
 
     async def drive(self, step: Step[Any], *, timeout: float = 120.0) -> Any:
         """Follow ``Next`` steps (task indirection), pausing between repeated polls of one URL."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = self.clock() + timeout
         previous: str | None = None
         while isinstance(step, Next):
             url = str(step.request.url)
             if url == previous:
-                if loop.time() > deadline:
+                if self.clock() > deadline:
                     raise OutcomeUnknownError(
                         f"{self.provider} kept answering 'in progress' for {timeout:g} s at {url}."
                     )
-                await asyncio.sleep(min(self.poll_interval, 1.0))
+                await self.sleep(min(self.poll_interval, 1.0))
             previous = url
             step = step.parse(await self.send(step.request))
         return step
+
+    def iter_status(self, fetch: Callable[[], Awaitable[T]], **options: Any) -> AsyncIterator[T]:
+        """``_polling.iter_status`` on this client's clock and sleep."""
+        return iter_status(fetch, clock=self.clock, sleep=self.sleep, **options)
+
+    async def wait_for(self, fetch: Callable[[], Awaitable[T]], **options: Any) -> T:
+        """Return the terminal state ``iter_status`` reaches (same options), on this client's clock and sleep."""
+        last: T | None = None
+        async for state in self.iter_status(fetch, **options):
+            last = state
+        assert last is not None  # iter_status yields at least once or raises
+        return last
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""

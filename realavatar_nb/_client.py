@@ -1,10 +1,8 @@
-"""``AsyncClient``: one async API over the five providers and the emulator.
+"""``AsyncClient``: one async API over the seven providers and the emulator.
 
-A thin front: each call is checked and handed to the module that owns it (``_verifications``,
-``_asset_uploads``, ``_assets``, ``_jobs``), all sending through one ``_channel.Channel`` and writing to one
-ledger the moment anything exists. Creates are never retried blindly: an upload is recorded as an
-intent first, and a rerun finds it in the ledger (and, where the provider lists assets, reconciles
-with the list) instead of sending it again.
+A thin front: each call is handed to the module that owns it (``_verifications``, ``_asset_uploads``,
+``_assets``, ``_slots``, ``_jobs``, ``_grid``), all sending through one ``_channel.Channel`` and writing to
+one ledger the moment anything exists. Creates are never retried blindly (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -26,13 +24,18 @@ from ._assets import Assets
 from ._channel import Channel
 from ._config import Secret, Settings
 from ._endpoint import resolve_endpoint
+from ._grid import Grid
 from ._jobs import Jobs
 from ._ledger import Ledger
 from ._models import Asset, Consent, GenerationJob, Verification, VerificationSession
+from ._progress import ProgressArg
 from ._redact import install_log_filter
+from ._slots import Quota, Slots
 from ._staging import Stager
-from ._transport import RateLimiter
+from ._transport import RateLimiter, account_rates
 from ._verifications import Verifications
+from .generation import GenerationRequest, Reference, as_reference
+from .generation.estimate import Estimate
 from .providers.base import Adapter
 
 if TYPE_CHECKING:
@@ -48,14 +51,9 @@ install_log_filter()
 class AsyncClient:
     """The same simple API on every provider: verify, upload, wait, generate, download.
 
-    ``upload`` says how a local file reaches a provider that also takes files itself (Anyfast):
-    ``"url"`` (the default) stages it (``stage=``; the emulator's own file host in the sandbox) and
-    sends its URL; ``"multipart"`` sends the file in the create, with a warning, as such assets were
-    seen never to become usable at Anyfast while the same files sent by URL went Active.
-
-    ``access_key`` is upstream's (``byteplus``, ``volcengine``) signing pair, ``(id, secret)`` or
-    ``(id, secret, sts_token)``, instead of ``REALAVATAR_<PROVIDER>_ACCESS_KEY`` and ``…_SECRET_KEY``;
-    ``api_key`` is then Ark's key, for generation.
+    Every argument is explained in docs/client.md: ``upload="url"|"multipart"`` (how Anyfast gets a local
+    file), ``access_key=(id, secret[, sts])`` (upstream's signing pair; ``api_key`` is then Ark's),
+    ``clock``/``sleep`` (every wait and pace runs on them), ``rates`` (requests per second by kind).
     """
 
     def __init__(
@@ -94,11 +92,12 @@ class AsyncClient:
         self.ledger = ledger if ledger is not None else Ledger(self.settings.ledger_path)
         interval = checked_poll_interval(poll_interval) or self.settings.poll_interval or 3.0
         sleep = sleep or asyncio.sleep
-        # Upstream's published rates for real providers; the emulator limits only when told to.
-        rates = rates if rates is not None else ({} if end.sandbox is not None else None)
+        # Upstream's published rates and the account's for real providers; the emulator limits only when told to.
+        if rates is None:
+            rates = {} if end.sandbox is not None else account_rates(self.settings)
         self._channel = Channel(
             self.settings, dialect=end.dialect, base_url=end.base_url, key=end.key, transport=transport, rates=rates,
-            poll_interval=interval, sleep=sleep,
+            poll_interval=interval, sleep=sleep, clock=clock or time.monotonic,
         )  # fmt: skip
         emulator_callback = f"{end.sandbox.url}/_sandbox/callback" if end.sandbox else None
         self._verifications = Verifications(self._channel, self.ledger, self.ledger_name, emulator_callback)
@@ -107,7 +106,9 @@ class AsyncClient:
             self._channel, self.ledger, self.ledger_name, stager=end.stager, get_asset=self.get_asset,
             list_group=self.list_assets, clock=clock or time.time, sleep=sleep, upload=upload,
         )  # fmt: skip
-        self._jobs = Jobs(self._channel, self.ledger, self.ledger_name)
+        self._jobs = Jobs(self._channel, self.ledger, self.ledger_name, end.stager)
+        self._grid = Grid(self._jobs, self.get_asset)
+        self._slots = Slots(self._channel, self.ledger, self.ledger_name, self.list_assets, self.delete_asset)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -177,22 +178,16 @@ class AsyncClient:
     ) -> Asset:
         """Upload one file (a path or an http(s) URL) into a group; the same bytes are never sent twice.
 
-        A file already there (or being sent right now by another task or kernel sharing the ledger) is
-        not sent again: its asset is returned. Nor is a file the provider already refused for itself
-        (``FaceMismatch``, ``DurationTooShort`` …): that failed asset is returned. Only transient
-        failures (``DownloadFailed`` …) are uploaded again. With ``person``, a group the ledger knows as
-        someone else's is refused (``PersonMismatchError``).
+        A file already there, being sent by another kernel, or refused for itself (``FaceMismatch``) returns
+        that asset; only transient failures are sent again (docs/reliability.md). ``person`` guards the group.
         """
         return await self._uploads.upload(group_id, source, name, asset_type, person)
 
     async def resolve_upload(
         self, group_id: str, source: str | os.PathLike[str], *, asset_id: str | None, asset_type: str | None = None
     ) -> Asset | None:
-        """Settle an upload whose outcome is unknown: ``asset_id`` is the asset it made, ``None`` if it made none.
-
-        Found in the provider's console, the asset is read and recorded (so it is reused, and erased with
-        the person); declared lost, the file may be uploaded again. Returns the asset, or ``None``.
-        """
+        """Settle an upload whose outcome is unknown: ``asset_id`` is the asset it made (found in the provider's
+        console; read and recorded), ``None`` if it made none (the file may be uploaded again)."""
         return await self._uploads.resolve(group_id, source, asset_id, asset_type)
 
     async def upload_assets(
@@ -201,21 +196,17 @@ class AsyncClient:
         sources: Iterable[str | os.PathLike[str]] | pd.DataFrame,
         concurrency: int | None = None,
         person: str | None = None,
+        progress: ProgressArg = "auto",
     ) -> list[Asset | BaseException]:
-        """Upload many files with bounded concurrency; a failed item is returned as its error, never raised.
+        """Upload paths, URLs or a report's ok rows, ``concurrency`` at a time; a failure is returned, not raised.
 
-        ``sources`` may be paths, URLs, or a validation report (only its ``ok`` rows are uploaded). The
-        same bytes listed twice (``IMG_1.jpg``, ``IMG_1 (1).jpg``) are one upload: both get its asset.
+        The same bytes listed twice are one upload. ``progress`` shows an ETA at the write rate in force.
         """
-        return await self._uploads.upload_many(
-            sources, concurrency, lambda item: self.upload_asset(group_id, item, person=person)
-        )
+        upload = lambda item: self.upload_asset(group_id, item, person=person)  # noqa: E731
+        return await self._uploads.upload_many(sources, concurrency, upload, progress=progress)
 
     async def get_asset(self, asset_id: str, group_id: str | None = None) -> Asset:
-        """Look once at an asset; ``group_id`` names its group where the ledger does not know it.
-
-        At providers whose GetAsset misses real-person assets (Anyfast), the group's list is read instead.
-        """
+        """Look once at an asset (``group_id``: its group where the ledger does not know it; Anyfast reads it there)."""
         return await self._assets.get(asset_id, group_id)
 
     async def list_assets(self, group_id: str) -> list[Asset]:
@@ -223,10 +214,7 @@ class AsyncClient:
         return await self._assets.in_group(group_id)
 
     async def refresh_assets(self, assets: Sequence[Asset]) -> list[Asset]:
-        """Look once at every asset not yet terminal, batched: one list per group where the provider lists.
-
-        Returns the assets in the same order; terminal ones are returned as given, without a request.
-        """
+        """Look once at every asset not yet terminal (one list per group where the provider lists), in order."""
         return await self._assets.refresh(assets)
 
     async def wait_active(self, assets: Sequence[Asset], timeout: float | None = None) -> list[Asset]:
@@ -238,32 +226,54 @@ class AsyncClient:
         await self._assets.delete(asset_id)
 
     async def erase_person(self, person: str) -> dict[str, Any]:
-        """Delete ``person``'s assets and groups upstream where the provider allows, then purge the ledger.
-
-        Where the provider lists a group's assets, every asset found there is deleted, including any
-        the ledger does not know. Returns what was deleted and, for everything that could not be, why
-        (for example a provider without a delete endpoint, or an upload whose outcome is unknown at a
-        provider that cannot list: look in their console).
-        """
+        """Delete ``person``'s assets (all a listing group holds) and groups where the provider allows, purge the
+        ledger; return what was deleted and, for the rest, why not."""
         return await self._assets.erase_person(person)
+
+    # -- slots ----------------------------------------------------------------------------
+
+    async def quota(self) -> Quota:
+        """Return the asset slots used (the provider's list where it lists, else the ledger) and the limit."""
+        return await self._slots.quota()
+
+    async def plan_uploads(self, groups: dict[str, str], sources: Any) -> pd.DataFrame:
+        """Return, per file of each person, ``upload``, ``already there`` or ``over quota`` (nothing is sent)."""
+        return await self._slots.plan(groups, sources)
+
+    async def cleanup(self, free: int | None = None, person: str | None = None, dry_run: bool = True) -> pd.DataFrame:
+        """Free slots (failed first, then least recently used, never one a running job holds); a dry run by default."""
+        return await self._slots.cleanup(free, person=person, dry_run=dry_run)
 
     # -- generation -----------------------------------------------------------------------
 
     async def generate(
         self,
-        prompt: str,
-        references: Sequence[Asset | str] = (),
+        prompt: str | GenerationRequest,
+        references: Sequence[Reference | Asset | str | os.PathLike[str]] = (),
         model: str | None = None,
         duration: int = 5,
         ratio: str = "16:9",
         resolution: str = "720p",
         seed: int | None = None,
+        **settings: Any,
     ) -> GenerationJob:
-        """Submit a Seedance 2.0 job; every referenced asset must be this account's and active."""
-        return await self._jobs.generate(
-            prompt, references, self.get_asset, model=model, duration=duration, ratio=ratio, resolution=resolution,
-            seed=seed,
-        )  # fmt: skip
+        """Submit a Seedance 2.x job (a ``GenerationRequest``, or its fields), refused before sending where the
+        provider or model would refuse it (``GenerationRefusedError``); a plain asset's kind gives its role."""
+        if not isinstance(prompt, GenerationRequest):
+            refs = tuple(map(as_reference, references))
+            prompt = GenerationRequest(prompt, refs, model, duration, ratio, resolution, seed, **settings)
+        return await self._jobs.submit(await self._jobs.prepare(prompt, self.get_asset))
+
+    async def estimate(self, requests: Sequence[GenerationRequest]) -> Estimate:
+        """Check every request and estimate the grid's tokens and cost from the dated price table; send nothing."""
+        return await self._grid.estimate(requests)
+
+    async def generate_many(
+        self, requests: Sequence[GenerationRequest], budget: float | None = None, concurrency: int | None = None,
+        resubmit_unknown: bool = False,
+    ) -> list[GenerationJob]:  # fmt: skip
+        """Submit a grid, all checked first; over ``budget`` nothing is sent; a rerun sends only what is new."""
+        return await self._grid.run(requests, budget=budget, concurrency=concurrency, resubmit_unknown=resubmit_unknown)
 
     async def get_job(self, job: GenerationJob | str) -> GenerationJob:
         """Look once at a generation job."""
@@ -273,6 +283,16 @@ class AsyncClient:
         """Wait until a job is terminal; raise ``JobFailedError`` unless it succeeded."""
         return await self._jobs.wait(lambda: self.get_job(job), timeout)
 
-    async def download(self, job: GenerationJob, path: str | os.PathLike[str]) -> Path:
-        """Stream the job's video to ``path`` (folders created); return the path."""
-        return await self._jobs.download(job, path)
+    async def cancel_job(self, job: GenerationJob | str) -> GenerationJob:
+        """Cancel a queued job where the provider can (else ``UnsupportedOperationError``)."""
+        return await self._jobs.cancel(job)
+
+    async def list_jobs(
+        self, status: str | None = None, model: str | None = None, page: int = 1, page_size: int = 20
+    ) -> list[GenerationJob]:
+        """Return one page of the account's jobs, filtered, where the provider lists them."""
+        return (await self._jobs.page(status=status, model=model, page=page, page_size=page_size))[0]
+
+    async def download(self, job: GenerationJob, path: str | os.PathLike[str], *, last_frame: bool = False) -> Path:
+        """Stream the job's video (or its last frame) to ``path`` (folders created); return the path."""
+        return await self._jobs.download(job, path, last_frame=last_frame)

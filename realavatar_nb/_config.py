@@ -116,7 +116,17 @@ _NUMERIC: Final = (
     ("sandbox_processing", "REALAVATAR_SANDBOX_PROCESSING", True, False, "3"),
     ("sandbox_job_seconds", "REALAVATAR_SANDBOX_JOB_SECONDS", True, False, "4"),
     ("not_found_grace", "REALAVATAR_NOT_FOUND_GRACE", True, False, "20"),
+    # An account's limits (reference/field-notes.md): reported by one production client at the entry tier
+    # of upstream's "advanced creation rights", not confirmed by upstream: defaults a user sets, never constants.
+    ("asset_slots", "REALAVATAR_ASSET_SLOTS", False, False, "50"),
+    ("writes_per_minute", "REALAVATAR_WRITES_PER_MINUTE", False, False, "3"),
+    ("lists_per_second", "REALAVATAR_LISTS_PER_SECOND", False, False, "1"),
 )
+_NOT_SECONDS: Final = {
+    "REALAVATAR_ASSET_SLOTS": "a number of assets",
+    "REALAVATAR_WRITES_PER_MINUTE": "a number of creates a minute",
+    "REALAVATAR_LISTS_PER_SECOND": "a number of lists a second",
+}
 _UNSET_OK: Final = ("poll_interval", "autopilot", "sandbox_autopilot")  # None: the default interval, no autopilot
 _UNITS: Final = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 _SIZE: Final = re.compile(r"(\d+(?:\.\d*)?)\s*([a-z]*)", re.IGNORECASE)
@@ -125,7 +135,8 @@ _SIZE: Final = re.compile(r"(\d+(?:\.\d*)?)\s*([a-z]*)", re.IGNORECASE)
 def _takes(name: str, zero_ok: bool, is_bytes: bool, example: str) -> str:
     if is_bytes:
         return f"a whole number of bytes above 0, plain or with a unit (KB MB GB KiB MiB GiB), e.g. {name}={example}"
-    return f"a finite number of seconds {'0 or more' if zero_ok else 'above 0'}, e.g. {name}={example}"
+    what = _NOT_SECONDS.get(name, "a finite number of seconds")
+    return f"{what} {'0 or more' if zero_ok else 'above 0'}, e.g. {name}={example}"
 
 
 def _usable(value: float, zero_ok: bool, is_bytes: bool) -> bool:
@@ -199,6 +210,11 @@ class Settings:
     # How long a created asset may go unfound before it counts as failed (``NeverResolved``).
     # reported: OpenMontage tools/video/_anyfast.py (a not-found lasting ~20 s after the create is terminal)
     not_found_grace: float = 20.0
+    # What an account may hold and how fast it may write and list (reported figures; see _NUMERIC). The
+    # client paces creates and lists at these for real providers and slows down further when refused.
+    asset_slots: float = 50
+    writes_per_minute: float = 3.0
+    lists_per_second: float = 1.0
 
     def __post_init__(self) -> None:
         # The same check as from_env, for settings built in code (``Settings(...)``, ``with_``).

@@ -28,6 +28,8 @@
      ├── InvalidArgumentError            an argument of the wrong type or value (also TypeError, ValueError)
      ├── AssetFailedError                an asset ended Failed (error_code, e.g. FaceMismatch)
      ├── JobFailedError                  a generation job ended failed/cancelled/expired
+     ├── GenerationRefusedError          a request refused before sending (reason, the input it names)
+     ├── BudgetExceededError             a grid's estimate is over its budget; nothing was sent
      ├── LedgerError                     the SQLite ledger cannot be read or written
      └── MediaError                      local media work
           ├── ProfileError               a limit profile that is unknown or malformed
@@ -38,40 +40,6 @@
 from __future__ import annotations
 
 from typing import Any
-
-__all__ = [
-    "AssetFailedError",
-    "AuthenticationError",
-    "CallbackParseError",
-    "ConfigurationError",
-    "ConsentRequiredError",
-    "FixError",
-    "InsufficientBalanceError",
-    "InvalidArgumentError",
-    "InvalidRequestError",
-    "JobFailedError",
-    "LedgerError",
-    "MalformedResponseError",
-    "MediaError",
-    "MediaToolMissingError",
-    "MissingAPIKeyError",
-    "NotFoundError",
-    "OutcomeUnknownError",
-    "PersonMismatchError",
-    "PollTimeoutError",
-    "ProfileError",
-    "ProviderError",
-    "RateLimitError",
-    "RealAvatarError",
-    "ResponseLimitError",
-    "ServerError",
-    "TransportError",
-    "UnknownStatusError",
-    "UnsupportedOperationError",
-    "VerificationError",
-    "VerificationExpiredError",
-    "VerificationRejectedError",
-]
 
 
 class RealAvatarError(Exception):
@@ -258,6 +226,28 @@ class JobFailedError(RealAvatarError):
         super().__init__(message)
 
 
+class GenerationRefusedError(InvalidArgumentError):
+    """A generation request refused before anything was sent; ``reason`` names the rule it breaks.
+
+    ``index`` and ``label`` name the reference at fault (its position in ``references`` and the asset
+    id, file or URL), when one is.
+    """
+
+    def __init__(self, message: str, *, reason: str, index: int | None = None, label: str | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        self.label = label
+        super().__init__(message)
+
+
+class BudgetExceededError(RealAvatarError):
+    """A grid's estimated cost is over the budget given; nothing was sent."""
+
+    def __init__(self, message: str, *, estimate: Any = None) -> None:
+        self.estimate = estimate
+        super().__init__(message)
+
+
 class LedgerError(RealAvatarError):
     """The SQLite ledger cannot be opened, read or written."""
 
@@ -276,3 +266,9 @@ class MediaToolMissingError(MediaError):
 
 class FixError(MediaError):
     """A conforming copy could not be written (for example, the output would overwrite an original)."""
+
+
+# Every error above is public and re-exported by the package; the docstring's tree draws them all.
+__all__ = sorted(
+    name for name, value in globals().items() if isinstance(value, type) and issubclass(value, RealAvatarError)
+)

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._config import default_data_dir, fingerprint
 from ._exceptions import InvalidArgumentError, LedgerError, PersonMismatchError
+from ._ledger_hashes import HashesTable
+from ._ledger_jobs import JobsTable
 from ._ledger_schema import open_ledger
-from ._models import Asset, Consent, GenerationJob, Verification, VerificationSession
+from ._models import Asset, Consent, Verification, VerificationSession
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +40,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Ledger:
+class Ledger(JobsTable, HashesTable):
     """A SQLite file of everything the client did (``path``: default ``$REALAVATAR_HOME/ledger.sqlite3``)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -341,19 +343,6 @@ class Ledger:
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def record_job(self, provider: str, job: GenerationJob, *, prompt: str = "", path: str | None = None) -> None:
-        """Record a generation job, or its latest state."""
-        self._run(
-            "INSERT INTO jobs (id, provider, model, prompt, refs, status, video_url, error_code, error_message, path,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (provider, id) DO UPDATE SET"
-            " status = excluded.status, video_url = excluded.video_url, error_code = excluded.error_code,"
-            " error_message = excluded.error_message, path = COALESCE(excluded.path, jobs.path),"
-            " updated_at = excluded.updated_at",
-            (job.id, provider, job.model, prompt, json.dumps(list(job.references)), job.status, job.video_url,
-             job.error_code, job.error_message, path, _now(), _now()),
-        )  # fmt: skip
-
     # -- reading and erasing --------------------------------------------------------------
 
     def frame(self, kind: str = "assets") -> pd.DataFrame:
@@ -376,7 +365,12 @@ class Ledger:
 
     def erase_person(self, person: str) -> dict[str, int]:
         """Remove everything recorded about ``person``; return how many rows of each kind went."""
-        counts = {}
+        # Their files' perceptual hashes first, while the assets still say whose they are (a file of
+        # someone else's with the same bytes keeps its hashes).
+        counts = {"perceptual_hashes": self._run(
+            "DELETE FROM perceptual_hashes WHERE sha256 IN (SELECT sha256 FROM assets WHERE person = ?)"
+            " AND sha256 NOT IN (SELECT sha256 FROM assets WHERE person IS NOT ? AND sha256 IS NOT NULL)",
+            (person, person)).rowcount}  # fmt: skip
         for table in ("assets", "groups", "sessions", "consents", "face_references"):
             counts[table] = self._run(f"DELETE FROM {table} WHERE person = ?", (person,)).rowcount
         return counts

@@ -20,7 +20,7 @@ from ._exceptions import LedgerError
 
 __all__ = ["COLUMNS", "VERSION", "open_ledger"]
 
-VERSION: Final = 2
+VERSION: Final = 3
 
 _TABLES: Final = """
 CREATE TABLE IF NOT EXISTS consents (person TEXT PRIMARY KEY, given_by TEXT, purpose TEXT, confirmed_at TEXT);
@@ -38,9 +38,12 @@ CREATE INDEX IF NOT EXISTS assets_by_file ON assets (provider, group_id, sha256)
 CREATE INDEX IF NOT EXISTS assets_by_id ON assets (provider, id);
 CREATE INDEX IF NOT EXISTS assets_by_handle ON assets (provider, handle);
 CREATE TABLE IF NOT EXISTS face_references (person TEXT PRIMARY KEY, descriptor TEXT, source TEXT, created_at TEXT);
+CREATE TABLE IF NOT EXISTS perceptual_hashes (sha256 TEXT PRIMARY KEY, kind TEXT, hashes TEXT, created_at TEXT);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT, provider TEXT, model TEXT, prompt TEXT, refs TEXT, status TEXT, video_url TEXT, error_code TEXT,
-    error_message TEXT, path TEXT, created_at TEXT, updated_at TEXT, PRIMARY KEY (provider, id));
+    error_message TEXT, path TEXT, created_at TEXT, updated_at TEXT, label TEXT, params TEXT, inputs TEXT,
+    last_frame_url TEXT, last_frame_path TEXT, tokens INTEGER, cost REAL, estimated_cost REAL, currency TEXT,
+    PRIMARY KEY (provider, id));
 """
 
 # The columns this release reads and writes, per table: a ledger missing one is refused at open.
@@ -52,8 +55,10 @@ COLUMNS: Final = {
     "assets": ("key", "provider", "group_id", "person", "source", "sha256", "asset_type", "name", "id", "status",
                "error_code", "error_message", "created_at", "updated_at", "handle", "owner", "lease_until", "sends"),
     "face_references": ("person", "descriptor", "source", "created_at"),
+    "perceptual_hashes": ("sha256", "kind", "hashes", "created_at"),
     "jobs": ("id", "provider", "model", "prompt", "refs", "status", "video_url", "error_code", "error_message",
-             "path", "created_at", "updated_at"),
+             "path", "created_at", "updated_at", "label", "params", "inputs", "last_frame_url", "last_frame_path",
+             "tokens", "cost", "estimated_cost", "currency"),
 }  # fmt: skip
 
 
@@ -72,7 +77,20 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
             db.execute("UPDATE OR REPLACE sessions SET id = ? WHERE provider = ? AND id = ?", (token_fp, provider, sid))
 
 
-_MIGRATIONS: Final = {1: _migrate_1_to_2}
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Version 3: a job keeps its whole request (label, settings, inputs), its last frame, usage and cost;
+    files keep their perceptual hashes (``perceptual_hashes``, created with the other tables)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    for column, kind in JOB_COLUMNS_3:
+        if column not in have:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+
+
+JOB_COLUMNS_3: Final = (("label", "TEXT"), ("params", "TEXT"), ("inputs", "TEXT"), ("last_frame_url", "TEXT"),
+                        ("last_frame_path", "TEXT"), ("tokens", "INTEGER"), ("cost", "REAL"),
+                        ("estimated_cost", "REAL"), ("currency", "TEXT"))  # fmt: skip
+
+_MIGRATIONS: Final = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def _damaged(path: Path, exc: BaseException) -> LedgerError:

@@ -20,7 +20,6 @@ __all__ = [
     "CallbackResult",
     "Consent",
     "GenerationJob",
-    "GenerationRequest",
     "Verification",
     "VerificationSession",
     "parse_callback",
@@ -211,26 +210,6 @@ class Asset(DisplayMixin):
         return f"Asset(id={self.id!r}, group_id={self.group_id!r}, status={self.status!r}{err})"
 
 
-@dataclass(frozen=True)
-class GenerationRequest:
-    """What a Seedance 2.0 job is asked to make: the prompt, its checked references and the video's shape."""
-
-    prompt: str
-    """The text the video follows; it may name references by position ("Image 1 walks on the moon")."""
-    references: tuple[Asset, ...]
-    """The active assets the video draws on, sent as their ``asset://`` URIs in this order."""
-    model: str | None
-    """The provider's model name, or ``None`` for the adapter's ``default_model``."""
-    duration: int
-    """The video's length in seconds."""
-    ratio: str
-    """The aspect ratio (``16:9``, ``9:16``…)."""
-    resolution: str
-    """The resolution (``480p``, ``720p``…)."""
-    seed: int | None
-    """The seed for a repeatable result, or ``None`` to leave it to the provider."""
-
-
 @dataclass(frozen=True, repr=False)
 class GenerationJob(DisplayMixin):
     """A Seedance 2.0 generation task; ``video_url`` is set once it has ``succeeded``."""
@@ -243,9 +222,14 @@ class GenerationJob(DisplayMixin):
     error_message: str | None = None
     references: tuple[str, ...] = ()
     provider: str | None = None
+    last_frame_url: str | None = None
+    """The last frame's picture, once succeeded, when the request asked for ``return_last_frame``."""
+    tokens: int | None = None
+    """The tokens upstream billed (``usage.completion_tokens``), once succeeded, where the provider says."""
 
     def _display_rows(self) -> list[tuple[str, Any]]:
-        return [("job", self.id), ("model", self.model or ""), ("status", self.status),
+        usage = [("tokens", f"{self.tokens:,}")] if self.tokens is not None else []
+        return [("job", self.id), ("model", self.model or ""), ("status", self.status), *usage,
                 *_error_rows(self.error_code, self.error_message)]  # fmt: skip
 
     def __repr__(self) -> str:

@@ -31,6 +31,7 @@ Limits, so that a hostile or broken server cannot exhaust the kernel:
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -38,14 +39,24 @@ from typing import Final
 
 import httpx
 
-from ._config import DEFAULT_CREATE_DEADLINE, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES
+from ._config import DEFAULT_CREATE_DEADLINE, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, Settings
 from ._exceptions import ResponseLimitError
 from .providers.base import RETRY, retry_after
 
-__all__ = ["DEFAULT_RATES", "RETRY_STATUSES", "STREAM", "DeadlineExceeded", "RateLimiter", "RetryTransport"]
+__all__ = [
+    "DEFAULT_RATES",
+    "KIND",
+    "RETRY_STATUSES",
+    "STREAM",
+    "DeadlineExceeded",
+    "RateLimiter",
+    "RetryTransport",
+    "account_rates",
+]
 
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 STREAM: Final = "realavatar_stream"  # request extension: a large body the caller streams (a video), sent once
+KIND: Final = "realavatar_kind"  # request extension: the rate-limited kind (create_asset, list_assets …) it is
 _STEP: Final = 64 * 1024  # the most one decoding step may produce
 _DECODED: Final = frozenset({"gzip", "x-gzip", "deflate"})
 _BODY_HEADERS: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -79,8 +90,11 @@ class RetryTransport(httpx.AsyncBaseTransport):
         deadline: float = DEFAULT_DEADLINE,
         create_deadline: float = DEFAULT_CREATE_DEADLINE,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._wrapped = wrapped or httpx.AsyncHTTPTransport()
+        # A 429 lowers its kind's rate for the session, and every retry waits for its kind's next slot.
+        self.limiter = limiter
         self._attempts = max(1, attempts)
         self._backoff = backoff
         self._cap = cap
@@ -124,12 +138,17 @@ class RetryTransport(httpx.AsyncBaseTransport):
             else:
                 # A 429 says the request was refused before any work: even a create may go again.
                 retryable = response.status_code in RETRY_STATUSES if safe else response.status_code == 429
+                hint = retry_after(response)
+                if response.status_code == 429 and self.limiter is not None:
+                    self.limiter.throttled(request.extensions.get(KIND), hint)
                 if last or not retryable:
                     return response
-                delay = self._delay(attempt, retry_after(response))
+                delay = self._delay(attempt, hint)
                 await response.aclose()
             self.retries += 1
             await self._sleep(delay)
+            if self.limiter is not None:
+                await self.limiter.wait(request.extensions.get(KIND))
             attempt += 1
 
     async def _send_once(self, request: httpx.Request, safe: bool) -> httpx.Response:
@@ -260,7 +279,28 @@ def _decode(layers: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
 
 # Upstream's published limits (reference/upstream.md): liveness actions 3 QPS, CreateAsset 300 per
 # minute, GetAsset 100 QPS. Providers resell the same upstream, so these are safe defaults.
-DEFAULT_RATES: Final[dict[str, float]] = {"verification": 3.0, "create_asset": 5.0, "read_asset": 100.0}
+DEFAULT_RATES: Final[dict[str, float]] = {"verification": 3.0, "create_asset": 5.0, "read_asset": 100.0,
+                                          "list_assets": 1.0}  # fmt: skip
+
+
+PACING_MARGIN: Final = 0.01
+"""How far under an account's own limits its requests are paced (1 %: 0.6 s of slack in a sliding minute)."""
+
+
+def account_rates(settings: Settings) -> dict[str, float]:
+    """Return the rates a real provider is paced at: upstream's published ones, creates and lists at the
+    account's own (``Settings.writes_per_minute`` and ``lists_per_second``, reported defaults).
+
+    The account's two are kept ``PACING_MARGIN`` under the limit: paced exactly at N a minute, a request
+    that arrives a few milliseconds early puts N + 1 in some sliding minute and is refused.
+    """
+    pace = 1.0 - PACING_MARGIN
+    return {**DEFAULT_RATES, "create_asset": settings.writes_per_minute / 60.0 * pace,
+            "list_assets": settings.lists_per_second * pace}  # fmt: skip
+
+
+MIN_RATE: Final = 1.0 / 600
+"""The slowest a refused kind is paced: one request every ten minutes."""
 
 
 class RateLimiter:
@@ -279,7 +319,34 @@ class RateLimiter:
         self._clock = clock or time.monotonic
         self._sleep = sleep
         self._next: dict[str, float] = {}
+        self._lowered: dict[str, float] = {}
+        self.throttles: dict[str, int] = {}
+        """How many times each kind was slowed down after a refusal (for tests, benchmarks and the ETA)."""
         self._lock = asyncio.Lock()
+
+    def throttled(self, kind: str | None, retry_after: float | None) -> None:
+        """Lower ``kind``'s rate for the rest of the session: the provider refused it as too fast (a 429).
+
+        The rate is halved (an unlimited kind starts at one request per ``retry_after``, else per second),
+        at most once per slot of the lowered rate, so a burst of refusals in flight lowers it once; the next
+        slot is no sooner than ``retry_after``.
+        """
+        name = kind or ""
+        now = self._clock()
+        if now < self._lowered.get(name, -math.inf):
+            return
+        current = self.rates.get(name)
+        lowered = current / 2 if current else 1.0 / max(retry_after or 1.0, 1e-3)
+        self.rates[name] = max(lowered, MIN_RATE)
+        self.throttles[name] = self.throttles.get(name, 0) + 1
+        self._lowered[name] = now + 1.0 / self.rates[name]
+        if retry_after:
+            self._next[name] = max(self._next.get(name, now), now + retry_after)
+
+    def per_minute(self, kind: str) -> float | None:
+        """Return ``kind``'s rate in force, per minute (``None``: not limited)."""
+        rate = self.rates.get(kind)
+        return rate * 60.0 if rate else None
 
     async def wait(self, kind: str | None) -> None:
         """Return once a request of ``kind`` may go."""

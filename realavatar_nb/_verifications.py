@@ -15,7 +15,6 @@ from ._exceptions import (
 )
 from ._ledger import Ledger
 from ._models import Consent, Verification, VerificationSession
-from ._polling import wait_for
 from ._redact import register_secret
 from ._types import VERIFICATION_TERMINAL
 from .providers.base import RETRY
@@ -88,7 +87,7 @@ class Verifications:
     ) -> Verification:
         """Return the verified outcome, looking with ``look``; raise if the link expires or the check fails."""
         limit = timeout if timeout is not None else max(session.seconds_left(), 0) + 30
-        last: Verification = await wait_for(
+        last: Verification = await self._channel.wait_for(
             look,
             is_terminal=lambda v: v.status in VERIFICATION_TERMINAL,
             interval=self._channel.poll_interval,

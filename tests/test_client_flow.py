@@ -28,7 +28,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "good": make_image(d / "alice.jpg", width=600, height=800, person="alice"),
         "other": make_image(d / "bob.jpg", width=600, height=800, person="bob"),
-        "short": make_video(d / "short.mp4", width=320, height=400, duration=1.0, fps=24, person="alice"),
+        "short": make_video(d / "short.mp4", width=576, height=720, duration=1.0, fps=24, person="alice"),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,10 +93,22 @@ def test_consent_and_erasure(ledger: Ledger) -> None:
     assert consent is not None and (consent.given_by, consent.purpose) == ("Alice", "study 12")
     assert ledger.face_reference("alice") == ((0.25,) * 128, "alice/front.jpg")
     assert ledger.erase_person("alice") == {
-        "assets": 0, "groups": 1, "sessions": 1, "consents": 1, "face_references": 1
+        "perceptual_hashes": 0, "assets": 0, "groups": 1, "sessions": 1, "consents": 1, "face_references": 1
     }  # fmt: skip
     assert ledger.consent("alice") is None and ledger.group_for("crun", "alice") is None
     assert ledger.face_reference("alice") is None  # biometric data goes with the person
+
+
+def test_erasure_takes_a_persons_perceptual_hashes_but_not_a_file_someone_else_also_uploaded(ledger: Ledger) -> None:
+    ledger.record_group("crun", "group-a", person="alice")
+    ledger.record_group("crun", "group-b", person="bob")
+    for group, sha in (("group-a", "mine"), ("group-a", "shared"), ("group-b", "shared"), ("group-b", "his")):
+        ledger.begin_upload("crun", group, sha256=sha, source=f"{sha}.jpg", asset_type="Image", name=None)
+        ledger.record_hashes(sha, "image", ["ffff0000ffff0000"])
+    assert ledger.erase_person("alice")["perceptual_hashes"] == 1
+    with sqlite3.connect(ledger.path) as db:  # the file itself: the table has no frame of its own
+        left = {row[0] for row in db.execute("SELECT sha256 FROM perceptual_hashes")}
+    assert left == {"shared", "his"}
 
 
 def test_many_threads_can_write_one_ledger(ledger: Ledger) -> None:
