@@ -108,6 +108,9 @@ def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
         port=args.port,
         admin_token=given,
         fetch_hosts=tuple(args.fetch_host or ()),
+        asset_slots=args.asset_slots,
+        write_qpm=args.write_qpm,
+        list_qps=args.list_qps,
     )
     sandbox.start()
     out.write(f"realavatar-nb sandbox serving {sandbox.url}\n")
@@ -179,6 +182,10 @@ def _parser() -> argparse.ArgumentParser:
         "--fetch-host", action="append", metavar="HOST[:PORT]",
         help="a local server asset URLs may be downloaded from (public addresses always can); repeatable",
     )  # fmt: skip
+    # An account's limits (reported at upstream's entry tier: 50 slots, 3 CreateAsset a minute); off unless given.
+    s.add_argument("--asset-slots", type=int, default=None, metavar="N", help="assets an account may hold")
+    s.add_argument("--write-qpm", type=int, default=None, metavar="N", help="CreateAsset calls per account a minute")
+    s.add_argument("--list-qps", type=int, default=None, metavar="N", help="list calls per account a second")
     s.set_defaults(run=_cmd_sandbox)
 
     d = sub.add_parser("demo", help="run the tutorial, batch and generation notebooks on the emulator")

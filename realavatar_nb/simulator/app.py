@@ -1,7 +1,8 @@
 """The emulator as one Starlette app: each provider's dialect under ``/<provider>/``.
 
 Beside the dialects: the H5 pages (``/h5/<token>``), the file host (``/files``), generated
-videos (``/videos/<job>.mp4?key=<the job's random key>``), and ``/_sandbox/stats`` /
+videos (``/videos/<job>.mp4?key=<the job's random key>``) and their last frames (``.png``, same
+key), and ``/_sandbox/stats`` /
 ``/_sandbox/reset`` for tests. Upstream's own API (``dialects.ark``) is also served at the root,
 ``POST /?Action=…`` and ``/api/v3/contents/generations/tasks``, as the official SDKs call it.
 
@@ -9,12 +10,14 @@ videos (``/videos/<job>.mp4?key=<the job's random key>``), and ``/_sandbox/stats
 one drawn at creation: ``app.state.admin_token``) in the ``X-Sandbox-Admin`` header.
 ``POST /_sandbox/access-keys`` (same header) mints an upstream access key (``Sandbox.access_key``).
 ``/_sandbox/stats`` stays open: it only reads, counts what accounts created under non-secret
-labels, and is how tests and benchmarks prove "no duplicates" against a server they did not start.
+labels (and, under ``refusals``, what their limits refused, by upstream's code: ``limits``), and is
+how tests and benchmarks prove "no duplicates" or "no rate refusal" against a server they did not start.
 Every request body has deadlines (``bodies``): a stalled or endless body ends with a 408.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 import os
@@ -39,6 +42,7 @@ from .dialects import DIALECTS, Dialect
 from .dialects.ark import Ark
 from .downloads import Downloader, FetchPolicy
 from .files import FileHost
+from .limits import AccountLimits
 from .state import Job, SimConfig, State
 from .upstream_keys import keyed_account
 
@@ -61,6 +65,7 @@ def create_app(
     ``admin_token`` guards ``/_sandbox/reset`` (default: a fresh random one, ``app.state.admin_token``).
     """
     config = config or SimConfig()
+    AccountLimits(config)  # a limit that admits nothing is refused before any file or thread exists
     root = workdir or tempfile.mkdtemp(prefix="realavatar-sandbox-")
     policy = FetchPolicy(seconds=config.download_seconds, hosts=tuple(config.fetch_hosts))
     files = FileHost(os.path.join(root, "files"), Downloader(policy))
@@ -95,6 +100,7 @@ def _routes(state: State, files: FileHost, dialects: dict[str, Dialect], sandbox
     routes += files.routes(authorize=state.authenticate)
     routes += [
         Route("/videos/{job_id}.mp4", sandbox.video, methods=["GET", "HEAD"]),
+        Route("/videos/{job_id}.png", sandbox.last_frame, methods=["GET", "HEAD"]),
         Route("/_sandbox/stats", sandbox.stats, methods=["GET"]),
         Route("/_sandbox/reset", sandbox.reset, methods=["POST"]),
         Route("/_sandbox/access-keys", sandbox.access_key, methods=["POST"]),
@@ -110,7 +116,13 @@ def _renderer(videos: str) -> Render:
     def render(job: Job, references: list[str]) -> str:
         from .render import render_video
 
-        return render_video(job, references, videos)
+        extra = job.extra
+        # A 4k job is drawn at 1080p (its usage is still counted at 4k): renders stay short.
+        drawn = dataclasses.replace(job, resolution="1080p") if job.resolution == "4k" else job
+        return render_video(
+            drawn, references, videos, sound=bool(extra.get("generate_audio", False)), audio=extra.get("audio_source"),
+            last_frame=bool(extra.get("return_last_frame")),
+        )  # fmt: skip
 
     return render
 
@@ -131,6 +143,14 @@ class _SandboxRoutes:
         if job.status != "succeeded" or not job.video_path:
             return JSONResponse({"error": "no such video"}, status_code=404)
         return FileResponse(job.video_path, media_type="video/mp4")
+
+    async def last_frame(self, request: Request) -> Response:
+        """Serve a finished job's last frame (``return_last_frame``) as PNG, behind the same key as its video."""
+        job = self.state.job_for_download(request.path_params["job_id"])
+        key = request.query_params.get("key", "").encode()
+        if job is None or not hmac.compare_digest(key, job.video_key.encode()) or not job.last_frame_path:
+            return JSONResponse({"error": "no such frame"}, status_code=404)
+        return FileResponse(job.last_frame_path, media_type="image/png")
 
     async def stats(self, request: Request) -> Response:
         answer = self.state.stats()

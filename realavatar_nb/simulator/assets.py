@@ -1,12 +1,13 @@
 """Groups and their assets: an asset created in ``Processing``, judged on a thread, then Active or Failed.
 
 An asset's URL is downloaded in its account's turn and checked (``judging``); the verdict is taken
-when the asset is next read after its ``ready_at``, so nothing here sleeps.
+when the asset is next read after its ``ready_at``, so nothing here sleeps. Every create is a
+CreateAsset write within the account's limits (``limits``: slots held, writes a minute).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .backend import Backend
@@ -63,36 +64,60 @@ class Assets(Backend):
         project: str = "default",
     ) -> Asset:
         """Create an asset in ``Processing`` and queue its download and checks."""
+        return self.create_assets(account, group_id=group_id, items=[(url, name)], asset_type=asset_type,
+                                  project=project)[0]  # fmt: skip
+
+    def create_assets(
+        self,
+        account: str,
+        *,
+        group_id: str,
+        items: Sequence[tuple[str, str | None]],
+        asset_type: str,
+        project: str = "default",
+    ) -> list[Asset]:
+        """Create one asset per ``(url, name)`` in a group, all or none: each is a CreateAsset write.
+
+        The account's limits (``limits``) refuse the whole batch when its writes or its slots do not
+        all fit (inferred: a reseller's batch is taken as one request upstream would refuse whole).
+        """
         kind = asset_type.capitalize() if isinstance(asset_type, str) else ""
         if kind not in ("Image", "Video", "Audio"):
             raise SimError("invalid", "AssetType must be one of [Image, Video, Audio].", field="asset_type")
-        if not isinstance(url, str) or not url:
+        if not items or not all(isinstance(url, str) and url for url, _ in items):
             raise SimError("invalid", "URL is required.", field="url")
         group = self.group(account, group_id)
-        now = self.clock()
         with self._lock:
-            asset = Asset(
-                id=self.ids.dated("asset", now),
-                account=account,
-                group_id=group.id,
-                url=url,
-                asset_type=kind,
-                name=name or url.rsplit("/", 1)[-1][:64],
-                created_at=now,
-                ready_at=now + self.config.processing_seconds,
-                project=project,
-                updated_at=now,
-            )
-            self.assets[asset.id] = asset
-            self._count(account, "assets")
-            self._save("asset", asset)
-            asset.verdict = self._judge.submit(
-                asset,
-                group.person,
-                group_face=lambda face: self._group_face(asset.group_id, face),
-                downloaded=lambda digest: self._count_source(asset, digest),
-            )
-            return asset
+            now = self.clock()
+            held = sum(1 for a in self.assets.values() if a.account == account)
+            self.limits.admit_assets(account, now, held=held, n=len(items))
+            return [self._new_asset(account, group, url, kind, name, project, now) for url, name in items]
+
+    def _new_asset(
+        self, account: str, group: Group, url: str, kind: str, name: str | None, project: str, now: float
+    ) -> Asset:
+        asset = Asset(
+            id=self.ids.dated("asset", now),
+            account=account,
+            group_id=group.id,
+            url=url,
+            asset_type=kind,
+            name=name or url.rsplit("/", 1)[-1][:64],
+            created_at=now,
+            ready_at=now + self.config.processing_seconds,
+            project=project,
+            updated_at=now,
+        )
+        self.assets[asset.id] = asset
+        self._count(account, "assets")
+        self._save("asset", asset)
+        asset.verdict = self._judge.submit(
+            asset,
+            group.person,
+            group_face=lambda face: self._group_face(asset.group_id, face),
+            downloaded=lambda digest: self._count_source(asset, digest),
+        )
+        return asset
 
     def _count_source(self, asset: Asset, digest: str) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from .._config import fingerprint
 from .ids import IdFactory
 from .judging import Check, Fetch, Judge
+from .limits import RATE_CODE, AccountLimits
 from .records import Asset, Group, Job, Session, SimConfig, SimError, Task
 from .store import Store, load_entities
 
@@ -75,6 +76,7 @@ class Backend:
             self._buckets: dict[str, tuple[float, float]] = {}
             self.created: Counter[tuple[str, str]] = Counter()
             self.sources: Counter[tuple[str, str, str]] = Counter()
+            self.limits = AccountLimits(self.config)
             if getattr(self, "_store", None) is not None:
                 self._store.clear()  # type: ignore[union-attr]
 
@@ -124,7 +126,11 @@ class Backend:
         self.created[(account, kind)] += 1
 
     def stats(self) -> dict[str, Any]:
-        """Return what each account created, and any file uploaded twice into one group."""
+        """Return what each account created, and any file uploaded twice into one group.
+
+        Once an account limit refused anything, ``refusals`` counts the refusals by account and
+        upstream's code: ``{"refusals": {"<account label>": {"QuotaWriteQPMExceeded": 2}}}``.
+        """
         with self._lock:
             accounts: dict[str, dict[str, int]] = {}
             for (account, kind), n in self.created.items():
@@ -134,7 +140,13 @@ class Backend:
                 for (a, g, s), n in self.sources.items()
                 if n > 1
             ]
-            return {"accounts": accounts, "duplicates": duplicates}
+            answer: dict[str, Any] = {"accounts": accounts, "duplicates": duplicates}
+            refusals: dict[str, dict[str, int]] = {}
+            for (account, code), n in self.limits.refused.items():
+                refusals.setdefault(account_label(account), {})[code] = n
+            if refusals:  # absent until something is refused, so a quiet emulator's stats read as before
+                answer["refusals"] = refusals
+            return answer
 
     # -- accounts --------------------------------------------------------------------------
 
@@ -156,6 +168,11 @@ class Backend:
             self._admit(account)
         return account
 
+    def admit_list(self, account: str) -> None:
+        """Refuse a list call over the account's ``list_qps`` (429 ``AccountFlowLimitExceeded``)."""
+        with self._lock:
+            self.limits.admit_list(account, self.clock())
+
     def authenticate(self, key: str | None) -> None:
         """Refuse a key that is no account (``SimError`` unauthorized); any non-empty key is one by default."""
         if not key or not key.strip():
@@ -173,7 +190,9 @@ class Backend:
         tokens = min(rate, tokens + (now - last) * rate)
         if tokens < 1:
             self._buckets[account] = (tokens, now)
-            raise SimError("rate_limited", "Too many requests; slow down.", retry_after=max((1 - tokens) / rate, 0.001))
+            wait = max((1 - tokens) / rate, 0.001)
+            error = SimError("rate_limited", "Too many requests; slow down.", retry_after=wait)
+            raise self.limits.refuse(account, error, code=RATE_CODE)
         self._buckets[account] = (tokens - 1, now)
 
 

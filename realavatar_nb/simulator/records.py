@@ -31,7 +31,7 @@ __all__ = [
 Verdict = tuple[str | None, str | None, str | None, str | None]
 
 ErrorKind = Literal[
-    "unauthorized", "not_found", "invalid", "not_ready", "expired", "conflict", "forbidden", "rate_limited"
+    "unauthorized", "not_found", "invalid", "not_ready", "expired", "conflict", "forbidden", "rate_limited", "quota"
 ]
 
 # The H5 page's failure code when a person presses "Fail": upstream documents only 10000 (pass);
@@ -50,15 +50,26 @@ OUTPUT_MODERATION_MESSAGE = "The output video may contain sensitive content."
 
 
 class SimError(Exception):
-    """A request the emulator refuses; dialects turn ``kind`` into their own error shape."""
+    """A request the emulator refuses; dialects turn ``kind`` into their own error shape.
+
+    ``code`` is upstream's own error code when the refusal is upstream's (a generation input it
+    refuses): Ark answers it as is, and each reseller relays it inside its own error shape.
+    """
 
     def __init__(
-        self, kind: ErrorKind, message: str, *, field: str | None = None, retry_after: float | None = None
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        field: str | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
     ) -> None:
         self.kind = kind
         self.message = message
         self.field = field
         self.retry_after = retry_after
+        self.code = code
         super().__init__(message)
 
 
@@ -87,6 +98,12 @@ class SimConfig:
     downloads_per_account: int = 2  # an account's downloads at once; the rest wait their turn
     body_idle: float = 30.0  # longest wait for the next chunk of a request body
     body_total: float = 300.0  # longest time for a whole request body
+    # An account's limits (``limits``), each None = unlimited: the assets it may hold (failed ones
+    # included), CreateAsset calls in any 60 s, and list calls (ListAssets, ListAssetGroups, the
+    # resellers' lists) in any 1 s. Reported at upstream's entry tier: about 50 slots and 3 writes a minute.
+    asset_slots: int | None = None
+    write_qpm: int | None = None
+    list_qps: int | None = None
 
 
 @dataclass
@@ -164,6 +181,7 @@ class Job:
     seed: int | None = None
     status: Literal["queued", "running", "succeeded", "failed", "cancelled", "expired"] = "queued"
     video_path: str | None = None
+    last_frame_path: str | None = None  # the PNG of the video's last frame, when return_last_frame asked for it
     error_code: str | None = None
     error_message: str | None = None
     render: Future[str] | None = field(default=None, repr=False)

@@ -15,7 +15,7 @@ import os
 import random
 import tempfile
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,11 +27,13 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from realavatar_nb.media.heif import register_heif
 
-from .generation import MAX_DURATION, RATIOS, RESOLUTIONS
+from . import soundtrack
+from .generation import FPS, MAX_DURATION, RATIOS, output_size
+from .generation import RESOLUTIONS as _ASKED
+
+RESOLUTIONS = {name: side for name, side in _ASKED.items() if name != "4k"}  # the emulator draws no 4k
 
 __all__ = ["FPS", "RATIOS", "RESOLUTIONS", "frame_size", "render_video"]
-
-FPS = 24
 
 _ZOOM = 1.12  # the Ken Burns travel: far enough to read as motion, slow enough to stay calm
 _FADE = 0.5  # seconds of cross-fade between two references
@@ -52,24 +54,9 @@ class RenderJob(Protocol):
 
 def frame_size(ratio: str, resolution: str, first_image: tuple[int, int] | None = None) -> tuple[int, int]:
     """Return (width, height) of the output frames, both even, the short side the resolution's."""
-    height = RESOLUTIONS.get(resolution)
-    if height is None:
+    if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {sorted(RESOLUTIONS)}, got {resolution!r}")
-    if ratio == "adaptive":
-        aspect = first_image[0] / first_image[1] if first_image else 16 / 9
-        aspect = min(max(aspect, 9 / 16), 16 / 9)
-    elif ratio in RATIOS:
-        w, h = RATIOS[ratio]
-        aspect = w / h
-    else:
-        raise ValueError(f"ratio must be one of {[*RATIOS, 'adaptive']}, got {ratio!r}")
-    # "480p" names the short side, as Seedance sizes its output: 9:16 at 480p is 480×854.
-    short = height
-
-    def even(x: float) -> int:
-        return max(2, int(x / 2 + 0.5) * 2)  # half up: 405 px is 406, not 404
-
-    return (even(short * aspect), short) if aspect >= 1 else (short, even(short / aspect))
+    return output_size(ratio, resolution, first_image)
 
 
 def _check(job: RenderJob) -> None:
@@ -198,11 +185,20 @@ def _caption(prompt: str, size: tuple[int, int]) -> tuple[Image.Image, Image.Ima
     return pixels, mask, (pad, h - box_h - pad)
 
 
-def render_video(job: RenderJob, reference_images: list[str], out_dir: str) -> str:
+def render_video(
+    job: RenderJob,
+    reference_images: list[str],
+    out_dir: str,
+    *,
+    sound: bool = False,
+    audio: str | None = None,
+    last_frame: bool = False,
+) -> str:
     """Render ``<out_dir>/<job.id>.mp4`` from the reference images and return its path.
 
-    Raises ValueError for a duration outside 1–30 s, an unknown ratio or resolution, or an
-    image that cannot be read.
+    ``sound`` adds an AAC track (``audio`` decoded when given, else a synthesized tone); ``last_frame``
+    also writes the clip's last picture as ``<out_dir>/<job.id>.png``. Raises ValueError for a
+    duration outside 1–30 s, an unknown ratio or resolution, or an image that cannot be read.
     """
     _check(job)
     images = [_open(p) for p in reference_images[: job.duration]]  # at least a second per image
@@ -211,24 +207,34 @@ def render_video(job: RenderJob, reference_images: list[str], out_dir: str) -> s
     covers = [_cover(im, size) for im in images] or [_gradient(size, rng)]
     shots = _shots(covers, float(job.duration), rng)
     caption = _caption(job.prompt, size)
+    pcm = soundtrack.samples(float(job.duration), audio) if sound else None
 
     os.makedirs(out_dir, exist_ok=True)
     final = os.path.join(out_dir, f"{job.id}.mp4")
-    fd, temporary = tempfile.mkstemp(prefix=f".{job.id}.", suffix=".part", dir=out_dir)
+    frames = job.duration * FPS
+    _write(final, lambda path: _encode(path, shots, caption, size, frames, pcm), job.id)
+    if last_frame:
+        _write(os.path.join(out_dir, f"{job.id}.png"), lambda path: _still(frames - 1, shots, caption, size).save(
+            path, format="PNG"), job.id)  # fmt: skip
+    return final
+
+
+def _write(final: str, make: Callable[[str], object], name: str) -> None:
+    """Make ``final`` through a temporary file beside it, so a reader never sees half a file."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=os.path.dirname(final))
     os.close(fd)
     try:
-        _encode(temporary, shots, caption, size, job.duration * FPS)
+        make(temporary)
         os.replace(temporary, final)
     except BaseException:
         os.unlink(temporary)
         raise
-    return final
 
 
-def _picture(
+def _still(
     i: int, shots: list[_Shot], caption: tuple[Image.Image, Image.Image, tuple[int, int]] | None, size: tuple[int, int]
-) -> av.VideoFrame:
-    """Return frame ``i`` as a yuv420p video frame."""
+) -> Image.Image:
+    """Return frame ``i`` as an RGB picture."""
     t = (i + 0.5) / FPS
     live = [s for s in shots if s.start <= t < s.end] or [shots[-1]]
     picture = live[0].frame(t, size)
@@ -237,7 +243,14 @@ def _picture(
         picture = Image.blend(picture, live[1].frame(t, size), min(max(alpha, 0.0), 1.0))
     if caption is not None:
         picture.paste(caption[0], caption[2], mask=caption[1])
-    frame = av.VideoFrame.from_image(picture).reformat(format="yuv420p")
+    return picture
+
+
+def _picture(
+    i: int, shots: list[_Shot], caption: tuple[Image.Image, Image.Image, tuple[int, int]] | None, size: tuple[int, int]
+) -> av.VideoFrame:
+    """Return frame ``i`` as a yuv420p video frame."""
+    frame = av.VideoFrame.from_image(_still(i, shots, caption, size)).reformat(format="yuv420p")
     frame.pts, frame.time_base = i, Fraction(1, FPS)
     return frame
 
@@ -248,12 +261,14 @@ def _encode(
     caption: tuple[Image.Image, Image.Image, tuple[int, int]] | None,
     size: tuple[int, int],
     frames: int,
+    pcm: np.ndarray | None = None,
 ) -> None:
     with av.open(path, "w", format="mp4", options={"movflags": "faststart"}) as container:
         stream = container.add_stream("libx264", rate=FPS, options=_ENCODER)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = 2 * FPS  # a keyframe every 2 s keeps previews seekable
+        sound = soundtrack.add_sound(container) if pcm is not None else None  # every stream before the header
         # Pillow and swscale release the GIL: drawing runs a few frames ahead of the encoder.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="render-frames") as pool:
             ahead: deque[Future[av.VideoFrame]] = deque()
@@ -264,3 +279,5 @@ def _encode(
             while ahead:
                 container.mux(stream.encode(ahead.popleft().result()))
         container.mux(stream.encode())
+        if sound is not None and pcm is not None:
+            soundtrack.mux_sound(container, sound, pcm)

@@ -14,6 +14,12 @@ account) for the emulator's own BytePlus / Volcengine API at ``sb.url`` (``diale
 needs in its ``X-Sandbox-Admin`` header; ``sb.reset()`` does the same in-process. Asset URLs
 are downloaded only from public addresses and the emulator's own origin; ``fetch_hosts=("127.0.0.1:9000",)``
 lets it fetch from a local media server too (``downloads``).
+
+An account's limits are keyword settings too, each off (None) unless given: ``asset_slots=50`` (the
+assets an account may hold, failed ones included: 400 ``QuotaExceeded.AssetCount``), ``write_qpm=3``
+(CreateAsset calls in any minute: 429 ``QuotaWriteQPMExceeded`` with ``Retry-After``), ``list_qps=10``
+(list calls in any second: 429 ``AccountFlowLimitExceeded``); ``limits`` says more. ``clock=`` replaces
+the emulator's time (epoch seconds), so tests move it instead of sleeping.
 """
 
 from __future__ import annotations
@@ -24,14 +30,14 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from .._exceptions import ConfigurationError
 from .._types import PROVIDERS
 from .state import SimConfig, State
-from .upstream_keys import UpstreamKey, keyed_account
+from .upstream_keys import KeyOptions, UpstreamKey, keyed_account
 
 __all__ = ["Sandbox"]
 
@@ -50,6 +56,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         admin_token: str | None = None,
+        clock: Callable[[], float] = time.time,
         **settings: Any,
     ) -> None:
         from .app import create_app
@@ -62,7 +69,7 @@ class Sandbox:
             from .faults import fault_middleware
 
             middleware.append(fault_middleware(faults, seed=seed))
-        self.app = create_app(self.config, middleware=middleware, admin_token=admin_token)
+        self.app = create_app(self.config, clock=clock, middleware=middleware, admin_token=admin_token)
         self.host = host
         self._port = port
         self._server: Any = None
@@ -89,25 +96,16 @@ class Sandbox:
         """Forget every account and everything created, and restart injected faults' sequences."""
         self.app.state.reset()
 
-    def access_key(
-        self,
-        cloud: str,
-        *,
-        project: str = "default",
-        denied: Iterable[str] = (),
-        subscribed: bool = True,
-        account: str | None = None,
-        account_key: str | None = None,
-    ) -> UpstreamKey:
+    def access_key(self, cloud: str, *, account_key: str | None = None, **options: Unpack[KeyOptions]) -> UpstreamKey:
         """Return a new access key for the emulator's ``cloud`` ("byteplus" or "volcengine") API.
 
-        ``denied`` lists IAM actions the key lacks (``"ark:CreateAsset"``); ``subscribed=False`` is an
-        account whose asset library is not activated; keys minted with the same ``account`` label, or
-        the same secret ``account_key``, share one account (else each key is its own). Its ``api_key``
-        is Ark's Bearer key of that account.
+        ``options`` are ``KeyRing.mint``'s: ``project`` (``"default"``); ``denied`` lists IAM actions the
+        key lacks (``"ark:CreateAsset"``); ``subscribed=False`` is an account whose asset library is not
+        activated; keys minted with the same ``account`` label, or the same secret ``account_key``, share
+        one account (else each key is its own). Its ``api_key`` is Ark's Bearer key of that account.
         """
-        label = account or keyed_account(account_key)
-        return self.state.keys.mint(cloud, project=project, denied=denied, subscribed=subscribed, account=label)
+        options["account"] = options.get("account") or keyed_account(account_key)
+        return self.state.keys.mint(cloud, **options)
 
     @property
     def url(self) -> str:
@@ -227,32 +225,24 @@ class RemoteSandbox:
         stats: dict[str, Any] = httpx.get(f"{self._url}/_sandbox/stats", timeout=10).json()
         return stats
 
-    def access_key(
-        self,
-        cloud: str,
-        *,
-        project: str = "default",
-        denied: Iterable[str] = (),
-        subscribed: bool = True,
-        account: str | None = None,
-        account_key: str | None = None,
-    ) -> UpstreamKey:
+    def access_key(self, cloud: str, *, account_key: str | None = None, **options: Unpack[KeyOptions]) -> UpstreamKey:
         """Return a new access key minted by the remote emulator (``POST /_sandbox/access-keys``).
 
-        A plain ``account`` label needs the admin token; a secret ``account_key`` does not.
+        ``options`` are ``Sandbox.access_key``'s. A plain ``account`` label needs the admin token; a
+        secret ``account_key`` does not.
         """
         import httpx
 
         from .app import ADMIN_HEADER
 
-        if account is not None and not self._admin:
+        if options.get("account") is not None and not self._admin:
             raise ConfigurationError(
                 "Minting a key into a labelled account on a running emulator needs its admin token: pass "
                 "admin_token= or set REALAVATAR_SANDBOX_ADMIN_TOKEN (realavatar-nb sandbox prints it when it "
                 "starts), or name the account by a secret with account_key=."
             )
-        spec = {"cloud": cloud, "project": project, "denied": list(denied), "subscribed": subscribed,
-                "account": account, "account_key": account_key}  # fmt: skip
+        # What is left out, the emulator reads as KeyRing.mint's defaults.
+        spec = {**options, "cloud": cloud, "denied": list(options.get("denied", ())), "account_key": account_key}
         headers = {ADMIN_HEADER: self._admin} if self._admin else {}
         response = httpx.post(f"{self._url}/_sandbox/access-keys", json=spec, headers=headers, timeout=10)
         if response.status_code != 200:

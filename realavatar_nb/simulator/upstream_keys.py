@@ -16,12 +16,12 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypedDict
 
 from .._config import fingerprint
 from .backend import account_of
 
-__all__ = ["CLOUDS", "Cloud", "KeyRecord", "KeyRing", "UpstreamKey", "keyed_account"]
+__all__ = ["CLOUDS", "Cloud", "KeyOptions", "KeyRecord", "KeyRing", "UpstreamKey", "keyed_account"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,15 @@ class KeyRecord:
     @property
     def cloud(self) -> Cloud:
         return CLOUDS[self.key.cloud]
+
+
+class KeyOptions(TypedDict, total=False):
+    """``KeyRing.mint``'s keywords, for the callers that pass them on (``Sandbox.access_key``)."""
+
+    project: str
+    denied: Iterable[str]
+    subscribed: bool
+    account: str | None
 
 
 class KeyRing:

@@ -74,9 +74,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "image": make_image(d / "alice.jpg", width=600, height=800, person="alice", faces=1),
         "untagged": make_image(d / "plain.png", width=600, height=800),
-        "video": make_video(d / "alice.mp4", width=320, height=400, duration=2.5, fps=24, person="alice"),
+        "video": make_video(d / "alice.mp4", width=576, height=720, duration=2.5, fps=24, person="alice"),
         "audio": make_audio(d / "alice.mp3", duration=3.0, person="alice"),
-        "short": make_video(d / "short.mp4", width=320, height=400, duration=1.0, fps=24, person="alice"),
+        "short": make_video(d / "short.mp4", width=576, height=720, duration=1.0, fps=24, person="alice"),
         "bob": make_image(d / "bob.jpg", width=600, height=800, person="bob", faces=1),
         "two": make_image(d / "two.jpg", width=800, height=600, person="alice", faces=2),
     }

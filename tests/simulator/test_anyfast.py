@@ -435,7 +435,7 @@ def test_generation_renders_a_downloadable_mp4_through_the_task_envelope(
         ({"model": "dreamina-seedance-2-0"}, "model"),
         ({"resolution": "1080p"}, "resolution"),
         ({"duration": 16}, "duration"),
-        ({"content": [{"type": "image_url", "image_url": {"url": "https://a/face.jpg"}}]}, "PrivacyInformation"),
+        ({"content": [{"type": "image_url", "image_url": {"url": "https://a/face.jpg"}}]}, "could not be downloaded"),
         ({"content": [{"type": "image_url", "image_url": {"url": "asset://x"}, "role": "reference_video"}]}, "role"),
         ({"content": [{"type": "sticker"}]}, "type"),
         ({"content": "a slow smile"}, "content"),

@@ -146,14 +146,18 @@ def test_a_refused_key_answers_the_gateways_own_shape_on_every_route(http: TestC
         assert error["type"] == "new_api_error" and error["message"]
 
 
-def test_an_invalid_generation_relays_upstreams_refusal_as_a_json_string(http: TestClient) -> None:
-    content = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "https://a/face.jpg"}}]
+def test_an_invalid_generation_relays_upstreams_refusal_as_a_json_string(
+    http: TestClient, media: dict[str, Path]
+) -> None:
+    face = host(http, media["image"])  # a plain URL to a file showing a real person (person=alice)
+    content = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": face}}]
     r = http.post(GEN, json={"model": "seedance", "content": content}, headers=KEY)
     assert r.status_code == 400
     body = r.json()
     assert set(body) == {"code", "message", "data"} and body["data"] is None
     nested = json.loads(body["message"])["error"]
-    assert nested["code"] == "InvalidParameter" and "PrivacyInformation" in nested["message"]
+    assert nested["code"] == "InputImageSensitiveContentDetected.PrivacyInformation"
+    assert nested["message"] == "input image 'content[1]' may contain real person"
 
 
 def test_an_asset_action_refusal_is_code_and_message_with_upstreams_code_in_brackets(http: TestClient) -> None:

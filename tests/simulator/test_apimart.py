@@ -243,11 +243,11 @@ def test_generation_refuses_a_failed_or_unknown_asset(
     assert r.status_code == 400 and "not found" in r.json()["message"]
 
 
-def test_generation_refuses_1080p_on_a_fast_model_and_plain_url_faces(http: TestClient) -> None:
+def test_generation_refuses_1080p_on_a_fast_model_and_plain_url_faces(http: TestClient, media: dict[str, Path]) -> None:
     r = _generate(http, "asset://asset-x", model="doubao-seedance-2.0-fast-face", resolution="1080p")
     assert r.status_code == 400 and r.json()["error"]["code"] and "resolution" in r.json()["message"]
-    r = _generate(http, "https://x.example/face.png")
-    assert r.status_code == 400 and "PrivacyInformation" in r.json()["message"]
+    r = _generate(http, _host(http, media["image"]))  # a plain URL to a file showing a real person
+    assert r.status_code == 400 and "PrivacyInformation" in r.json()["error"]["code"]
 
 
 # -- refusals -------------------------------------------------------------------------------

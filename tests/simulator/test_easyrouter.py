@@ -370,7 +370,7 @@ def test_generation_accepts_the_image_and_images_shorthands(
         ({"metadata": {"content": [{"type": "image_url", "image_url": "asset://x"}]}}, "metadata.content"),
         ({"metadata": {"content": "asset://x"}}, "metadata.content"),
         ({"metadata": {"seed": "42"}}, "metadata.seed"),
-        ({"images": ["https://a/face.jpg"]}, "PrivacyInformation"),
+        ({"images": ["https://a/face.jpg"]}, "could not be downloaded"),
     ],
 )
 def test_an_invalid_generation_is_400_naming_the_field(http: TestClient, change: dict[str, Any], field: str) -> None:

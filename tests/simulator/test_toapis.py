@@ -236,9 +236,10 @@ def test_generation_refuses_an_asset_that_is_not_active(http: TestClient, media:
 def test_generation_refuses_a_plain_url_face_and_a_1080p_fast_job(
     http: TestClient, app: Starlette, clock: FakeClock, media: dict[str, Path]
 ) -> None:
-    body = {"prompt": "x", "image_with_roles": [{"url": "https://x.example/face.jpg", "role": "reference_image"}]}
+    face = _host(http, media["image"])  # a plain URL to a file that shows a real person (person=alice)
+    body = {"prompt": "x", "image_with_roles": [{"url": face, "role": "reference_image"}]}
     r = http.post(G, json=body, headers=KEY)
-    assert r.status_code == 400 and "PrivacyInformation" in r.json()["error"]["message"]
+    assert r.status_code == 400 and r.json()["error"]["code"] == "InputImageSensitiveContentDetected.PrivacyInformation"
     asset = _active_asset(http, app, clock, media["image"])
     r = _generate(http, asset, model="doubao-seedance-2-0-fast", metadata={"resolution": "1080p"})
     assert r.status_code == 400 and r.json()["error"]["param"] == "metadata.resolution"

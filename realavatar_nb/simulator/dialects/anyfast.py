@@ -22,19 +22,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..files import FileHost
+from ..generation import Reference
 from ..state import Group, SimError, State
-from .anyfast_live import never_resolve, refusal, resolves, unresolved, upstream_envelope
-from .base import MAX_INLINE_UPLOAD, Body, Context, Dialect, Handler, asset_refs, iso, json_response
+from .anyfast_live import never_resolve, refusal, relayed_error, resolves, unresolved, upstream_envelope
+from .base import MAX_INLINE_UPLOAD, STATUS_OF, Body, Context, Dialect, Handler, iso, json_response
 from .upstream import (
     ASSET_TYPES,
-    RATIOS,
     ark_content,
-    ark_tokens,
+    ark_request,
     choice,
     listed_assets,
     multipart_upload,
     public_url,
-    seedance_duration,
     stamp,
     strings,
     upstream_asset,
@@ -51,7 +50,6 @@ _MODEL_TYPE: Final = {"volc-asset": "Image", "volc-asset-video": "Video", "volc-
 _TYPE_MODEL: Final = {kind: model for model, kind in _MODEL_TYPE.items()}
 # inferred: only `seedance-fast` is documented; the standard model's name and both upstream ids are guesses.
 _UPSTREAM_MODEL: Final = {"seedance": "doubao-seedance-2-0-260128", "seedance-fast": "doubao-seedance-2-0-fast-260128"}
-_RESOLUTIONS: Final = {"seedance": ("480p", "720p", "1080p"), "seedance-fast": ("480p", "720p")}
 # inferred: NOT_START is never shown, as the emulator submits upstream at once; Ark's failed,
 # cancelled and expired all read as FAILURE (the quota is refunded on each).
 _TASK_STATUS: Final = {"queued": "QUEUED", "running": "IN_PROGRESS", "succeeded": "SUCCESS", "failed": "FAILURE",
@@ -84,6 +82,13 @@ class Anyfast(Dialect):
         # error_shape "upstream": upstream's own envelope, as the actions pass its Result through (inferred).
         request_id = self.state.ids.request_id(self.state.clock())
         return json_response(upstream_envelope(request_id, action or "", upstream_code, message), status)
+
+    def refusal(self, exc: SimError) -> Response:
+        if exc.code is not None and _ACTION.get() is None and (self.option("error_shape") or "reported") == "reported":
+            # Upstream's refusal of a generation input, relayed as the gateway relays upstream's refusals.
+            body = relayed_error(_TASK_CODES["invalid"], exc.code, exc.message, exc.field)
+            return json_response(body, STATUS_OF.get(exc.kind, 400))
+        return super().refusal(exc)
 
     def ok(self, data: Any) -> Response:
         return json_response({"code": "success", "message": "", "data": data})
@@ -146,6 +151,7 @@ class Anyfast(Dialect):
                           "real-person groups come from GetVisualValidateResult.")  # fmt: skip
 
     async def list_groups(self, ctx: Context) -> Response:
+        ctx.state.admit_list(ctx.account)
         b = ctx.body
         choice(b.text("model", required=True), "model", tuple(_MODEL_TYPE))
         f = b.obj("Filter", required=True)
@@ -237,23 +243,11 @@ class Anyfast(Dialect):
     async def create_generation(self, ctx: Context) -> Response:
         b = ctx.body
         model = choice(b.text("model", required=True), "model", tuple(_UPSTREAM_MODEL))
-        prompt, urls, roles = ark_content(b.items("content", required=True, max_items=16))
-        job = ctx.state.create_job(
-            ctx.account,
-            model=model,
-            prompt=prompt,
-            references=asset_refs(urls),
-            duration=seedance_duration(b.integer("duration", default=5)),
-            ratio=choice(b.text("ratio", default="16:9"), "ratio", RATIOS),
-            resolution=choice(b.text("resolution", default="720p"), "resolution", _RESOLUTIONS[model]),
-            seed=b.integer("seed"),
-            job_id=ctx.state.ids.hex("asyntask_", 32),  # inferred: only the `asyntask_` prefix is documented
-        )
-        job.extra.update(
-            action=_action_of(roles),
-            upstream_id=ctx.state.ids.dated("cgt", job.created_at),
-            generate_audio=b.flag("generate_audio", True),
-        )
+        prompt, refs = ark_content(b.items("content", required=True, max_items=64))
+        # inferred: beyond model, content, generate_audio, ratio and duration, the Ark fields pass through.
+        request = ark_request(b, model, prompt, refs)
+        job = await ctx.submit(request, job_id=ctx.state.ids.hex("asyntask_", 32))  # inferred: the id's tail
+        job.extra.update(action=_action_of(refs), upstream_id=ctx.state.ids.dated("cgt", job.created_at))
         return self.ok({"task_id": job.id})  # inferred: the create response was not visible
 
     async def get_generation(self, ctx: Context) -> Response:
@@ -276,8 +270,10 @@ class Anyfast(Dialect):
         }
         if status == "SUCCESS":
             upstream["content"] = {"video_url": video}
-            tokens = ark_tokens(job)
-            upstream["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
+            # inferred: Anyfast relays upstream's task whole, so last_frame_url and usage sit where Ark puts them.
+            if (frame := ctx.last_frame_url(job)) is not None:
+                upstream["content"]["last_frame_url"] = frame
+            upstream["usage"] = ctx.usage(job)
         elif status == "FAILURE":
             upstream["error"] = {"code": job.error_code or "InternalServiceError", "message": job.error_message or ""}
         return self.ok(
@@ -355,13 +351,12 @@ def _hosted(ctx: Context, body: Body, name: str | None) -> str:
     return ctx.root + ctx.files.store(data, name or "upload")[1]
 
 
-def _action_of(roles: list[tuple[str, str | None]]) -> str:
+def _action_of(refs: tuple[Reference, ...]) -> str:
     # inferred: which of Anyfast's documented actions each kind of request is filed under.
-    kinds = {k for k, _ in roles}
-    if kinds & {"video_url", "audio_url"}:
+    if any(r.kind in ("video", "audio") for r in refs):
         return "omniGenerate"
-    if any(r == "last_frame" for _, r in roles):
+    if any(r.role == "last_frame" for r in refs):
         return "firstTailGenerate"
-    if any(r == "reference_image" for _, r in roles):
+    if any(r.role == "reference_image" for r in refs):
         return "referenceGenerate"
     return "generate"

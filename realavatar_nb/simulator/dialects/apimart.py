@@ -18,25 +18,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..generation import GenerationRequest, Reference, family_of, numbered
 from ..state import Asset, Job, Session, SimError, Task
-from .base import Context, Dialect, asset_refs, generation_fields, json_response
+from .base import Context, Dialect, generation_fields, json_response, url_items
 
 _PROJECT_MAX: Final = 64
 _BATCH_MAX: Final = 20  # inferred: private-avatar's documented per-request limit
 _TYPES: Final = ("Image", "Video", "Audio")
 _MODELS: Final = {"doubao-seedance-2.0", "doubao-seedance-2.0-fast", "doubao-seedance-2.0-face",
                   "doubao-seedance-2.0-fast-face"}  # fmt: skip
-_FULL_HD: Final = {"doubao-seedance-2.0", "doubao-seedance-2.0-face"}  # the only ones offering 1080p
-_SIZES: Final = {"16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive"}
 _LANGUAGES: Final = {"zh", "en", "ko", "ja"}
-# Reference lists: the kind of asset each takes and upstream's per-kind count limit (reference/upstream.md §4.5).
+# Reference lists: the kind each holds and the role of an item without one; limits are the state's to check.
 _REFERENCES: Final = {
-    "image_with_roles": ("Image", 9),
-    "image_urls": ("Image", 9),
-    "video_urls": ("Video", 3),
-    "audio_urls": ("Audio", 3),
+    "image_with_roles": ("image", "reference_image"),
+    "image_urls": ("image", "reference_image"),
+    "video_urls": ("video", "reference_video"),  # the role is implied by the list
+    "audio_urls": ("audio", "reference_audio"),
 }
-_IMAGE_ROLES: Final = {"first_frame", "last_frame", "reference_image"}
 _JOB_STATUS: Final = {"queued": "pending", "running": "processing", "succeeded": "completed",
                       "failed": "failed", "cancelled": "cancelled", "expired": "failed"}  # fmt: skip
 _URL_TTL: Final = 24 * 3600  # upstream's generated-video URL life (reference/upstream.md §4.6)
@@ -111,10 +109,8 @@ class Apimart(Dialect):
                                field=f"assets[{i}].name")  # fmt: skip
             batch.append((url, name))
         ctx.state.group(ctx.account, group_id)  # refuse a foreign group before creating anything
-        assets = [
-            ctx.state.create_asset(ctx.account, group_id=group_id, url=url, asset_type=kind, name=name, project=project)
-            for url, name in batch
-        ]
+        # One CreateAsset write per item, all or none within the account's limits (``limits``).
+        assets = ctx.state.create_assets(ctx.account, group_id=group_id, items=batch, asset_type=kind, project=project)
         task = ctx.state.create_task(
             ctx.account, "apimart-assets", task_id=ctx.state.ids.ulid_like("task_"), assets=[a.id for a in assets]
         )
@@ -200,7 +196,11 @@ class Apimart(Dialect):
             # an array of strings with expires_at, as APIMart's documented image results are.
             video = {"url": [ctx.video_url(job)], "expires_at": int(job.done_at) + _URL_TTL}
             result = {"videos": [video], "thumbnail_url": f"{ctx.root}/{self.name}/f/thumbnail/{job.id}.jpg"}
-            return _shape(task, status, result=result, done=job.done_at, estimated=estimated)
+            if (frame := ctx.last_frame_url(job)) is not None:
+                result["last_frame_url"] = frame  # inferred: beside the videos
+            shaped = _shape(task, status, result=result, done=job.done_at, estimated=estimated)
+            shaped["usage"] = ctx.usage(job)  # inferred: beside status
+            return shaped
         if status == "failed":
             error = {
                 "code": job.error_code or "generation_failed",
@@ -211,64 +211,31 @@ class Apimart(Dialect):
 
     # -- generation ------------------------------------------------------------------------
 
-    def _references(self, ctx: Context) -> list[str]:
-        """Return every ``asset://`` reference, checked against its list's kind and count limit."""
-        refs: list[str] = []
-        counts = {"Image": 0, "Video": 0, "Audio": 0}
-        for name, (kind, limit) in _REFERENCES.items():
-            items = ctx.body.items(name, max_items=limit)
-            if name == "image_with_roles":
-                for i, item in enumerate(items):
-                    role = item.get("role", "reference_image") if isinstance(item, dict) else None
-                    if not isinstance(role, str) or role not in _IMAGE_ROLES:
-                        raise SimError("invalid", f"image_with_roles[{i}] needs a url and a role of "
-                                       f"{', '.join(sorted(_IMAGE_ROLES))}.", field=name)  # fmt: skip
-            try:
-                urls = asset_refs(items)
-            except SimError as exc:
-                raise SimError(exc.kind, exc.message, field=name) from None
-            counts[kind] += len(urls)
-            if counts[kind] > limit:
-                raise SimError("invalid", f"At most {limit} {kind.lower()} references are allowed.", field=name)
-            for url in urls:
-                try:
-                    asset = ctx.state.asset(ctx.account, url.removeprefix("asset://"))
-                except SimError:
-                    continue  # create_job reports a missing asset
-                if asset.asset_type != kind:
-                    raise SimError("invalid", f"{url} is a {asset.asset_type} asset; {name} takes {kind}.", field=name)
-            refs += urls
-        if counts["Audio"] and not (counts["Image"] or counts["Video"]):
-            raise SimError("invalid", "audio references need at least one image or video.", field="audio_urls")
-        return refs
+    def _references(self, ctx: Context, prompt: str) -> tuple[Reference, ...]:
+        """Return every reference, numbered as upstream's content: images (with roles, then plain), videos, audios."""
+        groups: dict[str, list[tuple[str, str, object, str]]] = {"image": [], "video": [], "audio": []}
+        for name, (kind, role) in _REFERENCES.items():
+            items = ctx.body.items(name, max_items=64)
+            if name == "image_with_roles" and not all(isinstance(item, dict) for item in items):
+                raise SimError("invalid", f"{name} items need a url and a role.", field=name)
+            groups[kind] += [(url, kind, r, name) for url, r in url_items(items, name, default_role=role)]
+        return numbered(prompt, groups["image"], groups["video"], groups["audio"])
 
     async def create_generation(self, ctx: Context) -> Response:
         b = ctx.body
         model = b.text("model", required=True)
-        # inferred: the pages say 4-15 and 5-15 s for duration; the emulator also takes 1-3 s (as toapis).
         prompt, duration = generation_fields(b, model, _MODELS)
         size = b.text("size", default="16:9")  # inferred: the default aspect is not shown
-        if size not in _SIZES:
-            raise SimError("invalid", f"size must be one of {', '.join(sorted(_SIZES))}.", field="size")
-        resolution = b.text("resolution", default="480p")
-        if resolution not in ("480p", "720p", "1080p") or (resolution == "1080p" and model not in _FULL_HD):
-            raise SimError("invalid", f"resolution {resolution} is not available for {model}.", field="resolution")
-        seed = b.integer("seed")
+        request = GenerationRequest(
+            model, prompt, (), family_of(model), duration, size, b.text("resolution", default="480p"),
+            b.integer("seed"), shortest=1, wire={"ratio": "size"},
+        )  # fmt: skip
         for flag in ("generate_audio", "return_last_frame"):
-            b.flag(flag)
+            if (value := b.flag(flag)) is not None:
+                setattr(request, flag, value)
         b.items("tools", max_items=4)
-        refs = self._references(ctx)
-        job = ctx.state.create_job(
-            ctx.account,
-            model=model,
-            prompt=prompt,
-            references=refs,
-            duration=duration,
-            ratio=size,
-            resolution=resolution,
-            seed=seed,
-            job_id=ctx.state.ids.ulid_like("task_"),
-        )
+        request.references = self._references(ctx, prompt)
+        job = await ctx.submit(request, job_id=ctx.state.ids.ulid_like("task_"))
         ctx.state.create_task(ctx.account, "apimart-generation", task_id=job.id)
         return self.ok([{"status": "submitted", "task_id": job.id}])
 

@@ -21,6 +21,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import ClassVar, Final
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -157,7 +158,9 @@ class Ark(Dialect):
                 record = self._bearer(request)
                 self.state.admit(record.account)
                 body = await self.body(request)
-                return handler(ArkContext(request, record, body, self.state, self.files, record.key.project))
+                context = ArkContext(request, record, body, self.state, self.files, record.key.project)
+                # A create downloads and probes its inputs: off the event loop, as every handler here.
+                return await run_in_threadpool(handler, context)
 
             return await self._guard(work, self.task_error, control=False)
 
@@ -181,7 +184,10 @@ class Ark(Dialect):
             return fail(exc.status, exc.code, exc.message)
         except SimError as exc:
             status = STATUS_OF.get(exc.kind, 400)
-            code = upstream_error_code(exc.kind, exc.message, exc.field) if control else ark_tasks.code(exc)
+            if not control:
+                code = ark_tasks.code(exc)
+            else:  # an account limit's refusal carries upstream's own code (``limits``): answered as is
+                code = exc.code or upstream_error_code(exc.kind, exc.message, exc.field)
             response = fail(status, code, exc.message)
             if exc.retry_after is not None:
                 response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))

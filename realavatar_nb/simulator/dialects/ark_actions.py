@@ -72,6 +72,7 @@ def create_group(ctx: ArkContext) -> Result:
 
 
 def list_groups(ctx: ArkContext) -> Result:
+    ctx.state.admit_list(ctx.account)
     b = ctx.body
     f = b.obj("Filter")
     with within("Filter"):

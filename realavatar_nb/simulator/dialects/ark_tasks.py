@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from starlette.responses import Response
 
+from ..generation import DEFAULT_EXPIRY, FPS
 from ..signatures import Refused
 from ..state import Job, SimError
-from .base import asset_refs, json_response
-from .upstream import RATIOS, ark_content, ark_tokens, bounded, choice, public_url, seedance_duration
+from .base import json_response
+from .upstream import ark_content, ark_request, bounded, choice
 
 if TYPE_CHECKING:
     from .ark import ArkContext
@@ -24,17 +25,12 @@ __all__ = ["Handler", "code", "create", "delete", "list_tasks", "retrieve", "tas
 
 Handler = Callable[["ArkContext"], Response]
 STATUSES: Final = ("queued", "running", "cancelled", "succeeded", "failed", "expired")
-FPS: Final = 24  # upstream's output frame rate (reference/upstream.md §4.4)
-DEFAULT_EXPIRY: Final = 172_800  # execution_expires_after's default, in seconds
-
-
-def _resolutions(model: str) -> tuple[str, ...]:
-    # fast and mini render up to 720p (reference/upstream.md §4.3); the emulator renders no 4k.
-    return ("480p", "720p") if "-fast-" in model or "-mini-" in model else ("480p", "720p", "1080p")
 
 
 def code(exc: SimError) -> str:
-    """Return Ark's error code for a refusal."""
+    """Return Ark's error code for a refusal: upstream's own when the refusal carries it."""
+    if exc.code is not None:
+        return exc.code
     if exc.kind in ("invalid", "expired", "not_ready"):
         missing = exc.field is not None and exc.message == f"{exc.field} is required."
         return "MissingParameter" if missing else "InvalidParameter"
@@ -51,46 +47,15 @@ def create(ctx: ArkContext) -> Response:
         # inferred: Ark's code and message for a model id it does not serve.
         message = f"The model or endpoint {model} does not exist or you do not have access to it."
         raise Refused(404, "InvalidEndpointOrModel.NotFound", message)
-    prompt, urls, roles = ark_content(b.items("content", required=True, max_items=16))
-    if roles and all(kind == "audio_url" for kind, _ in roles):
-        raise SimError("invalid", "content needs an image or a video beside audio.", field="content")
-    refs = asset_refs(urls)
-    _same_project(ctx, refs)
-    seed = b.integer("seed")
-    if seed is not None:
-        bounded(seed, "seed", -1, 2_147_483_647)
-    expiry = bounded(b.integer("execution_expires_after", default=DEFAULT_EXPIRY), "execution_expires_after",
-                     3600, 259_200)  # fmt: skip
-    public_url(b, "callback_url")  # inferred: checked, never called back by the emulator
-    job = ctx.state.create_job(
-        ctx.account,
-        model=model,
-        prompt=prompt,
-        references=refs,
-        duration=seedance_duration(b.integer("duration", default=5)),
-        ratio=choice(b.text("ratio", default="16:9"), "ratio", RATIOS),
-        resolution=choice(b.text("resolution", default="720p"), "resolution", _resolutions(model)),
-        seed=None if seed == -1 else seed,
-    )
-    job.extra.update(
-        generate_audio=b.flag("generate_audio", True),
-        service_tier=choice(b.text("service_tier", default="default"), "service_tier", ("default", "flex")),
-        execution_expires_after=expiry,
-        draft=b.flag("draft", False),
-        safety_identifier=b.text("safety_identifier", max_len=64),
-    )
+    prompt, refs = ark_content(b.items("content", required=True, max_items=64))
+    request = ark_request(b, model, prompt, refs)
+    request.project = ctx.project  # an API key acts in its own project only
+    job = ctx.state.submit_job(ctx.account, request)  # the callback_url is checked, never called back
+    job.extra.update(draft=b.flag("draft", False), safety_identifier=b.text("safety_identifier", max_len=64))
     answer: dict[str, Any] = {"id": job.id}
     if job.extra["safety_identifier"] is not None:
         answer["safety_identifier"] = job.extra["safety_identifier"]
     return json_response(answer)
-
-
-def _same_project(ctx: ArkContext, refs: list[str]) -> None:
-    """Refuse an asset of another project: an API key acts in its own project only."""
-    for ref in refs:
-        asset = ctx.state.assets.get(ref.removeprefix("asset://"))
-        if asset is not None and asset.account == ctx.account and asset.project != ctx.project:
-            raise SimError("invalid", f"asset {asset.id} not found or not accessible", field="content")
 
 
 def retrieve(ctx: ArkContext) -> Response:
@@ -105,11 +70,16 @@ def list_tasks(ctx: ArkContext) -> Response:
     if status is not None:
         choice(status, "filter.status", STATUSES)
     ids = set(q.getlist("filter.task_ids"))
-    model = q.get("filter.model")
+    model, tier = q.get("filter.model"), q.get("filter.service_tier")
+    if tier is not None:
+        choice(tier, "filter.service_tier", ("default", "flex"))
     tasks = [
         j
         for j in ctx.state.jobs_of(ctx.account)
-        if (status is None or j.status == status) and (not ids or j.id in ids) and (model is None or j.model == model)
+        if (status is None or j.status == status)
+        and (not ids or j.id in ids)
+        and (model is None or j.model == model)
+        and (tier is None or j.extra.get("service_tier", "default") == tier)
     ]
     items = [task_result(ctx, j) for j in tasks[(number - 1) * size : number * size]]
     return json_response({"total": len(tasks), "items": items})
@@ -147,15 +117,22 @@ def task_result(ctx: ArkContext, job: Job) -> dict[str, Any]:
         "service_tier": extra.get("service_tier", "default"),
         "execution_expires_after": extra.get("execution_expires_after", DEFAULT_EXPIRY),
         "draft": extra.get("draft", False),
+        "watermark": extra.get("watermark", False),  # inferred: the request's flags echoed, as generate_audio is
+        "camera_fixed": extra.get("camera_fixed", False),
+        "return_last_frame": extra.get("return_last_frame", False),
     }
     if extra.get("safety_identifier") is not None:
         data["safety_identifier"] = extra["safety_identifier"]
     if job.status == "succeeded":
         data["content"] = {"video_url": ctx.video_url(job)}
-        tokens = ark_tokens(job)
-        data["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
+        if (frame := ctx.last_frame_url(job)) is not None:
+            data["content"]["last_frame_url"] = frame
+        data["usage"] = ctx.usage(job)
     elif job.status == "failed":
         data["error"] = {"code": job.error_code or "InternalServiceError", "message": job.error_message or ""}
+    elif job.status == "expired":
+        # inferred: an expired task's error is not documented; it says why, as a failed task's does.
+        data["error"] = {"code": job.error_code, "message": job.error_message}
     return data
 
 

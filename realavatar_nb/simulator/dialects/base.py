@@ -16,12 +16,14 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC
 from typing import Any, ClassVar, Final
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from ..bodies import BodyRefused
 from ..files import FileHost
+from ..generation import GenerationRequest, output_size, usage_tokens
 from ..state import Job, SimError, State
 
 __all__ = [
@@ -31,10 +33,10 @@ __all__ = [
     "Context",
     "Dialect",
     "Handler",
-    "asset_refs",
     "generation_fields",
     "iso",
     "json_response",
+    "url_items",
 ]
 
 MAX_BODY: Final = 1024 * 1024  # JSON bodies; uploads of files go through /files or multipart
@@ -50,6 +52,7 @@ STATUS_OF: Final[dict[str, int]] = {
     "expired": 400,
     "conflict": 409,
     "rate_limited": 429,
+    "quota": 400,  # a full account: waiting frees nothing (``limits``)
 }
 
 
@@ -130,6 +133,21 @@ class Context:
     def video_url(self, job: Job) -> str:
         return f"{self.root}/videos/{job.id}.mp4?key={job.video_key}"
 
+    def last_frame_url(self, job: Job) -> str | None:
+        """Return the URL of the job's last frame (PNG) once it has one (``return_last_frame``), else ``None``."""
+        return f"{self.root}/videos/{job.id}.png?key={job.video_key}" if job.last_frame_path else None
+
+    def usage(self, job: Job) -> dict[str, int]:
+        """Return upstream's ``usage`` of a succeeded job (reference/upstream.md §4.6)."""
+        tokens = job.extra.get("tokens")
+        if tokens is None:  # a job kept from before usage was counted at creation: its output alone
+            tokens = usage_tokens(job.duration, 0.0, output_size(job.ratio, job.resolution))
+        return {"completion_tokens": int(tokens), "total_tokens": int(tokens)}
+
+    async def submit(self, request: GenerationRequest, *, job_id: str | None = None) -> Job:
+        """Queue ``request`` as this account's job; its inputs are downloaded and probed off the event loop."""
+        return await run_in_threadpool(lambda: self.state.submit_job(self.account, request, job_id=job_id))
+
 
 Handler = Callable[[Context], Awaitable[Response]]
 
@@ -156,8 +174,8 @@ class Dialect:
         raise NotImplementedError
 
     def refusal(self, exc: SimError) -> Response:
-        """Return the provider's response to a ``SimError``; dialects override where they differ."""
-        return self.error(STATUS_OF.get(exc.kind, 400), exc.kind, exc.message, exc.field)
+        """Return the provider's response to a ``SimError`` (upstream's ``code`` relayed when it has one)."""
+        return self.error(STATUS_OF.get(exc.kind, 400), exc.code or exc.kind, exc.message, exc.field)
 
     def key(self, request: Request) -> str | None:
         if self.auth == "x-api-key":
@@ -208,38 +226,27 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def asset_refs(items: Any) -> list[str]:
-    """Return the ``asset://`` ids among URL strings or ``{url: ...}`` items; other URLs are refused."""
-    refs: list[str] = []
-    for item in items if isinstance(items, list) else []:
+def url_items(items: Any, name: str, *, default_role: str | None = None) -> list[tuple[str, object]]:
+    """Return ``(url, role)`` of each URL string or ``{url, role}`` item of a reference list, or refuse its shape."""
+    found: list[tuple[str, object]] = []
+    for i, item in enumerate(items if isinstance(items, list) else []):
         url = item.get("url") if isinstance(item, dict) else item
         if not isinstance(url, str):
-            raise SimError("invalid", "Each reference must be a URL string.", field="content")
-        if not url.startswith("asset://"):
-            # Upstream moderation refuses real faces given as plain URLs (reference/upstream.md §4.5).
-            raise SimError(
-                "invalid",
-                "InputImageSensitiveContentDetected.PrivacyInformation: the input image may contain a real "
-                "person; use an Active asset:// reference.",
-                field="content",
-            )
-        refs.append(url)
-    return refs
+            raise SimError("invalid", f"{name}[{i}] must be a URL string or an object with url and role.", field=name)
+        found.append((url, item.get("role", default_role) if isinstance(item, dict) else default_role))
+    return found
 
 
 def generation_fields(b: Body, model: str, models: Collection[str]) -> tuple[str, int]:
-    """Return a Seedance 2.0 request's ``(prompt, duration)`` once ``model`` is one of ``models``.
+    """Return an OpenAI-style body's ``(prompt, duration)`` once ``model`` is one of ``models``.
 
-    The checks of the resellers that take upstream's OpenAI-style body (toapis, APIMart), in their order.
+    The resellers' own reading, in their order (toapis, APIMart); the duration's range is the
+    model's, checked with everything else by the state (``generation.check_request``).
     """
     if model not in models:
         raise SimError("invalid", f"model {model} is not supported.", field="model")
     prompt = b.text("prompt", required=True, max_len=5000)
-    duration = b.integer("duration", default=5)
-    # inferred: upstream takes 4-15 s; the emulator also takes 1-3 s so tests render quickly.
-    if not 1 <= duration <= 15:
-        raise SimError("invalid", "duration must be between 1 and 15 seconds.", field="duration")
-    return prompt, duration
+    return prompt, b.integer("duration", default=5)
 
 
 async def raw_body(request: Request, limit: int = MAX_BODY) -> bytes:

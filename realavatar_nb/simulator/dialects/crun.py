@@ -11,12 +11,14 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..generation import GenerationRequest, family_of, numbered
+from ..jobs import EXPIRED_CODE
 from ..state import SimError
-from .base import Context, Dialect, asset_refs, iso, json_response
+from .base import Context, Dialect, iso, json_response, url_items
 
 # inferred: Crun documents its body codes but not whether the HTTP status matches; it does here.
 _CODES = {"unauthorized": 401, "not_found": 404, "invalid": 422, "not_ready": 422, "expired": 422, "conflict": 422,
-          "rate_limited": 429}  # fmt: skip
+          "rate_limited": 429, "quota": 400}  # fmt: skip
 # inferred: TaskInfo shows only "running"; the rest follow the neighbouring gateways' spelling.
 _JOB_STATUS = {"queued": "pending", "running": "running", "succeeded": "success", "failed": "failed",
                "cancelled": "cancelled", "expired": "failed"}  # fmt: skip
@@ -27,6 +29,8 @@ _FORCED = {
     505: "This feature is disabled for your account.",
 }
 P = "/api/v1/client/job"
+I2V, R2V = "bytedance/seedance2-0-i2v", "bytedance/seedance2-0-r2v"
+_FRAME_ROLES = ("first_frame", "last_frame")
 
 
 class Crun(Dialect):
@@ -42,6 +46,9 @@ class Crun(Dialect):
         return json_response({"code": status, "message": text, "data": None}, status)
 
     def refusal(self, exc: SimError) -> Response:
+        if exc.code is not None:
+            # inferred: Crun's body has no slot for upstream's code; it heads the message, as gateways relay it.
+            return self.error(_CODES.get(exc.kind, 400), exc.kind, f"[{exc.code}] {exc.message}")
         return self.error(_CODES.get(exc.kind, 400), exc.kind, exc.message, exc.field)
 
     def ok(self, data: Any) -> Response:
@@ -110,22 +117,29 @@ class Crun(Dialect):
             return forced
         b = ctx.body
         model = b.text("model", required=True)
-        if model not in ("bytedance/seedance2-0-i2v", "bytedance/seedance2-0-r2v"):
+        if model not in (I2V, R2V):
             raise SimError("invalid", f"model {model} is not supported.", field="model")
         inp = b.obj("input", required=True)
-        refs = []
-        for key in ("img_urls", "reference_images", "reference_videos", "reference_audios"):
-            refs += asset_refs(inp.items(key))
-        job = ctx.state.create_job(
-            ctx.account,
-            model=model,
-            prompt=inp.text("prompt", required=True),
-            references=refs,
-            duration=inp.integer("duration", default=5),
-            ratio=inp.text("aspect_ratio", default="16:9"),
-            resolution=inp.text("resolution", default="720p"),
-            job_id=ctx.state.ids.hex("", 32),
-        )
+        prompt = inp.text("prompt", required=True)
+        frames = url_items(inp.items("img_urls", max_items=2), "input.img_urls")
+        lists = {kind: url_items(inp.items(f"reference_{kind}s", max_items=64), f"input.reference_{kind}s")
+                 for kind in ("image", "video", "audio")}  # fmt: skip
+        if (model == I2V and any(lists.values())) or (model == R2V and frames):
+            wanted = "img_urls (first and last frame)" if model == I2V else "reference_images/videos/audios"
+            raise SimError("invalid", f"{model} takes {wanted} only.", field="input")
+        # inferred: img_urls in frame order, the first frame then the last.
+        images = [(url, "image", role, "input.img_urls") for (url, _), role in zip(frames, _FRAME_ROLES, strict=False)]
+        groups = [[(url, kind, f"reference_{kind}", f"input.reference_{kind}s") for url, _ in lists[kind]]
+                  for kind in ("image", "video", "audio")]  # fmt: skip
+        request = GenerationRequest(
+            model, prompt, numbered(prompt, images + groups[0], groups[1], groups[2]), family_of(model),
+            inp.integer("duration", default=5), inp.text("aspect_ratio", default="16:9"),
+            inp.text("resolution", default="720p"), inp.integer("seed"),  # inferred: seed
+            generate_audio=inp.flag("audio", True), return_last_frame=inp.flag("return_last_frame", False),
+            callback_url=b.text("callback_url"), shortest=1,
+            wire={"ratio": "input.aspect_ratio", "resolution": "input.resolution", "duration": "input.duration"},
+        )  # fmt: skip
+        job = await ctx.submit(request, job_id=ctx.state.ids.hex("", 32))
         job.extra["param"] = ctx.body.data
         if self.option("code") == 501:
             job.extra["forced_failure"] = True
@@ -150,9 +164,14 @@ class Crun(Dialect):
         }
         if status == "succeeded":
             data["result"] = {"video_url": ctx.video_url(job)}  # inferred: the result shape was not visible
+            if (frame := ctx.last_frame_url(job)) is not None:
+                data["result"]["last_frame_url"] = frame  # inferred: beside the video's URL
+            data["usage"] = ctx.usage(job)  # inferred: beside status
             data["complete_at"] = int(job.done_at)
-        elif status == "failed":
-            data["result"] = {"code": 501, "message": job.error_message or _FORCED[501]}
+        elif _JOB_STATUS[status] == "failed":
+            # inferred: an expired upstream task keeps upstream's code; every other failure is Crun's 501.
+            code = EXPIRED_CODE if status == "expired" else 501
+            data["result"] = {"code": code, "message": job.error_message or _FORCED[501]}
         return self.ok(data)
 
     def routes(self) -> list[BaseRoute]:

@@ -17,17 +17,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..generation import GenerationRequest, family_of, numbered
 from ..state import Asset, Job, Session, SimError
-from .base import Context, Dialect, asset_refs, iso, json_response
+from .base import STATUS_OF, Body, Context, Dialect, iso, json_response
 from .upstream import (
     ASSET_TYPES,
-    RATIOS,
     STATUSES,
     bounded,
     choice,
     presigned_url,
     public_url,
-    seedance_duration,
     stamp,
     strings,
     within,
@@ -53,6 +52,14 @@ class EasyRouter(Dialect):
         # inferred: only the success envelope is documented; failures keep its shape with success false.
         text = f"{field}: {message}" if field and field not in message else message
         return json_response({"success": False, "message": text, "data": None}, status)
+
+    def refusal(self, exc: SimError) -> Response:
+        if exc.code is None:
+            return super().refusal(exc)
+        # inferred: upstream's refusal relayed with its code and message in new-api's error object, beside the envelope.
+        text = f"{exc.field}: {exc.message}" if exc.field and exc.field not in exc.message else exc.message
+        body = {"success": False, "message": text, "data": None, "error": {"code": exc.code, "message": exc.message}}
+        return json_response(body, STATUS_OF.get(exc.kind, 400))
 
     def ok(self, data: Any, **extra: Any) -> Response:
         return json_response({"success": True, "message": "", "data": data, **extra})
@@ -111,6 +118,7 @@ class EasyRouter(Dialect):
         return self.ok(self._asset(ctx, ctx.state.asset(ctx.account, ctx.request.path_params["asset_id"])))
 
     async def list_assets(self, ctx: Context) -> Response:
+        ctx.state.admit_list(ctx.account)
         b = ctx.body
         group_ids = strings(b, "group_ids", max_items=100)
         statuses = [choice(s, "statuses", STATUSES) for s in strings(b, "statuses", max_items=len(STATUSES))]
@@ -171,33 +179,26 @@ class EasyRouter(Dialect):
         model = choice(b.text("model", required=True), "model", MODELS)
         prompt = b.text("prompt", required=True, max_len=20_000)
         meta = b.obj("metadata")
-        urls: list[Any] = []
+        found: dict[str, list[tuple[str, str, object, str]]] = {"image": [], "video": [], "audio": []}
         if (image := b.text("image")) is not None:
-            urls.append(image)
-        urls += strings(b, "images", max_items=9)
+            found["image"].append((image, "image", None, "image"))
+        found["image"] += [(url, "image", None, "images") for url in strings(b, "images", max_items=9)]
         with within("metadata"):
-            content = meta.items("content", max_items=12)
+            content = meta.items("content", max_items=64)
         for i, item in enumerate(content):
-            urls += _content_urls(item, f"metadata.content[{i}]")
+            for url, kind, role in _content_urls(item, f"metadata.content[{i}]"):
+                found[kind].append((url, kind, role, "metadata.content"))
         seconds = b.text("seconds", max_len=8)
         if seconds is not None and not seconds.strip().lstrip("-").isdigit():
             raise SimError("invalid", "seconds must be a whole number of seconds, as a string.", field="seconds")
         duration = b.integer("duration", default=int(seconds) if seconds is not None else 5)
+        request = GenerationRequest(
+            model, prompt, numbered(prompt, found["image"], found["video"], found["audio"]), family_of(model),
+            duration, wire={"resolution": "metadata.resolution", "ratio": "metadata.ratio", "seed": "metadata.seed"},
+        )  # fmt: skip
         with within("metadata"):  # the documented place; the top level is read too
-            ratio, resolution, seed = meta.text("ratio"), meta.text("resolution"), meta.integer("seed")
-        ratio = ratio or b.text("ratio") or "16:9"
-        resolution = resolution or b.text("resolution") or "720p"
-        job = ctx.state.create_job(
-            ctx.account,
-            model=model,
-            prompt=prompt,
-            references=asset_refs(urls),
-            duration=seedance_duration(duration),
-            ratio=choice(ratio, "ratio", RATIOS),
-            resolution=choice(resolution, "resolution", _RESOLUTIONS[model]),
-            seed=seed if seed is not None else b.integer("seed"),
-            job_id=ctx.state.ids.hex("task_", 32),  # inferred: new-api's task id form
-        )
+            _options(request, meta, b)
+        job = await ctx.submit(request, job_id=ctx.state.ids.hex("task_", 32))  # inferred: new-api's task id form
         return json_response(self._video(ctx, job))
 
     async def get_generation(self, ctx: Context) -> Response:
@@ -220,6 +221,10 @@ class EasyRouter(Dialect):
             data["completed_at"] = int(max(job.done_at, job.created_at))
         if status == "completed":
             data["metadata"] = {"url": ctx.video_url(job)}
+            # inferred: the last frame beside the video's url, usage beside status.
+            if (frame := ctx.last_frame_url(job)) is not None:
+                data["metadata"]["last_frame_url"] = frame
+            data["usage"] = ctx.usage(job)
         elif status == "failed":
             data["error"] = {"code": job.error_code or "InternalServiceError", "message": job.error_message or ""}
         return data
@@ -246,12 +251,6 @@ class EasyRouter(Dialect):
         ]
 
 
-_RESOLUTIONS: Final = {
-    "dreamina-seedance-2-0": ("480p", "720p", "1080p"),
-    "dreamina-seedance-2-0-fast": ("480p", "720p"),
-}
-
-
 def _raw_response(s: Session, link: str) -> str:
     """Return the upstream answer the gateway stored, as Go would have encoded it."""
     # inferred: the row keeps CreateVisualValidateSession's answer until the result query
@@ -268,8 +267,8 @@ def _raw_response(s: Session, link: str) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def _content_urls(item: Any, where: str) -> list[Any]:
-    """Return the media URL of one ``{type, <type>: {url}}`` content item (none for text)."""
+def _content_urls(item: Any, where: str) -> list[tuple[str, str, object]]:
+    """Return ``(url, kind, role)`` of one ``{type, <type>: {url}, role}`` content item (none for text)."""
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
         raise SimError("invalid", f"{where} must be an object with a type.", field="metadata.content")
     kind = item["type"]
@@ -282,4 +281,18 @@ def _content_urls(item: Any, where: str) -> list[Any]:
     inner = item.get(kind)
     if not isinstance(inner, dict) or not isinstance(inner.get("url"), str):
         raise SimError("invalid", f"{where}.{kind}.url must be a URL string.", field="metadata.content")
-    return [inner["url"]]
+    # inferred: role on a content item, as Ark names it.
+    return [(inner["url"], kind.removesuffix("_url"), item.get("role"))]
+
+
+def _options(request: GenerationRequest, meta: Body, top: Body) -> None:
+    """Read the options from ``metadata`` (the documented place), else the top level (Ark's names)."""
+    request.ratio = meta.text("ratio") or top.text("ratio") or "16:9"
+    request.resolution = meta.text("resolution") or top.text("resolution") or "720p"
+    seed = meta.integer("seed")
+    request.seed = seed if seed is not None else top.integer("seed")
+    # inferred: Ark's names for the rest, under metadata as resolution and ratio are.
+    for flag in ("generate_audio", "watermark", "camera_fixed", "return_last_frame"):
+        value = meta.flag(flag)
+        if value is not None:
+            setattr(request, flag, value)

@@ -16,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..files import FileHost
+from ..generation import GenerationRequest, Reference, family_of, numbered
 from ..state import Asset, Job, SimError, State
-from .base import Context, Dialect, asset_refs, generation_fields, json_response
+from .base import STATUS_OF, Context, Dialect, generation_fields, json_response, url_items
+from .upstream import within
 
 P: Final = "/v1/videos/doubao-seedance-2-0/real-avatar"
 _LOCALE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
@@ -25,14 +27,8 @@ _VIDEO_URL_TTL: Final = 24 * 3600  # upstream's content.video_url lives 24 h (re
 
 # The seedance-2 mirror page names the same models without the doubao- prefix.
 _MODELS: Final = {"doubao-seedance-2-0", "doubao-seedance-2-0-fast", "seedance-2", "seedance-2-fast"}
-_RATIOS: Final = {"16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive"}
-_RESOLUTIONS: Final = {"480p", "720p", "1080p"}
-# Reference roles and per-kind counts are upstream's Seedance 2.0 limits (reference/upstream.md §4.4-4.5).
-_REFERENCES: Final = {
-    "image_with_roles": ("Image", {"first_frame", "last_frame", "reference_image"}, 9),
-    "video_with_roles": ("Video", {"reference_video"}, 3),
-    "audio_with_roles": ("Audio", {"reference_audio"}, 3),
-}
+# The reference lists and the kind each holds; roles and counts are upstream's, checked by the state.
+_REFERENCES: Final = {"image_with_roles": "image", "video_with_roles": "video", "audio_with_roles": "audio"}
 _JOB_STATUS: Final = {"queued": "queued", "running": "in_progress", "succeeded": "completed",
                       "failed": "failed", "cancelled": "failed", "expired": "failed"}  # fmt: skip
 _ERROR_CODE: Final = {
@@ -60,6 +56,14 @@ class Toapis(Dialect):
     def error(self, status: int, code: str, message: str, field: str | None = None) -> Response:
         # inferred: no error body is documented; the envelope's own failure form, as EasyRouter's.
         return json_response({"success": False, "message": _with_field(message, field), "data": None}, status)
+
+    def refusal(self, exc: SimError) -> Response:
+        if exc.code is None:
+            return super().refusal(exc)
+        # inferred: upstream's refusal (an account limit's) relayed with its code beside the envelope, as EasyRouter's.
+        body = {"success": False, "message": _with_field(exc.message, exc.field), "data": None,
+                "error": {"code": exc.code, "message": exc.message}}  # fmt: skip
+        return json_response(body, STATUS_OF.get(exc.kind, 400))
 
     def ok(self, data: Any) -> Response:
         return json_response({"success": True, "message": "", "data": data})
@@ -199,70 +203,37 @@ class _Generations(Dialect):
         }
         return json_response({"error": body}, status)
 
-    def _references(self, ctx: Context) -> dict[str, list[str]]:
-        """Return each reference list's ``asset://`` URLs, checked against its roles and limits."""
-        found: dict[str, list[str]] = {}
-        for name, (_, roles, limit) in _REFERENCES.items():
-            items = ctx.body.items(name, max_items=limit)
+    def _references(self, ctx: Context, prompt: str) -> tuple[Reference, ...]:
+        """Return the references of the three ``*_with_roles`` lists, numbered as upstream's content."""
+        groups = []
+        for name, kind in _REFERENCES.items():
+            items = ctx.body.items(name, max_items=64)
             for i, item in enumerate(items):
                 if not isinstance(item, dict):
                     raise SimError("invalid", f"{name}[{i}] must be an object with url and role.", field=name)
-                role = item.get("role")
-                if role is not None and (not isinstance(role, str) or role not in roles):
-                    allowed = ", ".join(sorted(roles))
-                    raise SimError("invalid", f"{name}[{i}].role must be one of {allowed}.", field=name)
-            try:
-                found[name] = asset_refs(items)
-            except SimError as exc:
-                raise SimError(exc.kind, exc.message, field=name) from None
-        roles_used = {item.get("role") for name in _REFERENCES for item in ctx.body.items(name)}
-        if roles_used & {"first_frame", "last_frame"} and roles_used & {"reference_image", "reference_video"}:
-            raise SimError("invalid", "first/last-frame images cannot be mixed with reference media.",
-                           field="image_with_roles")  # fmt: skip
-        if found["audio_with_roles"] and not (found["image_with_roles"] or found["video_with_roles"]):
-            raise SimError("invalid", "audio references need at least one image or video.", field="audio_with_roles")
-        for name, refs in found.items():
-            _check_kind(ctx, name, _REFERENCES[name][0], refs)
-        return found
+            groups.append([(url, kind, role, name) for url, role in url_items(items, name)])
+        return numbered(prompt, *groups)
 
     async def create_generation(self, ctx: Context) -> Response:
         b = ctx.body
         model = b.text("model", default="doubao-seedance-2-0")
         # inferred: prompt's required-ness is not shown; required, so a client that omits it fails here first.
         prompt, duration = generation_fields(b, model, _MODELS)
-        ratio = b.text("aspect_ratio", default="16:9")
-        if ratio not in _RATIOS:
-            raise SimError(
-                "invalid", f"aspect_ratio must be one of {', '.join(sorted(_RATIOS))}.", field="aspect_ratio"
-            )
-        metadata = dict(b.obj("metadata").data)
-        resolution = metadata.setdefault("resolution", "720p")
-        fast = model.endswith("-fast")
-        if not isinstance(resolution, str) or resolution not in _RESOLUTIONS or (fast and resolution == "1080p"):
-            allowed = "480p, 720p" if fast else "480p, 720p, 1080p"
-            raise SimError("invalid", f"resolution must be one of {allowed} for {model}.", field="metadata.resolution")
-        seed = metadata.get("seed")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise SimError("invalid", "seed must be a whole number.", field="metadata.seed")
-        refs = self._references(ctx)
-        try:
-            job = ctx.state.create_job(
-                ctx.account,
-                model=model,
-                prompt=prompt,
-                references=[r for urls in refs.values() for r in urls],
-                duration=duration,
-                ratio=ratio,
-                resolution=resolution,
-                seed=seed,
-                job_id=ctx.state.ids.ulid_like("task_"),
-            )
-        except SimError as exc:
-            name = next(
-                (n for n, urls in refs.items() if any(u.removeprefix("asset://") in exc.message for u in urls)),
-                exc.field,
-            )
-            raise SimError(exc.kind, exc.message, field=name) from None
+        meta = b.obj("metadata")
+        metadata = dict(meta.data)
+        request = GenerationRequest(
+            model, prompt, self._references(ctx, prompt), family_of(model), duration,
+            b.text("aspect_ratio", default="16:9"), shortest=1,
+            wire={"ratio": "aspect_ratio", "resolution": "metadata.resolution", "seed": "metadata.seed"},
+        )  # fmt: skip
+        with within("metadata"):
+            request.resolution = meta.text("resolution", default="720p")
+            request.seed = meta.integer("seed")  # inferred: seed and the flags below besides generate_audio
+            for flag in ("generate_audio", "watermark", "camera_fixed", "return_last_frame"):
+                if (value := meta.flag(flag)) is not None:
+                    setattr(request, flag, value)
+        metadata.setdefault("resolution", request.resolution)
+        job = await ctx.submit(request, job_id=ctx.state.ids.ulid_like("task_"))
         job.extra["metadata"] = metadata
         return json_response(self._task(ctx, job))
 
@@ -282,6 +253,9 @@ class _Generations(Dialect):
             data["expires_at"] = int(job.done_at) + _VIDEO_URL_TTL
             # inferred: the page says "result (type video)" and "read the url field"; nesting not shown.
             data["result"] = {"type": "video", "url": ctx.video_url(job)}
+            if (frame := ctx.last_frame_url(job)) is not None:
+                data["result"]["last_frame_url"] = frame  # inferred: beside the video's url
+            data["usage"] = ctx.usage(job)  # inferred: beside status
         elif status == "failed":
             data["error"] = {"code": job.error_code or "generation_failed", "message": job.error_message or ""}
         return data
@@ -295,14 +269,3 @@ class _Generations(Dialect):
             Route("/v1/videos/generations", e(self.create_generation), methods=["POST"]),
             Route("/v1/videos/generations/{task_id}", e(self.get_generation), methods=["GET"]),
         ]
-
-
-def _check_kind(ctx: Context, name: str, kind: str, refs: list[str]) -> None:
-    """Refuse an asset of the wrong kind in a reference list (a missing one is create_job's to report)."""
-    for ref in refs:
-        try:
-            asset = ctx.state.asset(ctx.account, ref.removeprefix("asset://"))
-        except SimError:
-            continue
-        if asset.asset_type != kind:
-            raise SimError("invalid", f"{ref} is a {asset.asset_type} asset; {name} takes {kind} assets.", field=name)

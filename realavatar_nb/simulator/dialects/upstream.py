@@ -17,25 +17,24 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message
 
-from ..state import Asset, Job, SimError
+from ..generation import DEFAULT_EXPIRY, GenerationRequest, Reference, family_of
+from ..state import Asset, SimError
 from .base import Body, Context, iso
 
 __all__ = [
-    "ARK_MAX_REFS",
     "ARK_ROLES",
     "ASSET_TYPES",
     "RATIOS",
     "STATUSES",
     "WIRE_NAMES",
     "ark_content",
-    "ark_tokens",
+    "ark_request",
     "bounded",
     "choice",
     "listed_assets",
     "multipart_upload",
     "presigned_url",
     "public_url",
-    "seedance_duration",
     "stamp",
     "strings",
     "upstream_asset",
@@ -48,10 +47,9 @@ __all__ = [
 ASSET_TYPES: Final = ("Image", "Video", "Audio")
 STATUSES: Final = ("Active", "Processing", "Failed")
 RATIOS: Final = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
-# Ark's content item kinds, the roles each may take, and how many of each a request may hold.
+# Ark's content item kinds and the roles each may take.
 ARK_ROLES: Final = {"image_url": ("first_frame", "last_frame", "reference_image"), "video_url": ("reference_video",),
                     "audio_url": ("reference_audio",)}  # fmt: skip
-ARK_MAX_REFS: Final = {"image_url": 9, "video_url": 3, "audio_url": 3}  # reference/upstream.md §4.5
 # The state layer names fields in snake case; upstream's parameter codes use the wire names.
 WIRE_NAMES: Final = {"asset_type": "AssetType", "url": "URL", "group_id": "GroupId", "asset_id": "Id",
                       "byted_token": "BytedToken", "name": "Name"}  # fmt: skip
@@ -66,7 +64,9 @@ def listed_assets(ctx: Context) -> tuple[list[Asset], int, int]:
     """Return the assets a ListAssets body asks for (its Filter, sorted), and its page number and size.
 
     ``Filter{GroupIds, Statuses, GroupType, Name}`` are AND-combined (reference/upstream.md §3.10).
+    A list call within the account's ``list_qps``, else refused (``limits``).
     """
+    ctx.state.admit_list(ctx.account)
     b = ctx.body
     f = b.obj("Filter")
     with within("Filter"):
@@ -159,13 +159,6 @@ def strings(body: Body, field: str, *, max_items: int) -> list[str]:
     return items
 
 
-def seedance_duration(seconds: int) -> int:
-    # Seedance 2.0 takes 4–15 s, or -1 for "model chooses" (reference/upstream.md §4.4).
-    if seconds == -1:
-        return 5  # inferred: what the model chooses is unknown; the documented default
-    return bounded(seconds, "duration", 4, 15)
-
-
 @contextmanager
 def within(prefix: str) -> Iterator[None]:
     """Name nested fields in full (``metadata.ratio``) in the refusals raised inside."""
@@ -212,35 +205,28 @@ async def multipart_upload(request: Request, limit: int) -> tuple[Body, tuple[by
     return Body(fields), (data, filename)
 
 
-def ark_content(items: list[Any]) -> tuple[str, list[str], list[tuple[str, str | None]]]:
-    """Return (prompt, media URLs, (kind, role) of each) from Ark's ``content`` array."""
+def ark_content(items: list[Any], field: str = "content") -> tuple[str, tuple[Reference, ...]]:
+    """Return (prompt, references) from Ark's ``content`` array, each reference at its index as sent.
+
+    Only the shape is read here; roles, counts and inputs are the state's to check (``generation``).
+    """
     texts: list[str] = []
-    urls: list[str] = []
-    roles: list[tuple[str, str | None]] = []
+    refs: list[Reference] = []
     for i, item in enumerate(items):
         where = f"content[{i}]"
         kind = item.get("type") if isinstance(item, dict) else None
         if kind == "text":
             if not isinstance(item.get("text"), str):
-                raise SimError("invalid", f"{where}.text must be a string.", field="content")
+                raise SimError("invalid", f"{where}.text must be a string.", field=field)
             texts.append(item["text"])
             continue
         if kind not in ARK_ROLES:
-            raise SimError("invalid", f"{where}.type must be text, image_url, video_url or audio_url.", field="content")
-        inner, role = item.get(kind), item.get("role")
+            raise SimError("invalid", f"{where}.type must be text, image_url, video_url or audio_url.", field=field)
+        inner = item.get(kind)
         if not isinstance(inner, dict) or not isinstance(inner.get("url"), str):
-            raise SimError("invalid", f"{where}.{kind}.url must be a URL string.", field="content")
-        if role is not None and role not in ARK_ROLES[kind]:
-            raise SimError("invalid", f"{where}.role must be one of [{', '.join(ARK_ROLES[kind])}].", field="content")
-        urls.append(inner["url"])
-        roles.append((kind, role))
-    for kind, limit in ARK_MAX_REFS.items():
-        if sum(k == kind for k, _ in roles) > limit:
-            raise SimError("invalid", f"content holds more than {limit} {kind} items.", field="content")
-    frames = {r for _, r in roles} & {"first_frame", "last_frame"}
-    if frames and any(r in ("reference_image", "reference_video", "reference_audio") for _, r in roles):
-        raise SimError("invalid", "First/last-frame images cannot be mixed with reference items.", field="content")
-    return " ".join(texts), urls, roles
+            raise SimError("invalid", f"{where}.{kind}.url must be a URL string.", field=field)
+        refs.append(Reference(inner["url"], kind.removesuffix("_url"), item.get("role"), i, field))
+    return " ".join(texts), tuple(refs)
 
 
 def upstream_error_code(kind: str, message: str, field: str | None) -> str:
@@ -266,8 +252,14 @@ def upstream_paging(b: Body, *, default_size: int) -> tuple[int, int]:
     return number, bounded(b.integer("PageSize", default=default_size), "PageSize", 1, 100)
 
 
-def ark_tokens(job: Job) -> int:
-    """Return Ark's billed tokens for the clip: seconds × width × height × 24 fps / 1024."""
-    short = {"480p": 480, "720p": 720, "1080p": 1080}.get(job.resolution, 720)
-    w, h = (int(n) for n in job.ratio.split(":")) if ":" in job.ratio else (16, 9)
-    return job.duration * short * (short * max(w, h) // min(w, h)) * 24 // 1024
+def ark_request(b: Body, model: str, prompt: str, refs: tuple[Reference, ...]) -> GenerationRequest:
+    """Return the request an Ark-native body (upstream's own, Anyfast's) asks for; the state checks it."""
+    return GenerationRequest(
+        model=model, prompt=prompt, references=refs, family=family_of(model),
+        duration=b.integer("duration", default=5), ratio=b.text("ratio", default="16:9"),
+        resolution=b.text("resolution", default="720p"), seed=b.integer("seed"),
+        generate_audio=b.flag("generate_audio", True), watermark=b.flag("watermark", False),
+        camera_fixed=b.flag("camera_fixed", False), return_last_frame=b.flag("return_last_frame", False),
+        service_tier=b.text("service_tier", default="default"), callback_url=b.text("callback_url"),
+        execution_expires_after=b.integer("execution_expires_after", default=DEFAULT_EXPIRY), data_urls=True,
+    )  # fmt: skip
