@@ -108,7 +108,7 @@ def make_video(
     path: str | os.PathLike[str],
     *,
     width: int = 480,
-    height: int = 640,
+    height: int = 854,
     duration: float = 3.0,
     fps: int = 24,
     codec: str | None = None,
@@ -120,7 +120,8 @@ def make_video(
 
     The suffix picks the container: mp4, m4v, mov, mkv (H.264 + AAC), webm (VP9 + Opus) or
     avi (MPEG-4 + MP3); ``codec`` overrides the video encoder. Sides must be even, as 4:2:0
-    chroma needs. The tag goes into the container's ``comment``.
+    chroma needs. The default 480×854 (480p, portrait) is about the smallest frame upstream takes:
+    at least 407,696 pixels and 300 px a side. The tag goes into the container's ``comment``.
     """
     import av
     import numpy as np

@@ -49,25 +49,28 @@ class _DemoFile:
     codes: tuple[str, ...] = ()
 
 
-_GOOD: Final = (
+# Every person gets these: good files, and a phone clip at 480×640 (307,200 pixels), under
+# upstream's minimum of 407,696 pixels a frame, which ``fix`` scales up to 554×738.
+_EVERYONE: Final = (
     _DemoFile("portrait.jpg", "image", {"width": 800, "height": 1000, "faces": 1}),
     _DemoFile("portrait.png", "image", {"width": 1080, "height": 1350, "faces": 1}),
     _DemoFile("portrait.heic", "image", {"width": 900, "height": 1200, "faces": 1}),
-    _DemoFile("clip.mp4", "video", {"width": 480, "height": 640, "duration": 3.0, "fps": 24, "faces": 1}),
+    _DemoFile("clip.mp4", "video", {"width": 480, "height": 640, "duration": 3.0, "faces": 1}, ("PixelCountTooSmall",)),
     _DemoFile("voice.mp3", "audio", {"duration": 4.0}),
     _DemoFile("voice.wav", "audio", {"duration": 3.0}),
 )
-_SMALL: Final = {"width": 320, "height": 400}
+# The smallest 4:5 clip upstream takes (414,720 pixels a frame): each problem clip fails for its one reason.
+_CLIP: Final = {"width": 576, "height": 720}
 # Dealt to the people in turn, so every folder holds some trouble. Faces are judged by the
 # server, so the last two are good files locally.
 _PROBLEMS: Final = (
-    _DemoFile("short.mp4", "video", {**_SMALL, "duration": 1.0}, ("DurationTooShort",)),
-    _DemoFile("slow.mp4", "video", {**_SMALL, "fps": 15}, ("FpsTooLow",)),
-    _DemoFile("long.mp4", "video", {**_SMALL, "duration": 20.0, "audio": False}, ("DurationTooLong",)),
+    _DemoFile("short.mp4", "video", {**_CLIP, "duration": 1.0}, ("DurationTooShort",)),
+    _DemoFile("slow.mp4", "video", {**_CLIP, "fps": 15}, ("FpsTooLow",)),
+    _DemoFile("long.mp4", "video", {**_CLIP, "duration": 20.0, "audio": False}, ("DurationTooLong",)),
     _DemoFile("tiny.jpg", "image", {"width": 200, "height": 250}, ("WidthTooSmall", "HeightTooSmall")),
     _DemoFile("banner.jpg", "image", {"width": 3000, "height": 800}, ("AspectRatioTooLarge",)),
     _DemoFile("screenshot.jpg", "image", {"format": "png"}, ("TypeMismatch",)),
-    _DemoFile("clip.webm", "video", {**_SMALL, "duration": 2.5}, ("FormatUnsupported",)),
+    _DemoFile("clip.webm", "video", {**_CLIP, "duration": 2.5}, ("FormatUnsupported",)),
     _DemoFile("scan.bmp", "image", {"width": 600, "height": 750}, ("FormatUnsupported",)),
     _DemoFile("broken.mp4", "junk", {}, ("FormatUndetectable",)),
     _DemoFile("empty.jpg", "empty", {}, ("FileEmpty",)),
@@ -104,7 +107,7 @@ def _demo_plan(people: Sequence[str]) -> dict[str, tuple[_DemoFile, str, str]]:
             raise ValueError(f"{name!r} cannot name a folder.")
     dealt = [(item, people[n % len(people)]) for n, item in enumerate(_PROBLEMS)]
     plan = {}
-    for item, owner in [(item, owner) for owner in people for item in _GOOD] + dealt:
+    for item, owner in [(item, owner) for owner in people for item in _EVERYONE] + dealt:
         after = people[(people.index(owner) + 1) % len(people)]
         plan[f"{owner}/{item.name}"] = (item, owner, after if after != owner else f"not-{owner}")
     return dict(sorted(plan.items()))
@@ -120,7 +123,7 @@ DEMO_EXPECTED: Final[dict[str, tuple[str, ...]]] = demo_expected()
 
 
 def make_demo_folder(dest: str | os.PathLike[str], *, people: Sequence[str] = ("alice", "bob")) -> Path:
-    """Return ``dest`` filled with ``dest/<person>/…``: good portraits, clips and voices, and problem files.
+    """Return ``dest`` filled with ``dest/<person>/…``: good portraits and voices, a clip to fix, and problem files.
 
     The files and the codes a validator must report for each are ``demo_expected(people)``
     (``DEMO_EXPECTED`` for the default people).
@@ -135,16 +138,22 @@ REAL_PEOPLE_EXPECTED: Final[dict[str, tuple[str, ...]]] = {
     "collins/bright.jpg": (),
     "collins/large.jpg": (),
     "collins/portrait.jpg": (),
+    "hopper/blown.jpg": (),
+    "hopper/blurred.jpg": (),
     "hopper/crop.jpg": (),
+    "hopper/dark.jpg": (),
+    "hopper/far.jpg": (),
     "hopper/mirror.jpg": (),
     "hopper/portrait.jpg": (),
     "hopper/stray.jpg": ("FaceMismatch",),
+    "hopper/tilted.jpg": (),
 }
 """``make_real_people``'s files and the codes a face check (``people=True``) must give each."""
 
 
 def make_real_people(dest: str | os.PathLike[str]) -> Path:
-    """Return ``dest`` holding two real people's photos: ``hopper/`` (with a stray photo of Collins) and ``collins/``.
+    """Return ``dest`` holding two real people's photos: ``hopper/`` (with a stray photo of Collins, and copies
+    of her portrait with one quality fault each: far, blurred, dark, blown out, tilted) and ``collins/``.
 
     The photos ship offline inside packages (matplotlib's ``grace_hopper.jpg``; scikit-image's
     ``astronaut()``, Eileen Collins), public domain by their sources. They carry no tag: only a real
@@ -157,7 +166,7 @@ def make_real_people(dest: str | os.PathLike[str]) -> Path:
         raise ImportError(
             "make_real_people needs matplotlib and scikit-image: pip install 'realavatar-nb[test]'"
         ) from exc
-    from PIL import Image, ImageEnhance, ImageOps
+    from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
     root = Path(dest)
     hopper = ImageOps.exif_transpose(Image.open(str(get_sample_data("grace_hopper.jpg", asfileobj=False)))).convert(
@@ -165,8 +174,17 @@ def make_real_people(dest: str | os.PathLike[str]) -> Path:
     )
     collins = Image.fromarray(astronaut()).convert("RGB")
     w, h = hopper.size
+    grey = (128, 128, 128)
+    far = Image.new("RGB", (2400, 2400), grey)  # her face some 75 px wide: too small in the frame
+    far.paste(hopper, ((2400 - w) // 2, (2400 - h) // 2))
     photos = {
         "hopper/portrait.jpg": hopper,
+        # One fault each, as the face pass's quality hints are calibrated (docs/validation-and-faces.md).
+        "hopper/far.jpg": far,
+        "hopper/blurred.jpg": hopper.filter(ImageFilter.GaussianBlur(3)),
+        "hopper/dark.jpg": ImageEnhance.Brightness(hopper).enhance(0.25),
+        "hopper/blown.jpg": ImageEnhance.Brightness(hopper).enhance(2.0),
+        "hopper/tilted.jpg": hopper.rotate(30, Image.Resampling.BICUBIC, fillcolor=grey),
         "hopper/crop.jpg": hopper.crop((w // 10, 0, w - w // 10, h - h // 8)),
         "hopper/mirror.jpg": ImageOps.mirror(hopper),
         "hopper/stray.jpg": collins,  # a photo of someone else, filed in the wrong folder

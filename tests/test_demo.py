@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -103,6 +104,11 @@ def test_the_batch_report_matches_the_demo_medias_known_verdicts(demo: Demo) -> 
             assert row["stage"] == "not uploaded: " + ", ".join(codes), (name, row["stage"])
         else:  # good, or fixed into shape
             assert row["stage"] == "active", (name, row["stage"])
+    for person in ("alice", "bob"):  # 480×640 phone clips, under upstream's pixel minimum, went up as fixed copies
+        clip = by_source[f"{person}/clip.mp4"]
+        assert DEMO_EXPECTED[f"{person}/clip.mp4"] == ("PixelCountTooSmall",)
+        assert (clip["fixed"], clip["action"], clip["stage"]) == (True, "scaled 480×640 → 554×738", "active")
+        assert clip["pixels"] >= 407_696 and clip["path"] != clip["source"]
     stray = by_source["hopper/stray.jpg"]
     assert stray["face_distance"] >= 0.6 and stray["face_check"] == "faces"  # told apart by the face alone
     page = (demo.result.out / "batch" / "report" / "final.html").read_text()
@@ -110,11 +116,29 @@ def test_the_batch_report_matches_the_demo_medias_known_verdicts(demo: Demo) -> 
 
 
 def test_the_generated_videos_decode(demo: Demo) -> None:
-    assert len(demo.result.videos) == 1 + 4  # the tutorial's preview and the 2 × 2 grid
+    assert len(demo.result.videos) == 1 + 12  # the tutorial's preview and the 2 × 2 × 3 grid
     for video in demo.result.videos:
         with av.open(str(video)) as container:
             frames = sum(1 for _ in container.decode(video=0))
         assert frames >= 24, video
+
+
+def test_the_batch_report_shows_each_new_warning_with_its_value(demo: Demo) -> None:
+    """Issue 15: upstream's limits, faces' quality hints and near-duplicates, each at least once, measured."""
+    final = pd.read_parquet(demo.result.out / "batch" / "report" / "final.parquet")
+    text = final.to_csv(index=False)
+    shown = {code for codes in final["warnings"].dropna().astype(str) for code in codes.split(";") if code}
+    expected = {"FaceTooSmall", "FaceBlurred", "FaceTooDark", "FaceOverexposed", "FaceTurned", "NearDuplicate"}
+    assert expected <= shown, expected - shown
+    assert re.search(r"sharpness \d+", text) and re.search(r"hash distance \d+", text)
+
+
+def test_the_generation_study_reports_usage_and_cost_per_job(demo: Demo) -> None:
+    results = pd.read_csv(demo.result.out / "generate" / "results.csv")
+    assert len(results) == 12 and set(results["status"]) == {"succeeded"}
+    assert results["tokens"].gt(0).all() and results["cost"].gt(0).all() and set(results["currency"]) == {"USD"}
+    assert results["estimated_cost"].sum() == pytest.approx(results["cost"].sum(), rel=0.05)
+    assert results["label"].is_unique
 
 
 def test_no_key_token_or_h5_link_is_in_any_file_the_demo_wrote(demo: Demo) -> None:

@@ -138,6 +138,14 @@ def test_make_video_has_exact_frames_size_fps_and_duration(
     assert has_audio is audio
 
 
+def test_a_clip_of_the_default_size_passes_the_default_profile(tmp_path: Path) -> None:
+    from realavatar_nb.media.validate import validate
+
+    result = validate(make_video(tmp_path / "clip.mp4", duration=2.5))
+    assert (result.info.width, result.info.height) == (480, 854)
+    assert result.ok, result.problems
+
+
 def test_consecutive_video_frames_differ(tmp_path: Path) -> None:
     path = make_video(tmp_path / "clip.mp4", width=320, height=400, duration=1.0, fps=24, audio=False)
     with av.open(str(path)) as container:
@@ -255,7 +263,17 @@ def test_demo_folder_holds_every_expected_file_and_nothing_else(demo: Path) -> N
 def test_demo_expected_names_only_known_problem_codes() -> None:
     codes = {code for problems in DEMO_EXPECTED.values() for code in problems}
     assert codes <= MEDIA_PROBLEM_CODES | LOCAL_PROBLEM_CODES
-    assert sum(1 for problems in DEMO_EXPECTED.values() if not problems) == 14
+    # each person's 3 portraits and 2 voices, and the 2 files only a face check refuses
+    assert sum(1 for problems in DEMO_EXPECTED.values() if not problems) == 12
+
+
+def test_each_persons_phone_clip_is_under_upstreams_pixel_minimum_and_fixable(demo: Path) -> None:
+    from realavatar_nb.media.rules import fixable, get_profile
+
+    clips = {rel: codes for rel, codes in DEMO_EXPECTED.items() if rel.endswith("/clip.mp4")}
+    assert clips == {"alice/clip.mp4": ("PixelCountTooSmall",), "bob/clip.mp4": ("PixelCountTooSmall",)}
+    assert _video_facts(demo / "alice" / "clip.mp4")[:2] == (480, 640)  # 307,200 pixels, under 407,696
+    assert fixable("video", ("PixelCountTooSmall",), get_profile())
 
 
 def test_demo_files_carry_their_owner_or_the_odd_one_out(demo: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Final
 import pandas as pd
 
 from .._display import printable
+from .face_checks import SKIPPED, faces_skipped
 from .report import Format, printable_cells, write_report
 
 __all__ = [
@@ -252,6 +253,8 @@ def _page(final: pd.DataFrame, title: str) -> str:
         f"{len(final)} files: {int(counts.get('active', 0))} active, {int(counts.get('failed', 0))} rejected "
         f"upstream, {int(counts.get(NOT_UPLOADED, 0))} not uploaded"
     )
+    if skipped := faces_skipped(final):  # counted apart: a face that was not checked never reads as a pass
+        line += f"; faces not checked in {skipped} ({SKIPPED}: the message says why and what to do)"
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{_xml(title)}</title>"

@@ -9,39 +9,55 @@ Plainly: upstream compares each upload with the face captured during the livenes
 provider returns that capture. A local reference is the best stand-in, not the same thing; the
 report says which reference each person was judged against.
 
+A scanned face that is one person's also earns quality hints, as warnings with the measured value
+and the threshold (``media.face_quality``): ``FaceTooSmall``, ``FaceBlurred``, ``FaceTooDark``,
+``FaceOverexposed``, ``FaceTurned``, upstream's "upload clear, front-facing images" made local.
+
 Synthetic media carry a ``realavatar:person=…;faces=…`` tag (``media.tags``): for them the tag
-decides, as it does in the emulator. Without the ``faces`` extra the rows say "not checked".
+decides, as it does in the emulator. A check that cannot run never reads as a pass: a photo or
+clip whose faces could not be scanned (no ``faces`` extra, a file the scan cannot decode) says
+"not checked: …" and carries a ``FaceCheckSkipped`` warning saying why and what to do.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from .._display import printable
 from .._exceptions import MediaError
+from .face_quality import QUALITY_WARNINGS, FaceQuality, quality_warnings
 from .tags import read_tag
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     import pandas as pd
 
-__all__ = ["FACE_COLUMNS", "REFERENCE_NOTE", "FaceReferences", "carry_face_checks", "check_faces"]
+__all__ = [
+    "FACE_COLUMNS", "FACE_WARNINGS", "REFERENCE_NOTE", "SKIPPED", "FaceReferences", "carry_face_checks", "check_faces",
+    "faces_skipped",
+]  # fmt: skip
 
 FACE_COLUMNS: Final[dict[str, str]] = {
     "faces": "Int64",  # faces found (the most in any sampled frame of a video)
     "face_distance": "Float64",  # to the person's reference face; < 0.5 same, ≥ 0.6 FaceMismatch
     "face_check": "string",  # faces | tag | not checked: … | n/a ("" when not asked for)
     "face_boxes": "string",  # "left,top,right,bottom" per face found, ";"-joined (full-resolution pixels)
-    "warnings": "string",  # codes that warn without failing, joined by ";" (FaceBorderline)
+    "warnings": "string",  # codes that warn without failing, joined by ";" (FACE_WARNINGS)
 }
 FACE_PROBLEMS: Final = ("NoFace", "MultipleFaces", "FaceMismatch")
+SKIPPED: Final = "FaceCheckSkipped"  # faces were asked for and could not be checked: never a silent pass
+FACE_WARNINGS: Final = ("FaceBorderline", *QUALITY_WARNINGS, SKIPPED)
 REFERENCE_NOTE: Final = (
     "Faces are compared with a local reference (a file you named, or the median face of the person's folder). "
     "Upstream compares with the liveness capture, which providers do not return: a local pass is a strong hint, "
     "not a guarantee."
 )
+_CODED: Final = re.compile(r"[A-Z][A-Za-z0-9]+: ")  # a message part that starts a sentence: "FpsTooLow: …"
 _READ_FAILURES: Final = frozenset({"FileEmpty", "FileUnreadable", "FileTruncated", "ProbeTimeout", "ProbeCrashed",
                                    "FormatUndetectable"})  # fmt: skip
 
@@ -66,7 +82,15 @@ class _Seen:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     distance: float | None = None
-    detail: str = ""
+    details: list[str] = field(default_factory=list)  # one sentence per problem or warning, code first
+    quality: FaceQuality | None = None
+
+    def skipped(self, why: str, todo: str) -> _Seen:
+        """Return this row marked as not checked, with a FaceCheckSkipped warning saying why and what to do."""
+        self.how = why if why.startswith("not checked") else f"not checked: {why}"
+        self.warnings.append(SKIPPED)
+        self.details.append(f"{SKIPPED}: faces not checked ({self.how.removeprefix('not checked: ')}), {todo}")
+        return self
 
 
 def _faces() -> Any:
@@ -83,7 +107,7 @@ def _person_of(name: str, person: str | None, people: bool) -> str | None:
     return person
 
 
-def _look(report: pd.DataFrame, workers: int | None) -> list[_Seen]:
+def _look(report: pd.DataFrame, workers: int | None, executor: Executor | None) -> list[_Seen]:
     """Return what each row's file shows: its tag when synthetic, else a scan (when the extra is there)."""
     seen: list[_Seen] = []
     to_scan: list[int] = []
@@ -100,14 +124,20 @@ def _look(report: pd.DataFrame, workers: int | None) -> list[_Seen]:
             seen.append(_Seen("faces"))
             to_scan.append(n)
         else:
-            seen.append(_Seen(_faces().unavailable_reason() or "not checked"))
+            why = _faces().unavailable_reason() or "not checked"
+            todo = "unset it and validate again" if "REALAVATAR_FACES" in why else "then validate again"
+            seen.append(_Seen("").skipped(why, todo))
     if to_scan:
-        scans = _faces().scan_many([str(report.iloc[n]["path"]) for n in to_scan], workers=workers)
+        paths = [str(report.iloc[n]["path"]) for n in to_scan]
+        scans = _faces().scan_many(paths, workers=workers, executor=executor)
         for n, result in zip(to_scan, scans, strict=True):
             if isinstance(result, Exception):
-                seen[n] = _Seen(printable(f"not checked: {result}"))
+                todo = (
+                    "open it in a viewer, re-save or re-encode it (ra.fix), and validate again or check the face by eye"
+                )
+                seen[n] = _Seen("").skipped(printable(str(result)), todo)
             else:
-                seen[n].faces, seen[n].descriptor = result.faces, result.descriptor
+                seen[n].faces, seen[n].descriptor, seen[n].quality = result.faces, result.descriptor, result.quality
                 seen[n].boxes = ";".join(f"{b.left},{b.top},{b.right},{b.bottom}" for b in result.boxes)
     return seen
 
@@ -145,16 +175,21 @@ def check_faces(
     reference: str | os.PathLike[str] | None = None,
     references: FaceReferences | None = None,
     workers: int | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Return ``report`` with its face columns filled and face problems added to ``problems`` and ``ok``.
 
     ``person``: whose files these are; ``people=True``: each first-level folder is a person.
     ``reference``: a photo of the person alone to compare with (else the ledger's, else the folder's
-    median face). ``references``: where references are kept (``ra.Ledger``). ``report.attrs["faces"]``
-    says, per person, which reference was used.
+    median face). ``references``: where references are kept (``ra.Ledger``). ``executor``: any
+    ``concurrent.futures.Executor`` to scan on (else ``workers`` local processes).
+    ``report.attrs["faces"]`` says, per person, which reference was used, how many files could not
+    be checked (``skipped``), and why face workers could not start, when they could not (``workers``).
     """
+    from .face_workers import workers_unavailable
+
     checked = report.copy()
-    seen = _look(checked, workers)
+    seen = _look(checked, workers, executor)
     names = [str(n) for n in checked["name"]]
     owners = [_person_of(name, person, people) for name in names]
     refs: dict[str, str] = {}
@@ -170,7 +205,9 @@ def check_faces(
         if whose is None:  # a file outside any person's folder: count its faces, compare with nobody
             _judge(seen[n], None, None, "")
     _write(checked, seen)
-    checked.attrs["faces"] = {"references": refs, "note": REFERENCE_NOTE}
+    skipped = sum(SKIPPED in s.warnings for s in seen)
+    checked.attrs["faces"] = {"references": refs, "note": REFERENCE_NOTE, "skipped": skipped,
+                              "workers": workers_unavailable()}  # fmt: skip
     return checked
 
 
@@ -179,23 +216,27 @@ def _judge(seen: _Seen, person: str | None, reference: tuple[float, ...] | None,
         return
     if seen.faces == 0:
         seen.problems.append("NoFace")
-        seen.detail = "NoFace: no face found; the asset must show the verified person"
+        seen.details.append("NoFace: no face found; the asset must show the verified person")
     elif seen.faces > 1:
         seen.problems.append("MultipleFaces")
-        seen.detail = f"MultipleFaces: {seen.faces} faces; the asset must show only the verified person"
+        seen.details.append(f"MultipleFaces: {seen.faces} faces; the asset must show only the verified person")
     elif seen.how == "tag":
         if person and seen.tag_person and seen.tag_person != person:
             seen.problems.append("FaceMismatch")
-            seen.detail = f"FaceMismatch: this is {seen.tag_person}, not {person}"
+            seen.details.append(f"FaceMismatch: this is {seen.tag_person}, not {person}")
     elif reference is not None and seen.descriptor is not None:
         faces = _faces()
-        seen.distance = faces.distance(seen.descriptor, reference)
-        if seen.distance >= faces.MATCH_DISTANCE:
+        seen.distance = distance = faces.distance(seen.descriptor, reference)
+        if distance >= faces.MATCH_DISTANCE:
             seen.problems.append("FaceMismatch")
-            seen.detail = f"FaceMismatch: face {seen.distance:.2f} from {person}'s reference ({source}), needs < 0.6"
-        elif seen.distance >= faces.BORDERLINE_DISTANCE:
+            seen.details.append(f"FaceMismatch: face {distance:.2f} from {person}'s reference ({source}), needs < 0.6")
+        elif distance >= faces.BORDERLINE_DISTANCE:
             seen.warnings.append("FaceBorderline")
-            seen.detail = f"FaceBorderline: face {seen.distance:.2f} from {person}'s reference; check it by eye"
+            seen.details.append(f"FaceBorderline: face {distance:.2f} from {person}'s reference; check it by eye")
+    if seen.faces == 1 and seen.quality is not None and "FaceMismatch" not in seen.problems:
+        for code, sentence in quality_warnings(seen.quality):
+            seen.warnings.append(code)
+            seen.details.append(f"{code}: {sentence}")
 
 
 def _write(report: pd.DataFrame, seen: list[_Seen]) -> None:
@@ -209,7 +250,7 @@ def _write(report: pd.DataFrame, seen: list[_Seen]) -> None:
     report["face_boxes"] = pd.Series([s.boxes for s in seen], index=report.index, dtype="string")
     report["warnings"] = pd.Series([";".join(s.warnings) for s in seen], index=report.index, dtype="string")
     for n, s in enumerate(seen):
-        if not s.problems and not s.detail:
+        if not s.problems and not s.details:
             continue
         index = report.index[n]
         old = [p for p in str(report.at[index, "problems"] or "").split(";") if p]
@@ -219,7 +260,7 @@ def _write(report: pd.DataFrame, seen: list[_Seen]) -> None:
             report.at[index, "ok"] = False
             report.at[index, "fixable"] = False  # no copy of a file changes whose face it shows
         message = str(report.at[index, "message"] or "")
-        detail = printable(s.detail)  # it may quote a person's name from a folder or a file's metadata tag
+        detail = printable("; ".join(s.details))  # it may quote a person's name from a folder or a file's tag
         report.at[index, "message"] = detail if message in ("", "ok") else f"{message}; {detail}"
 
 
@@ -242,12 +283,34 @@ def carry_face_checks(fixed: pd.DataFrame, original: pd.DataFrame) -> pd.DataFra
         item.distance = None if _na(distance) else float(distance)
         item.warnings = [w for w in str(row.get("warnings") or "").split(";") if w]
         item.boxes = "" if _na(row.get("face_boxes")) else str(row.get("face_boxes"))
-        item.detail = "; ".join(p for p in str(row.get("message") or "").split("; ") if p.split(":")[0] in
-                                (*FACE_PROBLEMS, "FaceBorderline"))  # fmt: skip
+        item.details = _face_sentences(str(row.get("message") or ""))
         seen.append(item)
     _write(out, seen)
     out.attrs["faces"] = original.attrs.get("faces", {})
     return out
+
+
+def _face_sentences(message: str) -> list[str]:
+    """Return the face sentences of a report's message (each starts with its code; "; " may continue one)."""
+    found: list[str] = []
+    inside = False
+    for part in message.split("; "):
+        code = part.split(":")[0]
+        if code in FACE_PROBLEMS or code in FACE_WARNINGS:
+            found.append(part)
+            inside = True
+        elif inside and not _CODED.match(part):
+            found[-1] += "; " + part
+        else:
+            inside = False
+    return found
+
+
+def faces_skipped(report: pd.DataFrame) -> int:
+    """Return how many files of ``report`` carry ``FaceCheckSkipped``: faces asked for, not checked."""
+    if "warnings" not in report.columns:
+        return 0
+    return int(sum(SKIPPED in str(w or "").split(";") for w in report["warnings"].fillna("")))
 
 
 def _na(value: Any) -> bool:

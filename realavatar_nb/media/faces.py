@@ -8,8 +8,10 @@ it ``available()`` is False and ``scan`` raises ``FacesUnavailableError`` naming
 
 Measured on 2 cores: the detector releases the GIL but the descriptor network holds it (two
 threads compute descriptors no faster than one), so ``scan_many`` spreads files over worker
-processes (``bench/faces.py``: 1.85–1.88× one worker; threads 1.57–1.63×). ``scan`` itself is
-safe from any thread: each concurrent caller borrows its own set of models.
+processes, or the caller's executor (``bench/faces.py``: 1.85–1.88× one worker; threads
+1.57–1.63×; where they run is ``media.face_workers``). ``scan`` itself is safe from any thread:
+each concurrent caller borrows its own set of models. Each scan also measures the main face's
+quality (``FaceScan.quality``: size, sharpness, exposure, pose; ``media.face_quality``).
 """
 
 from __future__ import annotations
@@ -17,23 +19,20 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import io
 import math
-import multiprocessing
 import os
-import signal
 import statistics
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import closing, contextmanager, suppress
+from concurrent.futures import Executor
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
 from .._display import printable
 from .._exceptions import MediaError, MediaToolMissingError
-from .face_pixels import open_image, sampled_frames
+from .face_pixels import open_image, sampled_frames, thumbnail
+from .face_quality import FaceQuality, measure, median_quality
 from .sniff import AUDIO_FORMATS, HEAD_BYTES, IMAGE_FORMATS, family_of_extension, sniff
 
 __all__ = [
@@ -81,6 +80,7 @@ class FaceScan:
     width: int  # of the image / frame the boxes refer to, as displayed
     height: int
     time_s: float | None = None  # a video: when the frame the boxes refer to is shown (seconds from the start)
+    quality: FaceQuality | None = None  # the largest face's size, sharpness, exposure, pose (a video: medians)
 
 
 # --- is the extra there? ---------------------------------------------------------------------------
@@ -177,8 +177,14 @@ def _borrowed() -> Iterator[_Models]:
             _idle.append(models)
 
 
-def _analyse(models: _Models, picture: Any) -> tuple[tuple[FaceBox, ...], tuple[float, ...] | None]:
-    """Return the faces in an upright RGB Pillow image (largest first) and the largest one's descriptor."""
+_Found = tuple[tuple[FaceBox, ...], tuple[float, ...] | None, FaceQuality | None]
+
+
+def _analyse(models: _Models, picture: Any, scale: float = 1.0) -> _Found:
+    """Return the faces in an upright RGB Pillow image (largest first), the largest one's descriptor and quality.
+
+    ``scale``: full-size pixels per pixel of ``picture`` (a JPEG decoded smaller), for the face's width.
+    """
     import numpy as np
     from PIL import Image
 
@@ -202,7 +208,7 @@ def _analyse(models: _Models, picture: Any) -> tuple[tuple[FaceBox, ...], tuple[
         found.append((box, full))
     found.sort(key=lambda item: -(item[1][2] - item[1][0]) * (item[1][3] - item[1][1]))
     if not found:
-        return (), None
+        return (), None, None
     # The descriptor comes from full-resolution pixels, cut to the face and ¾ of its width around it:
     # dlib cuts its chip (the aligned face, padded, turned up to 45°) from that neighbourhood anyway, so
     # the result is bit-identical to passing the whole image, and a 12 MP photo is never copied whole.
@@ -211,8 +217,10 @@ def _analyse(models: _Models, picture: Any) -> tuple[tuple[FaceBox, ...], tuple[
     x, y = max(0, left - dx), max(0, top - dy)
     region = np.asarray(picture.crop((x, y, min(width, right + dx), min(height, bottom + dy))))
     rect = models.dlib.rectangle(left - x, top - y, right - 1 - x, bottom - 1 - y)
-    vector = models.encoder.compute_face_descriptor(region, models.predictor(region, rect), 0)
-    return tuple(box for box, _ in found), tuple(float(v) for v in vector)
+    landmarks = models.predictor(region, rect)
+    vector = models.encoder.compute_face_descriptor(region, landmarks, 0)
+    quality = measure(region, (left - x, top - y, right - x, bottom - y), landmarks, (width, height), scale)
+    return tuple(box for box, _ in found), tuple(float(v) for v in vector), quality
 
 
 # --- scanning ---------------------------------------------------------------------------------------
@@ -245,107 +253,68 @@ def scan(path: str | os.PathLike[str], kind: str | None = None) -> FaceScan:
     spath = os.fspath(path)
     kind = kind or _kind_of(spath)
     if kind == "image":
-        # A large JPEG decodes at 1/2–1/8 scale while both sides stay ≥ DETECT_MAX_SIDE: detection runs on a
-        # 1024 copy anyway, and a portrait's face keeps hundreds of pixels for the 150-pixel descriptor chip.
-        # That decode is what keeps a 12 MP photo under 0.4 s; boxes are reported in full-size pixels.
-        picture = open_image(spath, draft=(DETECT_MAX_SIDE, DETECT_MAX_SIDE))
-        with _borrowed() as models:
-            boxes, descriptor = _analyse(models, picture)
-        ratio = float(picture.info.get("ra_scale", 1.0))
-        width, height = round(picture.width * ratio), round(picture.height * ratio)
-        if ratio != 1.0:
-            boxes = tuple(
-                FaceBox(round(b.left * ratio), round(b.top * ratio), min(width, round(b.right * ratio)),
-                        min(height, round(b.bottom * ratio)), b.score)
-                for b in boxes
-            )  # fmt: skip
-        return FaceScan("image", len(boxes), boxes, descriptor, 1, width, height)
+        return _scan_image(spath)
     if kind != "video":
         raise ValueError(f"kind must be 'image', 'video' or None, not {kind!r}")
+    return _scan_video(spath)
+
+
+def _scan_image(path: str) -> FaceScan:
+    # A large JPEG decodes at 1/2–1/8 scale while both sides stay ≥ DETECT_MAX_SIDE: detection runs on a
+    # 1024 copy anyway, and a portrait's face keeps hundreds of pixels for the 150-pixel descriptor chip.
+    # That decode is what keeps a 12 MP photo under 0.4 s; boxes are reported in full-size pixels.
+    picture = open_image(path, draft=(DETECT_MAX_SIDE, DETECT_MAX_SIDE))
+    ratio = float(picture.info.get("ra_scale", 1.0))
+    with _borrowed() as models:
+        boxes, descriptor, quality = _analyse(models, picture, ratio)
+    width, height = round(picture.width * ratio), round(picture.height * ratio)
+    if ratio != 1.0:
+        boxes = tuple(
+            FaceBox(round(b.left * ratio), round(b.top * ratio), min(width, round(b.right * ratio)),
+                    min(height, round(b.bottom * ratio)), b.score)
+            for b in boxes
+        )  # fmt: skip
+    return FaceScan("image", len(boxes), boxes, descriptor, 1, width, height, quality=quality)
+
+
+def _scan_video(path: str) -> FaceScan:
     best: FaceScan | None = None
     descriptors: list[tuple[float, ...]] = []
+    qualities: list[FaceQuality] = []
     frames = 0
-    with _borrowed() as models, closing(sampled_frames(spath, max_frames=MAX_FRAMES)) as sampled:
+    with _borrowed() as models, closing(sampled_frames(path, max_frames=MAX_FRAMES)) as sampled:
         for time_s, picture in sampled:
             frames += 1
-            boxes, descriptor = _analyse(models, picture)
+            boxes, descriptor, quality = _analyse(models, picture)
             if descriptor is not None:
                 descriptors.append(descriptor)
+            if quality is not None:
+                qualities.append(quality)
             if best is None or len(boxes) > best.faces:
                 best = FaceScan("video", len(boxes), boxes, None, 0, picture.width, picture.height, time_s)
     if best is None:
-        raise MediaError(f"{printable(os.path.basename(spath))}: no video frame could be decoded")
+        raise MediaError(f"{printable(os.path.basename(path))}: no video frame could be decoded")
     median = median_descriptor(descriptors) if descriptors else None
-    return FaceScan("video", best.faces, best.boxes, median, frames, best.width, best.height, best.time_s)
+    typical = median_quality(qualities) if qualities else None
+    return FaceScan("video", best.faces, best.boxes, median, frames, best.width, best.height, best.time_s, typical)
 
 
-def _warm_worker() -> None:
-    # A kernel's interrupt or shutdown signals its whole process group: the pool's owner decides when
-    # workers end, so an idle worker must not die printing a KeyboardInterrupt traceback into the notebook.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Pay the model load while the pool starts, not on the first file; scan reports any failure itself.
-    with suppress(Exception), _borrowed():
-        pass
-
-
-_pools: dict[int, ProcessPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(workers: int, broken: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor:
-    """Return a pool of ``workers`` processes, kept for later calls (its models stay loaded); never ``broken``."""
-    with _pools_lock:
-        pool = _pools.get(workers)
-        if pool is None or pool is broken:
-            # spawn, not fork: a notebook kernel runs threads, and a forked child inherits their locks.
-            context = multiprocessing.get_context("spawn")
-            pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_worker)
-        return pool
-
-
-def scan_many(paths: Sequence[str | os.PathLike[str]], *, workers: int | None = None) -> list[FaceScan | Exception]:
+def scan_many(
+    paths: Sequence[str | os.PathLike[str]], *, workers: int | None = None, executor: Executor | None = None
+) -> list[FaceScan | Exception]:
     """Return ``scan(path)`` for every path, in order; a file that fails gives its exception instead.
 
-    ``workers`` processes (default: one per core) scan in parallel, and stay up for the next call;
-    ``workers=1``, or a call from a worker process (dask, a process pool), scans here in turn. The
-    results equal sequential ``scan`` calls. Raises ``FacesUnavailableError`` without the extra.
+    ``executor``: any ``concurrent.futures.Executor`` (a ``dask.distributed`` client's
+    ``get_executor()`` included) to scan on. Without one, ``workers`` processes (default: one per
+    core) scan in parallel and stay up for the next call; ``workers=1``, or a call from a worker
+    process, scans here in turn. Workers that cannot start, and files an executor loses, are scanned
+    in this process (``media.face_workers``). The results equal sequential ``scan`` calls.
+    Raises ``FacesUnavailableError`` without the extra.
     """
+    from .face_workers import scan_all
+
     _require()
-    names = [os.fspath(p) for p in paths]
-    count = min(len(names), workers if workers is not None else (os.cpu_count() or 1))
-    if count <= 1 or multiprocessing.parent_process() is not None:  # no pools inside pools
-        return [_scan_or_error(name) for name in names]
-    pool = _pool(count)
-    try:
-        futures = [pool.submit(scan, name) for name in names]
-    except BrokenProcessPool:  # a worker died after an earlier call: start afresh, once
-        pool = _pool(count, broken=pool)
-        futures = [pool.submit(scan, name) for name in names]
-    results: list[FaceScan | Exception] = []
-    for name, future in zip(names, futures, strict=True):
-        error = future.exception()
-        if isinstance(error, BrokenProcessPool):
-            error = MediaError(
-                f"{printable(os.path.basename(name))}: a face-scanning process died (a crash or out of memory)"
-            )
-        if error is None:
-            results.append(future.result())
-        else:
-            results.append(
-                error
-                if isinstance(error, Exception)
-                else MediaError(f"{printable(os.path.basename(name))}: {printable(repr(error))}")
-            )
-    return results
-
-
-def _scan_or_error(path: str) -> FaceScan | Exception:
-    try:
-        return scan(path)
-    except FacesUnavailableError:
-        raise
-    except Exception as exc:
-        return exc
+    return scan_all([os.fspath(p) for p in paths], workers=workers, executor=executor)
 
 
 # --- descriptors and pictures -------------------------------------------------------------------------
@@ -364,27 +333,3 @@ def median_descriptor(descriptors: Iterable[Sequence[float]]) -> tuple[float, ..
     if len({len(r) for r in rows}) != 1:
         raise ValueError("descriptors differ in length")
     return tuple(float(statistics.median(column)) for column in zip(*rows, strict=True))
-
-
-def thumbnail(path: str | os.PathLike[str], scan: FaceScan, *, size: int = 160) -> bytes:
-    """Return a PNG at most ``size`` px a side of the file (a video: the frame the boxes refer to), boxes in green."""
-    from PIL import Image, ImageDraw
-
-    spath = os.fspath(path)
-    if scan.kind == "video":
-        with closing(sampled_frames(spath, max_frames=1, start_s=scan.time_s or 0.0)) as frames:
-            picture = next((picture for _, picture in frames), None)
-        if picture is None:
-            raise MediaError(f"{printable(os.path.basename(spath))}: no video frame could be decoded")
-    else:
-        picture = open_image(spath, draft=(size, size))
-    picture.thumbnail((size, size), Image.Resampling.LANCZOS)
-    fx, fy = picture.width / max(1, scan.width), picture.height / max(1, scan.height)
-    draw = ImageDraw.Draw(picture)
-    for box in scan.boxes:
-        left, top = box.left * fx, box.top * fy
-        corners = (left, top, max(left, box.right * fx - 1), max(top, box.bottom * fy - 1))
-        draw.rectangle(corners, outline=(0, 200, 0), width=max(1, round(size / 80)))
-    out = io.BytesIO()
-    picture.save(out, "PNG")
-    return out.getvalue()

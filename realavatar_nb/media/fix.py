@@ -304,8 +304,11 @@ def fix(
     binary = find_ffmpeg(ffmpeg) if needs_ffmpeg else None
     outcomes = _run_jobs(jobs, rules, binary, executor, workers, progress)
     from .face_checks import carry_face_checks
+    from .near_duplicates import carry_near_duplicates
 
-    return carry_face_checks(_result(jobs, records, outcomes, rules, executor, workers), report)
+    # Faces and near-duplicates were judged on the originals, per person: their verdicts carry over.
+    fixed = carry_face_checks(_result(jobs, records, outcomes, rules, executor, workers), report)
+    return carry_near_duplicates(fixed, report)
 
 
 def _result(
@@ -323,7 +326,9 @@ def _result(
     checked: dict[int, dict[str, Any]] = {}
     if written:
         targets = [job.dest for job in written if job.dest]
-        fresh = validate_folder(targets, rules, executor=executor, workers=workers, progress=False)
+        fresh = validate_folder(
+            targets, rules, executor=executor, workers=workers, progress=False, near_duplicates=None
+        )
         fresh_rows = fresh.to_dict("records")
         checked = {job.index: {str(k): v for k, v in row.items()} for job, row in zip(written, fresh_rows, strict=True)}
     rows = []

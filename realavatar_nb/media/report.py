@@ -17,7 +17,9 @@ from .._exceptions import MediaError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "csv_text", "portable", "printable_cells", "spreadsheet_safe", "write_report"]
+__all__ = [
+    "FORMULA_PREFIXES", "csv_text", "portable", "printable_cells", "spreadsheet_safe", "summary_line", "write_report",
+]  # fmt: skip
 
 Format = Literal["csv", "parquet", "html"]
 
@@ -69,7 +71,7 @@ def csv_text(report: pd.DataFrame) -> str:
 
 # The HTML page leads with the verdict; the full facts stay in the CSV and Parquet exports.
 _HTML_COLUMNS = (
-    "name", "ok", "problems", "message", "fixable", "action",
+    "name", "ok", "problems", "warnings", "message", "fixable", "action",
     "kind", "format", "width", "height", "duration_s", "fps", "size_bytes", "note",
 )  # fmt: skip
 _HTML_FORMATS = {"duration_s": "{:.2f}", "fps": "{:.3g}", "size_bytes": "{:,}"}
@@ -87,8 +89,7 @@ def _html(report: pd.DataFrame, title: str) -> str:
     table = styler.format(
         na_rep="", escape="html", subset=[c for c in shown.columns if c not in _HTML_FORMATS]
     ).to_html()
-    ok = int(report["ok"].sum()) if "ok" in report else 0
-    summary = f"{len(report)} files: {ok} ok, {len(report) - ok} with problems"
+    summary = summary_line(report)
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
@@ -97,6 +98,22 @@ def _html(report: pd.DataFrame, title: str) -> str:
         "td{max-width:32em}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>{table}</body></html>"
     )
+
+
+def summary_line(report: pd.DataFrame) -> str:
+    """Return "N files: x ok, y with problems", then how many files' faces could not be checked, if any.
+
+    A file whose faces were asked for and not checked (``FaceCheckSkipped``) may still be ``ok``:
+    it is counted apart, so an unchecked face never reads as a pass.
+    """
+    from .face_checks import SKIPPED, faces_skipped
+
+    ok = int(report["ok"].sum()) if "ok" in report else 0
+    line = f"{len(report)} files: {ok} ok, {len(report) - ok} with problems"
+    skipped = faces_skipped(report)
+    if skipped:
+        line += f"; faces not checked in {skipped} ({SKIPPED}: the message says why and what to do)"
+    return line
 
 
 def write_report(

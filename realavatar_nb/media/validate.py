@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._display import printable
 from .._exceptions import InvalidArgumentError, MediaError
+from .near_duplicates import NEAR_DUPLICATE_DISTANCE, NearDuplicates, UploadedHashes
 from .paths import FILE_PATH, FOLDER_PATH, path_argument, shown_argument
 from .pool import run_each
 from .probe import Backend, Isolate, MediaInfo, probe
@@ -115,6 +116,8 @@ def validate_folder(
     people: bool = False,
     reference: str | bytes | os.PathLike[str] | None = None,
     references: FaceReferences | None = None,
+    near_duplicates: int | None = NEAR_DUPLICATE_DISTANCE,
+    uploaded: UploadedHashes | None = None,
 ) -> pd.DataFrame:
     """Return a report with one row per file under ``folder`` (columns: ``REPORT_COLUMNS``).
 
@@ -127,6 +130,8 @@ def validate_folder(
     folder is a person) is given: ``NoFace``, ``MultipleFaces`` and ``FaceMismatch`` against the
     person's reference (``reference``, a photo of them alone, relative to ``folder`` or not; else
     the one kept in ``references``, e.g. ``client.ledger``; else the median face of their folder).
+    Burst twins get a ``NearDuplicate`` warning: ≤ ``near_duplicates`` bits of 64 (``None``: off) from an earlier
+    file or from one in ``uploaded`` (default: ``references`` if it keeps hashes); see ``media.near_duplicates``.
 
     Paths may be ``str``, ``bytes`` (decoded as ``os.fsdecode`` does) or ``os.PathLike``; anything
     else, or a path with a NUL character, raises ``InvalidArgumentError`` naming the argument.
@@ -134,7 +139,7 @@ def validate_folder(
     if isinstance(folder, (str, bytes, os.PathLike)):
         folder = path_argument(folder, call="validate_folder", name="folder", takes=_FOLDER_TAKES)
     photo = None if reference is None else path_argument(reference, call="validate_folder", name="reference")
-    rules = get_profile(profile)
+    rules, twins = get_profile(profile), NearDuplicates.asked(near_duplicates, uploaded, references)
     targets = _targets(folder, recursive)
     options = {"backend": backend, "timeout": timeout, "isolate": isolate}
     bar = make_progress(progress, len(targets))
@@ -152,9 +157,9 @@ def validate_folder(
         if photo is not None and not os.path.exists(photo) and isinstance(folder, str):
             photo = os.path.join(folder, photo)  # "alice/front.jpg" inside the folder
         report = check_faces(report, person=person, people=people, reference=photo, references=references,
-                             workers=workers)  # fmt: skip
+                             workers=workers, executor=executor)  # fmt: skip
         report.attrs["profile"] = rules.to_dict()
-    return report
+    return twins.flag(report, person=person, people=people, executor=executor, workers=workers)
 
 
 def _targets(folder: str | Iterable[str | bytes | os.PathLike[str]], recursive: bool) -> list[tuple[str, str]]:

@@ -73,7 +73,7 @@ def gif(d: Path) -> Path:
 
 
 def mp4_moov_last(d: Path) -> Path:
-    return make_video(_under(d, "x.mp4"), width=320, height=400, duration=2.5, fps=24)
+    return make_video(_under(d, "x.mp4"), width=576, height=720, duration=2.5, fps=24)
 
 
 def mp3(d: Path) -> Path:
@@ -151,7 +151,7 @@ def audio_in_mp4(d: Path) -> Path:
 
 
 def one_frame(d: Path) -> Path:
-    return make_video(d / "one_frame.mp4", width=320, height=400, duration=1 / 24, fps=24, audio=False)
+    return make_video(d / "one_frame.mp4", width=576, height=720, duration=1 / 24, fps=24, audio=False)
 
 
 def _random(n: int, seed: int) -> bytes:

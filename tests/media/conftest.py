@@ -18,12 +18,12 @@ GOOD: dict[str, tuple[str, dict[str, object], dict[str, object]]] = {
     "portrait.heic": ("image", {"width": 900, "height": 1200}, {"kind": "image", "format": "heic"}),
     "clip.mp4": (
         "video",
-        {"width": 480, "height": 640, "duration": 3.0, "fps": 24},
+        {"width": 600, "height": 800, "duration": 3.0, "fps": 24},
         {"kind": "video", "format": "mp4", "has_audio": True},
     ),
     "clip.mov": (
         "video",
-        {"width": 360, "height": 640, "duration": 2.5, "fps": 30, "audio": False},
+        {"width": 540, "height": 960, "duration": 2.5, "fps": 30, "audio": False},
         {"kind": "video", "format": "mov", "has_audio": False},
     ),
     "voice.mp3": ("audio", {"duration": 4.0}, {"kind": "audio", "format": "mp3"}),

@@ -111,7 +111,7 @@ def test_real_people_are_told_apart_by_their_faces_and_the_stray_photo_is_caught
         assert row["face_check"] == "faces" and int(row["faces"]) == 1
         assert (row["face_distance"] >= faces.MATCH_DISTANCE) == bool(codes), (name, row["face_distance"])
     assert report.loc["hopper/stray.jpg", "face_distance"] >= 0.6 > report.loc["hopper/mirror.jpg", "face_distance"]
-    assert "median face of 4 files in hopper's folder" in report.attrs["faces"]["references"]["hopper"]
+    assert "median face of 9 files in hopper's folder" in report.attrs["faces"]["references"]["hopper"]
     assert ledger.face_reference("hopper") is not None and ledger.face_reference("collins") is not None
     left, top, right, bottom = map(int, str(report.loc["hopper/portrait.jpg", "face_boxes"]).split(","))
     assert 0 <= left < right <= 512 and 0 <= top < bottom <= 600  # around the face, in the photo's pixels

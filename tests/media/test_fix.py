@@ -125,9 +125,9 @@ def test_plan_stays_under_the_maximum_pixel_count() -> None:
 
 def test_plan_leaves_a_conforming_picture_alone_and_only_evens_odd_video_sides() -> None:
     assert not plan_size(800, 1000, SEEDANCE.image).changes
-    odd = plan_size(481, 641, SEEDANCE.video, even=True)
+    odd = plan_size(601, 721, SEEDANCE.video, even=True)
     assert odd.width % 2 == 0 and odd.height % 2 == 0
-    assert abs(odd.width - 481) == 1 and abs(odd.height - 641) == 1
+    assert abs(odd.width - 601) == 1 and abs(odd.height - 721) == 1
 
 
 def test_plan_honours_exclusive_bounds() -> None:
@@ -195,15 +195,16 @@ NON_UTF8 = os.fsdecode(b"caf\xe9.bmp")
 
 
 def _build_sources(src: Path, scratch: Path) -> None:
-    make_video(src / "long.mp4", width=320, height=400, duration=17.0, person="alice")
-    make_video(src / "long_slow.mp4", width=320, height=400, duration=16.0, fps=15, person="alice")
-    make_video(src / "fast.mp4", width=320, height=400, duration=2.5, fps=90, audio=False)
+    # 576×720 (414,720 pixels) is a frame upstream takes: those clips are fixed for their one other problem.
+    make_video(src / "long.mp4", width=576, height=720, duration=17.0, person="alice")
+    make_video(src / "long_slow.mp4", width=576, height=720, duration=16.0, fps=15, person="alice")
+    make_video(src / "fast.mp4", width=576, height=720, duration=2.5, fps=90, audio=False)
     make_video(src / "narrow.mp4", width=200, height=640, duration=2.5)
     make_video(src / "wide.mp4", width=640, height=200, duration=2.5, audio=False)
-    make_video(src / "clip.mp4", width=320, height=400, duration=2.5, person="bob")
-    make_video(src / "clip.webm", width=320, height=400, duration=2.5, person="carol")
-    _copy(make_video(scratch / "real.mp4", width=320, height=400, duration=2.5, person="dave"), src / "misnamed.avi")
-    make_video(src / "short.mp4", width=320, height=400, duration=1.0)
+    make_video(src / "clip.mp4", width=576, height=720, duration=2.5, person="bob")
+    make_video(src / "clip.webm", width=576, height=720, duration=2.5, person="carol")
+    _copy(make_video(scratch / "real.mp4", width=576, height=720, duration=2.5, person="dave"), src / "misnamed.avi")
+    make_video(src / "short.mp4", width=576, height=720, duration=1.0)
     make_audio(src / "voice.flac", duration=3.0, person="erin")
     make_audio(src / "note.ogg", duration=3.0, person="olga")
     make_audio(src / "memo.m4a", duration=3.0, person="mia")
@@ -303,9 +304,10 @@ def test_fast_clip_is_resampled_down_to_the_maximum_fps(batch: Any) -> None:
 
 def test_narrow_clip_is_padded_in_width_and_wide_clip_in_height(batch: Any) -> None:
     narrow, wide = _row(batch[3], "narrow.mp4"), _row(batch[3], "wide.mp4")
-    assert (narrow["width"], narrow["height"]) == (256, 640)
-    assert (wide["width"], wide["height"]) == (640, 256)
-    assert narrow["action"] == "padded 200×640 → 256×640 (aspect 0.4)"
+    # Padded to 256×640 (aspect 0.4), then scaled up to upstream's 407,696 pixels a frame.
+    assert (narrow["width"], narrow["height"]) == (404, 1010)
+    assert (wide["width"], wide["height"]) == (1010, 404)
+    assert narrow["action"] == "padded and scaled 200×640 → 404×1010 (aspect 0.4)"
     assert narrow["codec"] == "h264" and bool(narrow["has_audio"])
 
 
@@ -467,6 +469,20 @@ def test_pixel_count_too_small_clip_is_scaled_up_under_the_report_profile(tmp_pa
     assert read_tag(row["path"]) == {"person": "alice"}
 
 
+def test_clips_under_upstreams_minimum_are_scaled_up_to_pass_the_default_profile(tmp_path: Path) -> None:
+    make_video(tmp_path / "src" / "phone.mp4", width=480, height=640, duration=2.5, person="alice")
+    make_video(tmp_path / "src" / "thin.mp4", width=200, height=360, duration=2.5, audio=False, person="bob")
+    report = validate_folder(tmp_path / "src", progress=False)
+    assert list(report["problems"]) == ["PixelCountTooSmall", "WidthTooSmall;PixelCountTooSmall"]
+    assert report["fixable"].all()
+    result = fix(report, tmp_path / "out", progress=False)
+    assert result.attrs["profile"]["name"] == "seedance-2.0"
+    assert list(result["action"]) == ["scaled 480×640 → 554×738", "scaled 200×360 → 476×858"]
+    assert result["fixed"].all() and result["ok"].all() and result["pixels"].ge(407_696).all()
+    assert list(result["width"] / result["height"]) == pytest.approx([480 / 640, 200 / 360], abs=0.005)  # not stretched
+    assert [read_tag(p) for p in result["path"]] == [{"person": "alice"}, {"person": "bob"}]
+
+
 def test_rotated_clip_is_sized_by_its_displayed_shape_not_stretched(tmp_path: Path) -> None:
     import av
 
@@ -511,7 +527,7 @@ def test_oversize_png_becomes_jpeg_under_the_limit(tmp_path: Path) -> None:
 
 
 def test_oversize_clip_is_reencoded_at_a_bitrate_that_fits(tmp_path: Path) -> None:
-    make_video(tmp_path / "src" / "clip.mp4", width=480, height=640, duration=4.0, audio=False, person="carol")
+    make_video(tmp_path / "src" / "clip.mp4", width=576, height=720, duration=4.0, audio=False, person="carol")
     row = fix(tmp_path / "src", tmp_path / "out", _custom(video={"size_bytes": {"max": 40_000}}), progress=False)
     row = row.iloc[0]
     assert bool(row["fixed"]) and row["size_bytes"] <= 40_000
@@ -608,7 +624,7 @@ def test_imageio_ffmpeg_binary_is_used_when_none_is_on_path(tmp_path: Path, monk
 
     # An AVI also proves the output stays at its 24 fps with imageio's newer ffmpeg, which drops
     # the AVI's placeholder frame and used to leave an average rate of 23.2.
-    make_video(tmp_path / "src" / "clip.avi", width=320, height=400, duration=2.5, fps=24, person="erin")
+    make_video(tmp_path / "src" / "clip.avi", width=576, height=720, duration=2.5, fps=24, person="erin")
     monkeypatch.setattr(fix_av.shutil, "which", lambda *args, **kwargs: None)
     assert fix_av.find_ffmpeg() == imageio_ffmpeg.get_ffmpeg_exe()
     row = fix(tmp_path / "src", tmp_path / "out", progress=False).iloc[0]

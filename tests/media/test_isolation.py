@@ -17,7 +17,7 @@ from realavatar_nb.samples import make_video
 
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
-    return make_video(tmp_path / "clip.mp4", width=320, height=400, duration=2.5, fps=24)
+    return make_video(tmp_path / "clip.mp4", width=576, height=720, duration=2.5, fps=24)
 
 
 @pytest.fixture

@@ -96,7 +96,47 @@ def test_limits_differ_between_profiles_where_upstream_changed_them() -> None:
     long_clip = replace(VIDEO, duration_s=20.0)
     assert codes(long_clip) == ("DurationTooLong",)
     assert codes(long_clip, "byteplus-2026-09") == ()
-    assert codes(replace(VIDEO, width=320, height=400)) == ()  # the seeds' table has no video pixel limit
+    big_file = replace(VIDEO, size_bytes=100 * MB)
+    assert codes(big_file) == ("FileSizeTooLarge",)
+    assert codes(big_file, "byteplus-2026-09") == ()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "expected"),
+    [
+        (480, 640, ("PixelCountTooSmall",)),  # 307,200 pixels
+        (406, 720, ("PixelCountTooSmall",)),  # the crop upstream refused (field notes, Anyfast)
+        (200, 360, ("WidthTooSmall", "PixelCountTooSmall")),
+        (360, 200, ("HeightTooSmall", "PixelCountTooSmall")),
+        (664, 613, ("PixelCountTooSmall",)),  # 407,032: one row short of the minimum
+        (664, 614, ()),  # 407,696: exactly the minimum
+        (640, 640, ()),
+        (480, 854, ()),
+        (1080, 1920, ()),
+        (2560, 3240, ()),  # 8,294,400
+        (2600, 3240, ("PixelCountTooLarge",)),  # 8,424,000
+        (6002, 2402, ("WidthTooLarge", "PixelCountTooLarge")),
+        (2402, 6002, ("HeightTooLarge", "PixelCountTooLarge")),
+    ],
+)
+def test_default_profile_holds_video_to_upstreams_sides_and_pixel_count(
+    width: int, height: int, expected: tuple[str, ...]
+) -> None:
+    clip = replace(VIDEO, width=width, height=height)
+    assert codes(clip) == expected
+    assert codes(clip, "byteplus-2026-09") == expected  # the same frame limits in both document versions
+
+
+def test_a_clip_too_short_and_too_small_lists_both_problems_in_check_order() -> None:
+    assert codes(replace(VIDEO, width=480, height=640, duration_s=1.0)) == ("PixelCountTooSmall", "DurationTooShort")
+
+
+def test_every_builtin_profile_names_its_sources() -> None:
+    default = get_profile("seedance-2.0")
+    for needle in ("§3.8", "2026-09-24", "field-notes.md", "PixelCountTooSmall", "providers.md"):
+        assert needle in default.source, needle
+    newer = get_profile("byteplus-2026-09")
+    assert "§3.8" in newer.source and "2026-09-24" in newer.source and newer.version == "2026-09-24"
 
 
 def test_bounds_are_inclusive_or_exclusive_as_the_table_says() -> None:

@@ -49,7 +49,7 @@ def test_recursive_false_skips_subfolders(good_media: Path, tmp_path: Path) -> N
 
 def test_long_form_has_one_row_per_file_and_check(good_media: Path, tmp_path: Path) -> None:
     short = tmp_path / "short.mp4"
-    make_video(short, width=320, height=400, duration=1.0, fps=15)
+    make_video(short, width=576, height=720, duration=1.0, fps=15)
     report = ra.validate_folder([good_media / "clip.mp4", short], progress=False)
     long = ra.checks_frame(report)
     assert list(long.columns) == list(CHECK_COLUMNS)
@@ -64,7 +64,7 @@ def test_long_form_under_another_profile_rejudges_without_probing(tmp_path: Path
     clip = tmp_path / "long.mp4"
     make_video(clip, width=320, height=400, duration=16.0, fps=24, audio=False)
     report = ra.validate_folder([clip], progress=False)
-    assert report.loc[0, "problems"] == "DurationTooLong"
+    assert report.loc[0, "problems"] == "PixelCountTooSmall;DurationTooLong"
     clip.unlink()  # nothing may be probed again
     newer = ra.checks_frame(report, "byteplus-2026-09")
     assert set(newer.loc[~newer["ok"], "code"]) == {"PixelCountTooSmall"}
@@ -164,7 +164,7 @@ def test_a_list_of_paths_is_named_relative_to_their_common_folder(good_media: Pa
 def test_progress_in_a_notebook_is_a_widget_bar(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from realavatar_nb.media import progress
+    from realavatar_nb import _progress as progress
 
     monkeypatch.setattr(progress, "_in_notebook", lambda: True)
     bar = progress.make_progress("auto", 3)
