@@ -323,6 +323,7 @@ class StatusTable(LiveWidget):
         frames = [assets.reindex(columns=list(COLUMNS))]
         if self._with_jobs:
             jobs = self._ledger.frame("jobs")
+            jobs = jobs[~jobs["id"].astype(str).str.startswith("intent:")]  # a create in flight has no job yet
             if self._provider is not None:
                 jobs = jobs[jobs["provider"] == self._provider]
             if self.group_id is not None or self.person is not None:

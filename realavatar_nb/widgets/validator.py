@@ -21,6 +21,7 @@ from traitlets import Enum, Int, Unicode, observe
 from .._display import printable
 from .._exceptions import MediaError, RealAvatarError
 from .._types import MediaKind
+from ..media.face_checks import SKIPPED, faces_skipped
 from ..media.fix import fix as fix_report
 from ..media.paths import FOLDER_PATH, path_argument
 from ..media.validate import validate_folder
@@ -53,6 +54,7 @@ class AssetValidator(LiveWidget):
     problem_count = Int(0, help="Files in the shown report with at least one problem.")
     fixable_count = Int(0, help="Files with problems that ra.fix can repair.")
     fixed_count = Int(0, help="Files with problems for which a conforming copy was written.")
+    face_skipped_count = Int(0, help="Files whose faces were asked for but could not be checked (FaceCheckSkipped).")
     message = Unicode("", help="The last error as a sentence, or '' when all is well.")
 
     def __init__(
@@ -254,6 +256,7 @@ class AssetValidator(LiveWidget):
         self.total, self.ok_count, self.problem_count = len(report), int(ok.sum()), int((~ok).sum())
         self.fixable_count = int((~ok & report["fixable"].fillna(False).astype(bool)).sum())
         self.fixed_count = int(report["fixed"].sum()) if "fixed" in report.columns else 0
+        self.face_skipped_count = faces_skipped(report)
         self.progress_bar.bar_style = "success"
         self.message = ""
         self.state = state
@@ -283,7 +286,11 @@ class AssetValidator(LiveWidget):
     def _counts_html(self) -> str:
         if self._report is None:
             return ""
-        return frame_html(self.counts().reset_index(), status_columns=())
+        skipped = ""
+        if self.face_skipped_count:
+            skipped = (f'<p style="color:#9a6700">{self.face_skipped_count} files: faces not checked ({SKIPPED}); '
+                       "their messages say why and what to do.</p>")  # fmt: skip
+        return frame_html(self.counts().reset_index(), status_columns=()) + skipped
 
     def _table_html(self) -> str:
         shown = self.visible()
@@ -292,9 +299,13 @@ class AssetValidator(LiveWidget):
         columns = list(_SHOWN_AFTER_FIX if "action" in shown.columns else _SHOWN_AFTER_VALIDATE)
         if self._thumbs:  # faces were checked: show each file with its face boxes, and the verdict's numbers
             columns = ["face", *columns[:2], "faces", "face_distance", *columns[2:]]
+        warned = shown["warnings"].fillna("") if "warnings" in shown.columns else None
+        if warned is not None and bool(warned.str.len().gt(0).any()):  # FaceBlurred, FaceCheckSkipped, …
+            columns.insert(columns.index("problems") + 1, "warnings")
         frame = shown.assign(
             verdict=shown["ok"].map({True: "ok", False: "problem"}),
             problems=shown["problems"].fillna(""),
+            warnings=warned if warned is not None else "",
             fixable=[
                 ("yes" if f else "no") if not ok else "" for ok, f in zip(shown["ok"], shown["fixable"], strict=True)
             ],
@@ -325,6 +336,8 @@ class AssetValidator(LiveWidget):
                 f"AssetValidator: {self.total} files in {where} — {self.ok_count} ok, "
                 f"{self.problem_count} with problems ({self.fixable_count} fixable)"
             )
+        if self.face_skipped_count:  # never a silent pass: these files' faces are unknown, not fine
+            line += f"; faces not checked in {self.face_skipped_count} ({SKIPPED})"
         if self.state == "fixing":
             line += f"; fixing into {printable(self.out_dir)}/ …"
         return "\n".join([line, *(f"  {code}: {n}" for code, n in self.problem_codes().items())])

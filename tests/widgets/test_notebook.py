@@ -38,7 +38,7 @@ def _cells(base_url: str, home: Path) -> list[str]:
         folder = os.path.join(os.environ["REALAVATAR_HOME"], "alice")
         make_image(os.path.join(folder, "front.jpg"), width=720, height=960, person="alice")
         make_image(os.path.join(folder, "tiny.jpg"), width=200, height=200, person="alice")
-        make_video(os.path.join(folder, "clip.mp4"), width=480, height=640, duration=4.0, fps=24, person="alice")
+        make_video(os.path.join(folder, "clip.mp4"), width=600, height=800, duration=4.0, fps=24, person="alice")
         # Local files to Anyfast: a stager (stage=), or multipart chosen explicitly (it warns) as here.
         client = ra.AsyncClient("anyfast", base_url={base_url!r}, poll_interval=0.2, upload="multipart")  # key from env
         """,
@@ -113,7 +113,7 @@ def test_a_notebook_using_all_four_widgets_saves_views_fallbacks_and_no_secrets(
 
     displays = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
     views = [o for o in displays if WIDGET_VIEW in o.get("data", {})]
-    assert len(views) == 4  # launcher, validator, table, previewer
+    assert len(views) == 5  # launcher, validator, the upload's progress bar, table, previewer
     for view in views:  # each carries a readable fallback, refreshed to its final state
         assert view["data"]["text/plain"].strip() and view["data"]["text/html"].strip()
     finals = "\n".join(v["data"]["text/plain"] for v in views)
