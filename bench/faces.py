@@ -2,19 +2,22 @@
 
 Prints seconds per photo (per portrait size) and per second of video for ``scan_many(workers=1)``,
 then the throughput of ``scan_many(workers=None)`` (one process per core) as a ratio against it,
-and two goals, each PASS or MISS:
+the throughput of ``scan_many(executor=...)`` on a 2-worker Dask LocalCluster against a 1-worker
+one (both up side by side in this process), and three goals, each PASS or MISS:
 
 * one core: at most 0.4 s per photo, at every size (800×1000 up to 3024×4032);
-* all cores: at least 1.6× the files/s of one worker.
+* all cores: at least 1.6× the files/s of one worker;
+* Dask: a 2-worker LocalCluster scans at least 1.7× the files/s of a 1-worker one.
 
 For context it also times two threads calling ``scan`` (the descriptor network holds the GIL,
-which is why ``scan_many`` uses processes) and the first call's pool start-up.
+which is why ``scan_many`` uses processes), the first call's pool start-up, and what the face
+quality hints (``media.face_quality.measure``) add to a photo's scan.
 
 Speed is measured, never asserted: the exit status is 0 whatever the figures (non-zero only on a
 crash). Every method runs over the same files in the same process, round-robin within each repeat,
 after one untimed warm-up pass (page cache, model loads, the worker pool's start).
 
-    python bench/faces.py [--repeat R] [--media DIR] [--json OUT]
+    python bench/faces.py [--repeat R] [--media DIR] [--json OUT] [--no-dask]
 
 The inputs are generated once under ``build/bench/faces-media/`` (reused while the recipe version
 matches): Grace Hopper (matplotlib's sample photo) and Eileen Collins (scikit-image's astronaut)
@@ -25,13 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,7 @@ CLIPS = (  # name, person ("two": both side by side), width, height, seconds
 )
 GOAL_PHOTO_S = 0.4  # seconds per photo on one core, at most
 GOAL_SCALING = 1.6  # all-cores files/s ÷ one-worker files/s, at least
+GOAL_DASK = 1.7  # 2-worker LocalCluster files/s ÷ 1-worker LocalCluster files/s, at least
 
 
 # --- the media ------------------------------------------------------------------------------
@@ -150,6 +156,51 @@ def _threads(paths: list[str]) -> list[Any]:
         return list(pool.map(faces.scan, paths))
 
 
+@contextmanager
+def dask_clusters(sizes: tuple[int, ...]) -> Iterator[dict[int, Any]]:
+    """Yield an executor per size: a Dask LocalCluster of that many one-thread worker processes each."""
+    from distributed import Client, LocalCluster
+
+    with ExitStack() as stack:
+        executors = {}
+        for n in sizes:
+            cluster = stack.enter_context(LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                       dashboard_address=":0", silence_logs=logging.ERROR))  # fmt: skip
+            executors[n] = stack.enter_context(Client(cluster)).get_executor()
+        yield executors
+
+
+def _on(executor: Any) -> Callable[[list[str]], list[Any]]:
+    from realavatar_nb.media import faces
+
+    return lambda paths: faces.scan_many(paths, executor=executor)
+
+
+def quality_cost(photo: Path, repeat: int = 50) -> tuple[float, float]:
+    """Return (seconds the quality hints add to one photo's scan, seconds of the whole scan), best of ``repeat``."""
+    import numpy as np
+
+    from realavatar_nb.media import faces
+    from realavatar_nb.media.face_pixels import open_image
+    from realavatar_nb.media.face_quality import measure
+
+    scan_s = min(_timed(lambda: faces.scan(photo)) for _ in range(3))
+    picture = open_image(str(photo), draft=(faces.DETECT_MAX_SIDE, faces.DETECT_MAX_SIDE))
+    ratio = float(picture.info.get("ra_scale", 1.0))
+    box = [round(v / ratio) for v in astuple(faces.scan(photo).boxes[0])[:4]]
+    region = np.asarray(picture)
+    with faces._borrowed() as models:  # the landmarks the scan computes anyway, for the descriptor
+        landmarks = models.predictor(region, models.dlib.rectangle(box[0], box[1], box[2] - 1, box[3] - 1))
+    cost = min(_timed(lambda: measure(region, tuple(box), landmarks, picture.size, ratio)) for _ in range(repeat))
+    return cost, scan_s
+
+
+def _timed(work: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
 def machine() -> dict[str, Any]:
     import av
     import dlib
@@ -169,11 +220,38 @@ def goal(name: str, value: float, target: str, passed: bool) -> dict[str, Any]:
     return {"goal": name, "value": value, "target": target, "result": "PASS" if passed else "MISS"}
 
 
+def measure_all(methods: list[Method], repeat: int) -> float:
+    """Run every method once untimed, then ``repeat`` times round-robin; return the first call's seconds of the last."""
+    started, cold = time.perf_counter(), 0.0
+    for m in methods:  # warm-up: page cache, models, the worker pool's and clusters' first tasks
+        took = m.once()
+        if "workers=None" in m.label:
+            cold = took
+    print(f"warm-up: every method once, untimed ({time.perf_counter() - started:.1f} s)")
+    for r in range(repeat):
+        for m in methods:  # round-robin, so drift in the machine's speed hits every method alike
+            m.seconds.append(m.once())
+        print(f"  pass {r + 1}/{repeat} done", flush=True)
+    return cold
+
+
+def print_table(methods: list[Method], clips: dict[str, float], repeat: int, video: Method) -> float:
+    print(f"\n{'method':<44} {'files':>5} {'seconds':>8} {'per file':>9} {'files/s':>8} {'failed':>6}")
+    for m in methods:
+        n = len(m.paths)
+        print(f"{m.label:<44} {n:>5} {m.median:>8.3f} {m.median / n:>9.3f} {n / m.median:>8.2f} {m.failed:>6}")
+    video_seconds = sum(clips.values())
+    per_video_second = video.median / video_seconds
+    print(f"(seconds: median of {repeat}; clips: {video_seconds:g} s of video, {per_video_second:.3f} s per second)")
+    return per_video_second
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed passes per method; the median is reported")
     parser.add_argument("--media", type=Path, default=DEFAULT_MEDIA, help=f"media folder (default {DEFAULT_MEDIA})")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster runs")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat needs at least 1")
@@ -185,11 +263,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     photos, clips, origin = media_folder(args.media)
     facts = machine()
-    cores = facts["cores"] or 1
-    print(f"machine: {cores} cores ({facts['cpu']}), {facts['platform']}, python {facts['python']}")
+    print(f"machine: {facts['cores']} cores ({facts['cpu']}), {facts['platform']}, python {facts['python']}")
     print(f"         dlib {facts['dlib']}, av {facts['av']}, pillow {facts['pillow']}, load {facts['load_average']}")
     print(f"media:   {args.media}: {sum(map(len, photos.values()))} photos, {len(clips)} clips ({origin})")
+    with dask_clusters(() if args.no_dask else (1, 2)) as executors:
+        figures = run(args, facts, photos, clips, executors)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"\nfigures written to {args.json}")
+    return 0
 
+
+def run(args: argparse.Namespace, facts: dict[str, Any], photos: dict[str, list[Path]], clips: dict[str, float],
+        executors: dict[int, Any]) -> dict[str, Any]:  # fmt: skip
+    """Measure every method, print the table, the goals and the context; return the figures."""
+    cores = facts["cores"] or 1
     every = [*clips, *(str(p) for group in photos.values() for p in group)]  # longest first: less idle tail
     per_size = {size: Method(f"photos {size}, workers=1", [str(p) for p in group], _workers(1))
                 for size, group in photos.items()}  # fmt: skip
@@ -197,37 +286,23 @@ def main(argv: list[str] | None = None) -> int:
     single = Method("all files, workers=1", every, _workers(1))
     auto = Method(f"all files, workers=None ({cores} processes)", every, _workers(None))
     threads = Method(f"all files, {cores} threads calling scan", every, _threads)
-    methods = [*per_size.values(), video, single, auto, threads]
-
-    started, cold = time.perf_counter(), 0.0
-    for m in methods:  # warm-up: page cache, models, and the worker pool's start (timed for context)
-        took = m.once()
-        if m is auto:
-            cold = took
-    print(f"warm-up: every method once, untimed ({time.perf_counter() - started:.1f} s)")
-    for r in range(args.repeat):
-        for m in methods:  # round-robin, so drift in the machine's speed hits every method alike
-            m.seconds.append(m.once())
-        print(f"  pass {r + 1}/{args.repeat} done", flush=True)
-
-    print(f"\n{'method':<44} {'files':>5} {'seconds':>8} {'per file':>9} {'files/s':>8} {'failed':>6}")
-    for m in methods:
-        n = len(m.paths)
-        print(f"{m.label:<44} {n:>5} {m.median:>8.3f} {m.median / n:>9.3f} {n / m.median:>8.2f} {m.failed:>6}")
-    video_seconds = sum(clips.values())
-    per_video_second = video.median / video_seconds
-    print(
-        f"(seconds: median of {args.repeat}; clips: {video_seconds:g} s of video, {per_video_second:.3f} s per second)"
-    )
+    on_dask = {n: Method(f"all files, Dask LocalCluster {n} worker{'s' * (n > 1)}", every, _on(ex))
+               for n, ex in executors.items()}  # fmt: skip
+    methods = [*per_size.values(), video, single, auto, threads, *on_dask.values()]
+    cold = measure_all(methods, args.repeat)
+    per_video_second = print_table(methods, clips, args.repeat, video)
 
     worst_size, worst = max(((s, m.median / len(m.paths)) for s, m in per_size.items()), key=lambda item: item[1])
     scaling = single.median / auto.median
     goals = [
-        goal(
-            f"one core, s per photo (worst size {worst_size})", worst, f"<= {GOAL_PHOTO_S:g} s", worst <= GOAL_PHOTO_S
-        ),
+        goal(f"one core, s per photo (worst size {worst_size})", worst, f"<= {GOAL_PHOTO_S:g} s",
+             worst <= GOAL_PHOTO_S),
         goal("all cores files/s ÷ workers=1 files/s", scaling, f">= {GOAL_SCALING:g}x", scaling >= GOAL_SCALING),
-    ]
+    ]  # fmt: skip
+    if len(on_dask) == 2:
+        dask_ratio = on_dask[1].median / on_dask[2].median
+        goals.append(goal("Dask 2 workers files/s ÷ 1 worker files/s", dask_ratio, f">= {GOAL_DASK:g}x",
+                          dask_ratio >= GOAL_DASK))  # fmt: skip
     print()
     for g in goals:
         print(f"{g['result']:<5} {g['goal']:<52} {g['value']:>7.3f}  (goal {g['target']})")
@@ -236,25 +311,24 @@ def main(argv: list[str] | None = None) -> int:
     thread_ratio = single.median / threads.median
     print(f"context: {cores} threads ÷ workers=1 = {thread_ratio:.2f}x (the descriptor holds the GIL)")
     print(f"context: first workers=None call, pool start-up included: {cold:.2f} s ({auto.median:.2f} s warm)")
-
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        figures = {
-            "machine": facts,
-            "repeat": args.repeat,
-            "methods": [
-                {"method": m.label, "files": len(m.paths), "seconds": m.median, "runs_s": m.seconds, "failed": m.failed}
-                for m in methods
-            ],
-            "per_photo_s": {s: m.median / len(m.paths) for s, m in per_size.items()},
-            "per_video_second_s": per_video_second,
-            "pool_cold_start_s": cold,
-            "threads_ratio": thread_ratio,
-            "goals": goals,
-        }
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
-        print(f"\nfigures written to {args.json}")
-    return 0
+    for n, m in on_dask.items():
+        print(f"context: Dask {n} worker{'s' * (n > 1)} ÷ workers=1 = {single.median / m.median:.2f}x")
+    hints, whole = quality_cost(Path(photos[max(photos)][0]))
+    print(f"context: quality hints add {hints * 1000:.2f} ms to a {whole:.3f} s photo scan ({hints / whole:.1%})")
+    return {
+        "machine": facts,
+        "repeat": args.repeat,
+        "methods": [
+            {"method": m.label, "files": len(m.paths), "seconds": m.median, "runs_s": m.seconds, "failed": m.failed}
+            for m in methods
+        ],
+        "per_photo_s": {s: m.median / len(m.paths) for s, m in per_size.items()},
+        "per_video_second_s": per_video_second,
+        "pool_cold_start_s": cold,
+        "threads_ratio": thread_ratio,
+        "quality_hints_s": hints,
+        "goals": goals,
+    }
 
 
 if __name__ == "__main__":

@@ -24,11 +24,16 @@ Two goals per provider, each PASS or MISS:
 * client requests per asset (staging excluded) <= 1.5 where the provider lists assets, <= 2.5 elsewhere;
 * client wall time <= 1.3x the hand-written loop's (median of ``--repeat`` runs each).
 
+Then one run at a provider's limit (``_at_limit.py``): an emulator that allows ``--limit-qpm`` creates a
+minute (429 ``QuotaWriteQPMExceeded`` past it), a client told the same, ``--limit-assets`` uploads; the
+goal: within 5 % of the minimum time that limit allows, and no refusal provoked.
+
 The emulator runs in its own process (``python -m realavatar_nb sandbox``), so client and server
 do not share a GIL. Exits 0 either way (non-zero only on a crash). Loopback only; every wait is bounded.
 
     python bench/pipeline.py [--assets 500] [--concurrency 8] [--poll 0.5] [--repeat 3]
                              [--providers easyrouter,crun,...] [--media DIR] [--json OUT]
+                             [--limit-qpm 60] [--limit-assets 31]
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _machine import machine_facts  # bench/ is on sys.path when a script runs
+from _at_limit import at_limit  # bench/ is on sys.path when a script runs
+from _machine import machine_facts
 
 RECIPE_VERSION = 2  # 2: images tagged faces=1, so the emulator judges the tag and never scans a face
 ROOT = Path(__file__).resolve().parent.parent
@@ -613,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--media", type=Path, default=DEFAULT_MEDIA, help=f"image cache (default {DEFAULT_MEDIA})")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--limit-qpm", type=int, default=60, help="the at-the-limit run's writes a minute (0: skip it)")
+    parser.add_argument("--limit-assets", type=int, default=31, help="uploads in the at-the-limit run (default 31)")
     args = parser.parse_args(argv)
     chosen = [p.strip() for p in args.providers.split(",") if p.strip()]
     if unknown := [p for p in chosen if p not in FLOWS]:
@@ -674,12 +682,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for g in goals:
         print(goal_line(g, provider=True))
+    limit = at_limit(paths[: args.limit_assets], args.limit_qpm) if args.limit_qpm > 0 else None
     print(f"total {time.perf_counter() - started:.1f} s")
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         figures = {
             "machine": facts,
+            "at_limit": limit,
             "assets": args.assets,
             "concurrency": args.concurrency,
             "poll_seconds": args.poll,

@@ -58,3 +58,12 @@ def test_the_make_targets_the_readme_names_exist() -> None:
     makefile = (ROOT / "Makefile").read_text()
     for target in re.findall(r"`make (\w+)`", (ROOT / "README.md").read_text()):
         assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE), target
+
+
+def test_the_generation_guide_carries_the_table_the_code_generates() -> None:
+    from realavatar_nb.providers import generation_table
+
+    text = (ROOT / "docs" / "generation.md").read_text()
+    copy = text.split("<!-- generation-table -->\n", 1)[1].split("\n<!-- /generation-table -->", 1)[0]
+    regenerate = "python -c 'from realavatar_nb.providers import generation_table as t; print(t())'"
+    assert copy == generation_table(), f"the table fell behind the code: regenerate it with {regenerate}"
