@@ -331,7 +331,9 @@ class RateLimiter:
         at most once per slot of the lowered rate, so a burst of refusals in flight lowers it once; the next
         slot is no sooner than ``retry_after``.
         """
-        name = kind or ""
+        if not kind:  # a request of no rate-limited kind (a job read, a download): its Retry-After is enough
+            return
+        name = kind
         now = self._clock()
         if now < self._lowered.get(name, -math.inf):
             return
