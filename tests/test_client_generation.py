@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,10 @@ from realavatar_nb._types import PROVIDERS
 from realavatar_nb.providers import generation_sellers
 from realavatar_nb.samples import make_audio, make_image, make_video
 from realavatar_nb.simulator import Sandbox
-from tests.client_flow import client_on, verified_group
+from tests import client_flow
+from tests.client_flow import FakeTime, client_on, verified_group
 
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(autopilot=0.0, processing_seconds=0.0, job_seconds=0.2, autopilot_person="alice") as sb:
-        yield sb
+sandbox = client_flow.sandbox  # the emulator fixture, shared with the other flow tests
 
 
 @pytest.fixture(scope="module")
@@ -241,16 +238,6 @@ def test_the_model_chooses_the_length_an_adaptive_ratio_a_tier_a_callback_and_an
     asyncio.run(flow())
 
 
-class _Clock:
-    def __init__(self) -> None:
-        import time
-
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.mark.parametrize("dialect", ["byteplus", "toapis"])
 def test_a_job_past_its_time_reads_expired(files: dict[str, Path], tmp_path: Path, dialect: str) -> None:
     with Sandbox(autopilot=0.0, processing_seconds=0.0, job_seconds=10**6, autopilot_person="alice") as sb:
@@ -258,7 +245,7 @@ def test_a_job_past_its_time_reads_expired(files: dict[str, Path], tmp_path: Pat
         async def flow() -> ra.GenerationJob:
             async with client_on(sb, dialect, tmp_path / "ledger.sqlite3") as client:
                 p = await _person(client, files)
-                clock = _Clock()
+                clock = FakeTime(time.time())
                 sb.state.clock = clock
                 job = await client.generate("x", [p["face"]], duration=4, resolution="480p")
                 clock.now += 172_801  # past upstream's default execution_expires_after, two days

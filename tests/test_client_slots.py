@@ -11,7 +11,7 @@ import realavatar_nb as ra
 from realavatar_nb._transport import RateLimiter
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import Sandbox
-from tests.client_flow import client_on, verified_group
+from tests.client_flow import FakeTime, client_on, verified_group
 
 
 def _files(folder: Path, n: int, person: str = "alice", first: int = 0) -> list[Path]:
@@ -125,22 +125,8 @@ def test_upload_progress_shows_an_eta_at_the_rate_in_force(tmp_path: Path) -> No
     assert eta == "ETA 0:06 at 30/min"
 
 
-class _SharedTime:
-    """One fake clock for the emulator and the client: the client's sleeps move it."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
-
-
 def test_a_write_refusal_slows_the_batch_down_instead_of_retrying_at_the_old_pace(tmp_path: Path) -> None:
-    time = _SharedTime()
+    time = FakeTime(1_000_000.0)
     files = _files(tmp_path, 8)
     with Sandbox(autopilot=0.0, processing_seconds=0.0, autopilot_person="alice", write_qpm=3, clock=time) as sb:
 

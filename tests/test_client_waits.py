@@ -9,26 +9,11 @@ import pytest
 
 import realavatar_nb as ra
 from realavatar_nb.simulator import Sandbox
-
-
-class FakeTime:
-    """A monotonic clock that moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
+from tests.client_flow import FakeTime
 
 
 def test_a_wait_that_never_ends_times_out_on_the_injected_clock(tmp_path: Path) -> None:
-    fake = FakeTime()
+    fake = FakeTime(1000.0)
     with Sandbox(autopilot=None) as sb:  # nobody ever opens the link
 
         async def run() -> ra.PollTimeoutError:

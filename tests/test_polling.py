@@ -8,21 +8,9 @@ import pytest
 
 from realavatar_nb import PollTimeoutError
 from realavatar_nb._polling import iter_status
+from tests.client_flow import FakeTime
 
-
-class Time:
-    """A clock that sleeping moves forward."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+Time = FakeTime  # a clock that sleeping moves forward
 
 
 def _states(*values: str) -> tuple[list[str], object]:
