@@ -12,6 +12,11 @@ spawned processes kept for later calls. A face check that cannot run must never 
 * a worker that dies part-way (a crash, out of memory) is replaced and its files are tried again
   once, in fresh workers: a file that kills a worker twice would kill the notebook's kernel too,
   so it is never scanned in the calling process; its result says so instead.
+
+Files are handed out costliest first (videos, then larger files), so the long scans start early and
+the workers finish together; results still come back in the caller's order. Each task carries the
+file's size and modification time, so an executor that reuses results for equal arguments (a Dask
+client's default, ``pure=True``) scans a file again once it has changed.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from .._display import printable
 from .._exceptions import MediaError
 from . import faces
 from .faces import FaceScan, FacesUnavailableError, scan
+from .sniff import AV_FORMATS, family_of_extension
 
 __all__ = ["FaceWorkersWarning", "scan_all", "workers_unavailable"]
 
@@ -150,8 +156,8 @@ def _run(executor: Executor, names: Sequence[str], todo: list[int], results: lis
     """Fill ``results`` for ``todo`` from ``executor``; return the indices it lost (its workers died or lack dlib)."""
     futures: dict[int, Future[FaceScan]] = {}
     try:
-        for n in todo:
-            futures[n] = executor.submit(scan, names[n])
+        for n in costliest_first(names, todo):
+            futures[n] = executor.submit(scan_as_of, names[n], _version(names[n]))
     except Exception:  # shut down, broken, or refusing work: whatever was not submitted is lost
         pass
     lost = [n for n in todo if n not in futures]
@@ -170,6 +176,34 @@ def _run(executor: Executor, names: Sequence[str], todo: list[int], results: lis
             else:
                 results[n] = exc
     return sorted(lost)
+
+
+def costliest_first(names: Sequence[str], todo: Sequence[int]) -> list[int]:
+    """Return ``todo`` with the likely longest scans first: videos (several frames each), then larger files."""
+
+    def cost(n: int) -> tuple[bool, int]:
+        extension = os.path.splitext(names[n])[1].lstrip(".")
+        try:
+            size = os.stat(names[n]).st_size
+        except OSError:
+            size = 0
+        return family_of_extension(extension) in AV_FORMATS, size
+
+    return sorted(todo, key=cost, reverse=True)  # stable: equal costs keep the caller's order
+
+
+def _version(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def scan_as_of(path: str, version: tuple[int, int] | None) -> FaceScan:
+    """Return ``scan(path)``; ``version`` (the file's size and mtime) only makes the task's arguments change with it."""
+    del version
+    return scan(path)
 
 
 def _scan_or_error(path: str) -> Result:

@@ -21,7 +21,7 @@ from realavatar_nb.media.face_workers import FaceWorkersWarning
 from realavatar_nb.media.report import summary_line, write_report
 from realavatar_nb.media.validate import validate_folder
 
-from .face_media import collins, hopper
+from .face_media import collins, fit, hopper, side_by_side, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,23 +164,63 @@ def test_a_file_that_kills_workers_twice_is_never_scanned_in_the_calling_process
 
 
 class Recording(ThreadPoolExecutor):
-    """A thread pool that remembers which functions it ran."""
+    """A thread pool that remembers which functions it ran, and on which file."""
 
-    def __init__(self) -> None:
-        super().__init__(max_workers=2)
+    def __init__(self, max_workers: int = 2) -> None:
+        super().__init__(max_workers=max_workers)
         self.ran: list[str] = []
+        self.files: list[str] = []
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         self.ran.append(f"{fn.__module__}.{fn.__name__}")
+        self.files.append(Path(args[0]).name)
         return super().submit(fn, *args, **kwargs)
+
+
+class Memoizing(Executor):
+    """Answers equal arguments from its store, as a Dask client does by default (``pure=True``)."""
+
+    def __init__(self) -> None:
+        self.store: dict[tuple[Any, ...], Any] = {}
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        key = (fn, *args)
+        if key not in self.store:
+            self.store[key] = fn(*args, **kwargs)
+        future.set_result(self.store[key])
+        return future
 
 
 def test_validate_folder_scans_faces_on_the_executor_it_is_given(folder: Path) -> None:
     with Recording() as executor:
         report = validate_folder(folder, person="hopper", reference="portrait.jpg", executor=executor, progress=False)
-    assert executor.ran.count("realavatar_nb.media.faces.scan") == 3  # every photo, none in local processes
+    assert executor.ran.count("realavatar_nb.media.face_workers.scan_as_of") == 3  # every photo, none locally
     by_name = report.set_index("name")
     assert (by_name["face_check"] == "faces").all() and by_name.loc["stray.jpg", "problems"] == "FaceMismatch"
+
+
+def test_the_longest_scans_are_handed_out_first_and_results_keep_the_callers_order(tmp_path: Path) -> None:
+    fit(hopper(), 320, 400).save(tmp_path / "a-small.jpg", quality=80)
+    write_clip(tmp_path / "b-clip.mp4", hopper(), 320, 400, seconds=2.0)
+    fit(hopper(), 900, 1100).save(tmp_path / "c-large.jpg", quality=95)
+    paths = sorted(tmp_path.iterdir())
+    with Recording(max_workers=1) as executor:
+        results = faces.scan_many(paths, executor=executor)
+    assert executor.files == ["b-clip.mp4", "c-large.jpg", "a-small.jpg"]  # a video's frames, then the most bytes
+    assert [r.kind for r in results] == ["image", "video", "image"]  # type: ignore[union-attr]
+    assert results == [faces.scan(p) for p in paths]
+
+
+def test_an_executor_that_reuses_results_scans_a_changed_file_again(tmp_path: Path) -> None:
+    photo = tmp_path / "portrait.jpg"
+    hopper().save(photo, quality=92)
+    executor = Memoizing()
+    assert faces.scan_many([photo], executor=executor)[0].faces == 1  # type: ignore[union-attr]
+    assert faces.scan_many([photo], executor=executor)[0].faces == 1  # type: ignore[union-attr]
+    assert len(executor.store) == 1  # unchanged: the same task, answered from the store
+    side_by_side(hopper(), collins()).save(photo, quality=92)
+    assert faces.scan_many([photo], executor=executor)[0].faces == 2  # type: ignore[union-attr]
 
 
 class Losing(Executor):
