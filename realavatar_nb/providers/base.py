@@ -51,7 +51,7 @@ from .statuses import (
 
 # wire's pieces are re-exported whole (``__all__`` below): a new one is listed once, in ``wire.__all__``.
 from .wire import *  # noqa: F403
-from .wire import ErrorFields, error_for_status
+from .wire import AssetKeys, ErrorFields, asset_kind_or_none, error_for_status
 
 __all__ = [
     "LINK_TTL",
@@ -110,6 +110,7 @@ class Adapter:
     can_delete_asset: ClassVar[bool] = False
     can_delete_group: ClassVar[bool] = False
     can_upload_file: ClassVar[bool] = False  # takes a local file itself (multipart), no URL needed
+    asset_keys: ClassVar[AssetKeys | None] = None  # where an asset object keeps its fields (``asset_from``)
     # Real-person assets are read through the group's list (``build_list_assets``), GetAsset only the
     # fallback: where GetAsset resolves AIGC assets only and the list alone carries the Error (Anyfast).
     reads_assets_by_list: ClassVar[bool] = False
@@ -321,7 +322,20 @@ class Adapter:
 
     def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
         """Return the asset an answer's object describes; ``group_id`` and ``source`` stand in where it names none."""
-        raise NotImplementedError
+        keys = self.asset_keys
+        if keys is None:
+            raise NotImplementedError(f"{type(self).__name__} sets no asset_keys and reads assets its own way")
+        error = data.obj(keys.error)
+        return Asset(
+            id=data.required(*keys.id),
+            group_id=data.text(keys.group) or group_id,
+            status=self.status("asset", data, keys.status),
+            name=data.text(keys.name),
+            asset_type=asset_kind_or_none(data.get(keys.kind)),
+            error_code=reason(error.get(keys.code)),
+            error_message=reason(error.get(keys.message)),
+            source=source,
+        )
 
     def build_list_assets(self, group_id: str, *, page: int = 1) -> httpx.Request:
         """Return the read of one page of a group's assets, where ``can_list_assets``."""

@@ -22,6 +22,7 @@ from .._types import RESULT_CODE_PASSED, JobStatus, VerificationStatus
 from ..generation.request import FRAME_ROLES, GenerationRequest
 from .base import (
     LINK_TTL,
+    UPSTREAM_ASSET_KEYS,
     UPSTREAM_ASSET_STATUSES,
     Adapter,
     Fields,
@@ -63,6 +64,9 @@ class Crun(Adapter):
     default_base_url = "https://api.crun.ai"
     auth_header = "x-api-key"
     asset_statuses = UPSTREAM_ASSET_STATUSES
+    # Upstream's spellings, the id as AssetId or Id. CreateTime/UpdateTime come as ISO strings or Unix
+    # seconds (both seen); Asset keeps neither.
+    asset_keys = UPSTREAM_ASSET_KEYS._replace(id=("AssetId", "Id"))
     # inferred: TaskInfo shows only `running`; these are the spellings neighbouring gateways use.
     job_statuses: ClassVar[Mapping[str, JobStatus]] = {
         "pending": "queued",
@@ -186,20 +190,6 @@ class Crun(Adapter):
     def build_get_asset(self, asset_id: str) -> httpx.Request:
         params = {"asset_id": id_argument(asset_id, "asset_id")}
         return self.request("GET", f"{P}/asset-info", params=params, retry=True)
-
-    def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
-        error = data.obj("Error")
-        # CreateTime/UpdateTime come as ISO strings or Unix seconds (both seen); Asset keeps neither.
-        return Asset(
-            id=data.required("AssetId", "Id"),
-            group_id=data.text("GroupId") or group_id,
-            status=self.status("asset", data, "Status"),
-            name=data.text("Name"),
-            asset_type=asset_kind_or_none(data.get("AssetType")),
-            error_code=reason(error.get("Code")),
-            error_message=reason(error.get("Message")),
-            source=source,
-        )
 
     # -- generation ------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from .base import (
     NEUTRAL_JOB_STATUSES,
     NEUTRAL_VERIFICATION_STATUSES,
     NEW_API_JOB_STATUSES,
+    SNAKE_ASSET_KEYS,
     UPSTREAM_ASSET_STATUSES,
     Adapter,
     ErrorFields,
@@ -32,7 +33,6 @@ from .base import (
     token_session_id,
     upstream_error,
 )
-from .base import asset_kind_or_none as _kind_or_none
 from .base import obj as _obj
 from .base import reason as _reason
 from .base import sent_json as _sent_json
@@ -54,6 +54,9 @@ class EasyRouter(Adapter):
     default_base_url = "https://easyrouter.io"
     verification_statuses = NEUTRAL_VERIFICATION_STATUSES
     asset_statuses = UPSTREAM_ASSET_STATUSES
+    # An upload's top-level `warning` only repeats that processing is asynchronous: the asset's status
+    # (Processing) already says so, and the waiter polls it.
+    asset_keys = SNAKE_ASSET_KEYS
     # The documented create answer says `queued`; the rest are new-api's OpenAI-video spellings
     # (queued, in_progress, completed, failed) and its task spellings (NOT_START … FAILURE).
     job_statuses: ClassVar[Mapping[str, JobStatus]] = {
@@ -144,21 +147,6 @@ class EasyRouter(Adapter):
 
     def build_delete_group(self, group_id: str) -> httpx.Request:
         return self.request("DELETE", f"{P}/asset-groups/{path_segment(group_id, 'group_id')}", retry=True)
-
-    def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
-        # An upload's top-level `warning` only repeats that processing is asynchronous: the asset's
-        # status (Processing) already says so, and the waiter polls it.
-        error = data.obj("error")
-        return Asset(
-            id=data.required("id"),
-            group_id=data.text("group_id") or group_id,
-            status=self.status("asset", data, "status"),
-            name=data.text("name"),
-            asset_type=_kind_or_none(data.get("asset_type")),
-            error_code=_reason(error.get("code")),
-            error_message=_reason(error.get("message")),
-            source=source,
-        )
 
     # -- generation ------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
@@ -27,7 +28,15 @@ from ..generation.request import GenerationRequest
 from .base import LINK_TTL, NEUTRAL_JOB_STATUSES, Adapter, another_page
 from .fields import Fields, obj, reason
 from .generation import ARK_FEATURES, ark_item, options, sent_references, usage_tokens
-from .wire import ErrorFields, asset_kind_or_none, sent_json, sent_text, token_session_id, upstream_error
+from .wire import (
+    UPSTREAM_ASSET_KEYS,
+    ErrorFields,
+    asset_kind_or_none,
+    sent_json,
+    sent_text,
+    token_session_id,
+    upstream_error,
+)
 
 __all__ = [
     "ARK_OPTIONS",
@@ -170,6 +179,7 @@ class UpstreamAdapter(Adapter):
     """
 
     page_size: ClassVar[int] = 100  # upstream's maximum
+    asset_keys = UPSTREAM_ASSET_KEYS
     job_statuses: ClassVar[Mapping[str, JobStatus]] = ARK_JOB_STATUSES
     generation_features = ARK_FEATURES
 
@@ -256,18 +266,7 @@ class UpstreamAdapter(Adapter):
 
     def asset_from(self, data: Fields, *, group_id: str | None = None, source: str | None = None) -> Asset:
         """Return the asset a GetAsset ``Result`` or a ListAssets item describes (``Error`` when it failed)."""
-        error = data.obj("Error")
-        code = reason(error.get("Code"))
-        status = self.status("asset", data, "Status")
-        if data.get("Status") == "Inactive" and code:  # Anyfast's schema: Inactive with an Error is a failure
-            status = "failed"
-        return Asset(
-            id=data.required("Id"),
-            group_id=data.text("GroupId") or group_id,
-            status=status,
-            name=data.text("Name"),
-            asset_type=asset_kind_or_none(data.get("AssetType")),
-            error_code=code,
-            error_message=reason(error.get("Message")),
-            source=source,
-        )
+        asset = super().asset_from(data, group_id=group_id, source=source)
+        if data.get("Status") == "Inactive" and asset.error_code:  # Anyfast's schema: Inactive with an Error fails
+            return replace(asset, status="failed")
+        return asset

@@ -33,6 +33,9 @@ from .fields import Fields, describe, reason
 
 __all__ = [
     "ASSET_KINDS",
+    "SNAKE_ASSET_KEYS",
+    "UPSTREAM_ASSET_KEYS",
+    "AssetKeys",
     "ErrorFields",
     "another_page",
     "asset_kind",
@@ -167,6 +170,23 @@ def with_lng(link: str, lng: str | None) -> str:
     path, _, query = base.partition("?")
     params = [p for p in query.split("&") if p and not p.startswith("lng=")] + [f"lng={quote(lng)}"]
     return f"{path}?{'&'.join(params)}{hash_}{fragment}"
+
+
+class AssetKeys(NamedTuple):
+    """Where an answer's asset object keeps each field (``Adapter.asset_keys``); ``id``: the names tried in turn."""
+
+    id: tuple[str, ...]
+    group: str
+    status: str
+    name: str
+    kind: str
+    error: str  # an object holding the two below, present when the asset failed
+    code: str
+    message: str
+
+
+UPSTREAM_ASSET_KEYS: Final = AssetKeys(("Id",), "GroupId", "Status", "Name", "AssetType", "Error", "Code", "Message")
+SNAKE_ASSET_KEYS: Final = AssetKeys(("id",), "group_id", "status", "name", "asset_type", "error", "code", "message")
 
 
 class ErrorFields(NamedTuple):
