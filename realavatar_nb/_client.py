@@ -258,7 +258,8 @@ class AsyncClient:
         **settings: Any,
     ) -> GenerationJob:
         """Submit a Seedance 2.x job (a ``GenerationRequest``, or its fields), refused before sending where the
-        provider or model would refuse it (``GenerationRefusedError``); a plain asset's kind gives its role."""
+        provider or model would refuse it (``GenerationRefusedError``); a plain asset's kind gives its role.
+        Each call sends a new job: ``generate_many([request])`` sends a rerun's once, even after a lost answer."""
         if not isinstance(prompt, GenerationRequest):
             refs = tuple(map(as_reference, references))
             prompt = GenerationRequest(prompt, refs, model, duration, ratio, resolution, seed, **settings)
