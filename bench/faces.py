@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--media", type=Path, default=DEFAULT_MEDIA, help=f"media folder (default {DEFAULT_MEDIA})")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster runs")
-    parser.add_argument("--dask-profiler", action="store_true", help="keep the Dask workers' profiler on (default)")
+    parser.add_argument("--dask-profiler", action="store_true", help="keep Dask's default: workers' profiler on")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat needs at least 1")
@@ -314,7 +314,7 @@ def run(args: argparse.Namespace, facts: dict[str, Any], photos: dict[str, list[
         executors: dict[int, Any]) -> dict[str, Any]:  # fmt: skip
     """Measure every method, print the table, the goals and the context; return the figures."""
     cores = facts["cores"] or 1
-    every = [*clips, *(str(p) for group in photos.values() for p in group)]  # longest first: less idle tail
+    every = [*clips, *(str(p) for group in photos.values() for p in group)]  # scan_many hands out clips first
     per_size = {size: Method(f"photos {size}, workers=1", [str(p) for p in group], _workers(1))
                 for size, group in photos.items()}  # fmt: skip
     video = Method("clips, workers=1", list(clips), _workers(1))
