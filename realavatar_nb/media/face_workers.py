@@ -156,8 +156,9 @@ def _run(executor: Executor, names: Sequence[str], todo: list[int], results: lis
     """Fill ``results`` for ``todo`` from ``executor``; return the indices it lost (its workers died or lack dlib)."""
     futures: dict[int, Future[FaceScan]] = {}
     try:
-        for n in costliest_first(names, todo):
-            futures[n] = executor.submit(scan_as_of, names[n], _version(names[n]))
+        versions = {n: _version(names[n]) for n in todo}
+        for n in _costliest_first(names, versions):
+            futures[n] = executor.submit(scan_as_of, names[n], versions[n])
     except Exception:  # shut down, broken, or refusing work: whatever was not submitted is lost
         pass
     lost = [n for n in todo if n not in futures]
@@ -178,21 +179,19 @@ def _run(executor: Executor, names: Sequence[str], todo: list[int], results: lis
     return sorted(lost)
 
 
-def costliest_first(names: Sequence[str], todo: Sequence[int]) -> list[int]:
-    """Return ``todo`` with the likely longest scans first: videos (several frames each), then larger files."""
+def _costliest_first(names: Sequence[str], versions: dict[int, tuple[int, int] | None]) -> list[int]:
+    """Return the indices of ``versions`` with the likely longest scans first: videos, then larger files."""
 
     def cost(n: int) -> tuple[bool, int]:
-        extension = os.path.splitext(names[n])[1].lstrip(".")
-        try:
-            size = os.stat(names[n]).st_size
-        except OSError:
-            size = 0
-        return family_of_extension(extension) in AV_FORMATS, size
+        video = family_of_extension(os.path.splitext(names[n])[1].lstrip(".")) in AV_FORMATS
+        version = versions[n]
+        return video, version[0] if version else 0
 
-    return sorted(todo, key=cost, reverse=True)  # stable: equal costs keep the caller's order
+    return sorted(versions, key=cost, reverse=True)  # stable: equal costs keep the caller's order
 
 
 def _version(path: str) -> tuple[int, int] | None:
+    """Return the file's (size, mtime in ns), or ``None`` when it cannot be read (the scan then says why)."""
     try:
         stat = os.stat(path)
     except OSError:

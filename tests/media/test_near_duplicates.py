@@ -97,14 +97,20 @@ def test_a_synthetic_clip_re_encoded_at_another_size_is_a_twin(tmp_path: Path) -
     assert list(found) == ["b.mov"] and "near-identical to a.mp4" in found["b.mov"]
 
 
-def test_a_twin_of_an_already_uploaded_file_is_flagged_naming_the_asset(tmp_path: Path) -> None:
+def _uploaded_on_monday(tmp_path: Path, status: str, given_as: str) -> ra.Ledger:
+    """Return a ledger where Monday's front.jpg of alice (validated with the ledger as ``given_as``) is asset-7."""
     ledger = ra.Ledger(tmp_path / "ledger.sqlite3")
     ledger.record_group("crun", "group-1", person="alice")
     first = burst(hopper(), tmp_path / "monday" / "front.jpg")
-    monday = validate_folder(tmp_path / "monday", person="alice", uploaded=ledger, progress=False)
+    monday = validate_folder(tmp_path / "monday", person="alice", progress=False, **{given_as: ledger})
     key = ledger.begin_upload("crun", "group-1", sha256=str(monday.loc[0, "sha256"]), source=str(first),
                               asset_type="Image", name="front")  # fmt: skip
-    ledger.finish_upload(key, ra.Asset(id="asset-7", group_id="group-1", status="active"))
+    ledger.finish_upload(key, ra.Asset(id="asset-7", group_id="group-1", status=status))
+    return ledger
+
+
+def test_a_twin_of_an_already_uploaded_file_is_flagged_naming_the_asset(tmp_path: Path) -> None:
+    ledger = _uploaded_on_monday(tmp_path, "active", given_as="uploaded")
 
     burst(hopper(), tmp_path / "tuesday" / "front-again.jpg", crop=0.01, light=1.1, quality=80)
     burst(collins(), tmp_path / "tuesday" / "someone.jpg")
@@ -115,14 +121,8 @@ def test_a_twin_of_an_already_uploaded_file_is_flagged_naming_the_asset(tmp_path
 
 
 def test_the_ledger_given_as_references_is_where_uploads_are_looked_up(tmp_path: Path) -> None:
-    ledger = ra.Ledger(tmp_path / "ledger.sqlite3")
+    ledger = _uploaded_on_monday(tmp_path, "processing", given_as="references")
     assert isinstance(ledger, UploadedHashes)
-    ledger.record_group("crun", "group-1", person="alice")
-    first = burst(hopper(), tmp_path / "monday" / "front.jpg")
-    monday = validate_folder(tmp_path / "monday", person="alice", references=ledger, progress=False)
-    key = ledger.begin_upload("crun", "group-1", sha256=str(monday.loc[0, "sha256"]), source=str(first),
-                              asset_type="Image", name="front")  # fmt: skip
-    ledger.finish_upload(key, ra.Asset(id="asset-7", group_id="group-1", status="processing"))
     burst(hopper(), tmp_path / "tuesday" / "front-again.jpg", quality=75)
     found = flagged(validate_folder(tmp_path / "tuesday", person="alice", references=ledger, progress=False))
     assert "already uploaded: asset-7 (front.jpg)" in found["front-again.jpg"]
