@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._display import printable
 from .._exceptions import MediaError
+from .containers import open_container, video_streams
 
 if TYPE_CHECKING:
     from .faces import FaceScan
@@ -49,17 +50,15 @@ def open_image(path: str, draft: tuple[int, int] | None = None) -> Any:
 
 def sampled_frames(path: str, *, max_frames: int, start_s: float = 0.0) -> Generator[tuple[float, Any], None, None]:
     """Yield (seconds from the first frame, RGB Pillow image as displayed) about once a second from ``start_s``."""
-    import av
-    from av.stream import Disposition
     from PIL import Image
 
     name = printable(os.path.basename(path))
     try:
-        container = av.open(path, metadata_errors="ignore")
+        container = open_container(path)
     except Exception as exc:
         raise MediaError(f"{name}: cannot be opened as a video ({short_error(exc)})") from exc
     with container:
-        streams = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
+        streams = video_streams(container)
         if not streams:
             raise MediaError(f"{name}: has no video stream")
         stream = streams[0]

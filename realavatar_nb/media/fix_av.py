@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from .._display import printable
 from .._exceptions import FixError, MediaToolMissingError
+from .containers import open_container
 from .geometry import SizePlan, plan_size
 from .probe import MediaInfo
 from .rules import KindLimits, Range
@@ -134,7 +135,7 @@ def _display_rotation(source: str) -> int:
     import av
 
     try:
-        with av.open(source, metadata_errors="ignore") as container:
+        with open_container(source) as container:
             for frame in container.decode(video=0):
                 return round(float(getattr(frame, "rotation", 0) or 0)) % 360
     except (av.FFmpegError, OSError, ValueError):

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from .._display import printable
 from .._exceptions import InvalidArgumentError, LedgerError, MediaError
+from .containers import open_container, video_streams
 from .face_pixels import open_image
 from .pool import run_each
 from .progress import make_progress
@@ -81,13 +82,12 @@ def image_hashes(path: str) -> tuple[str, ...]:
 def video_hashes(path: str, count: int = KEYFRAMES) -> tuple[str, ...]:
     """Return the perceptual hashes of up to ``count`` keyframes spread over the video (only keyframes decode)."""
     import av
-    from av.stream import Disposition
     from PIL import Image
 
     turns = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_270}
     hashes: list[str] = []
-    with av.open(path, metadata_errors="ignore") as container:
-        streams = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
+    with open_container(path) as container:
+        streams = video_streams(container)
         if not streams:
             raise MediaError(f"{printable(os.path.basename(path))}: has no video stream")
         stream = streams[0]

@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 
 from .._exceptions import MediaToolMissingError
 from . import quarantine as _quarantine
+from .containers import open_container, video_streams
 from .image_facts import image_facts
 from .integrity import Damage, check_structure
 from .paths import path_argument
@@ -172,11 +173,8 @@ def pyav_facts(
 
 
 def _pyav_read(path: str, timeout: float | None, decode_check: bool, options: dict[str, str] | None) -> dict[str, Any]:
-    import av
-    from av.stream import Disposition
-
-    with av.open(path, mode="r", timeout=timeout, metadata_errors="ignore", options=options) as container:
-        video = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
+    with open_container(path, timeout=timeout, options=options) as container:
+        video = video_streams(container)
         audio = list(container.streams.audio)
         main = video[0] if video else (audio[0] if audio else None)
         if main is None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from typing import Final
 
+from .containers import open_container, tag_text
+
 __all__ = ["EXIF_IMAGE_DESCRIPTION", "PNG_TAG_KEY", "TAG_PREFIX", "format_tag", "parse_tag", "read_tag"]
 
 TAG_PREFIX: Final = "realavatar:"
@@ -82,12 +84,10 @@ def _image_tag(path: str | os.PathLike[str]) -> str | bytes | None:
 
 
 def _container_tag(path: str | os.PathLike[str]) -> str | None:
-    import av
-
-    with av.open(os.fspath(path)) as container:
+    with open_container(os.fspath(path)) as container:
         # Matroska upper-cases the key and Ogg keeps it per stream, so look everywhere.
         for metadata in [container.metadata, *(s.metadata for s in container.streams)]:
             for key, value in metadata.items():
                 if key.lower() == "comment" and value.startswith(TAG_PREFIX):
-                    return str(value)
+                    return tag_text(value)
     return None
