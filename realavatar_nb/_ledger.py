@@ -97,7 +97,14 @@ class Ledger(JobsTable, HashesTable):
                 self._run("COMMIT")
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return list(self._run(sql, args).fetchall())
+        # Read whole under the lock: the connection caches one statement per SQL text, so another thread
+        # running the same SELECT would reset it under a half-read cursor (Python 3.13 lost rows that way).
+        with self._lock:
+            cursor = self._run(sql, args)
+            try:
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise LedgerError(f"The ledger at {self.path} could not be read: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
