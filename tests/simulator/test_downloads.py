@@ -189,20 +189,34 @@ def test_a_download_that_trickles_past_its_deadline_fails_the_asset(tmp_path: Pa
 
 def test_the_fair_pool_runs_at_most_per_key_jobs_of_a_key_and_the_rest_in_order() -> None:
     pool = FairPool(workers=4, per_key=2)
-    gate = threading.Event()
+    gates = [threading.Event() for _ in range(5)]  # one a job, so each slot is freed on cue
     started: list[int] = []
+    change = threading.Condition()
 
     def job(n: int) -> int:
-        started.append(n)
-        gate.wait(5)
+        with change:
+            started.append(n)
+            change.notify_all()
+        gates[n].wait(5)
         return n
+
+    def when_started(count: int) -> list[int]:
+        with change:
+            assert change.wait_for(lambda: len(started) >= count, timeout=5), started
+            return list(started)
 
     try:
         greedy = [pool.submit("greedy", job, n) for n in range(5)]
-        assert pool.running("greedy") == 2 and len(started) <= 2
+        assert sorted(when_started(2)) == [0, 1] and pool.running("greedy") == 2
         assert pool.submit("polite", lambda: "done").result(timeout=5) == "done"  # a free thread, not a queue
-        gate.set()
+        assert len(started) == 2  # the other three wait their turn
+        gates[0].set()
+        assert when_started(3)[2] == 2  # a freed slot goes to the first waiting job...
+        gates[1].set()
+        assert when_started(4)[3] == 3  # ...then to the next
+        for gate in gates:
+            gate.set()
         assert [f.result(timeout=5) for f in greedy] == list(range(5))
-        assert sorted(started[:2]) == [0, 1] and started[2:] == [2, 3, 4] and pool.running("greedy") == 0
+        assert started[2:] == [2, 3, 4] and pool.running("greedy") == 0
     finally:
         pool.shutdown()
