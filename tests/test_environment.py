@@ -98,3 +98,17 @@ def test_classifiers_name_only_versions_requires_python_admits() -> None:
     assert versions, "the classifiers name the Python versions the tests run on"
     assert all(claimed.contains(v) for v in versions), versions
     assert _conda_python() in versions
+
+
+def test_requires_python_has_a_ceiling_and_the_classifiers_name_every_version_below_it() -> None:
+    """A claim is a version the suite ran on: an open ``>=3.11`` would claim releases nobody has tested."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    claimed = SpecifierSet(project["requires-python"])
+    assert not claimed.contains("3.99"), "requires-python names the first version it does not claim"
+    admitted = [f"3.{minor}" for minor in range(0, 99) if claimed.contains(f"3.{minor}")]
+    named = [
+        c.rsplit(" :: ", 1)[1]
+        for c in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
+    assert named == admitted
