@@ -98,7 +98,7 @@ class Ledger(JobsTable, HashesTable):
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         # Read whole under the lock: the connection caches one statement per SQL text, so another thread
-        # running the same SELECT would reset it under a half-read cursor (Python 3.13 lost rows that way).
+        # running the same SELECT would reset it under a half-read cursor (3.12 and 3.13 lost rows that way).
         with self._lock:
             cursor = self._run(sql, args)
             try:
