@@ -227,11 +227,17 @@ class NearDuplicates:
             if _text(r.kind) in ("image", "video") and (_yes(r.ok) or _yes(r.fixable))
             and not set(_text(r.problems).split(";")) & _FAILED
         ]  # fmt: skip
-        hashes = run_each(file_hashes, [(path, kind) for _, path, _, kind, _ in rows], lost=lambda n, exc: None,
-                          bar=make_progress(False, len(rows)), executor=executor, workers=workers,
+        # Byte-identical files have one picture: each distinct sha256 (of a kind) is decoded once.
+        keys: list[object] = [(sha, kind) if sha else n for n, _, _, kind, sha in rows]
+        work: dict[object, tuple[str, str]] = {}
+        for key, (_, path, _, kind, _) in zip(keys, rows, strict=True):
+            work.setdefault(key, (path, kind))
+        hashes = run_each(file_hashes, list(work.values()), lost=lambda n, exc: None,
+                          bar=make_progress(False, len(work)), executor=executor, workers=workers,
                           thread_name="ra-hash")  # fmt: skip
-        return [_File(n, name, kind, sha, found, _bits(found))
-                for (n, _, name, kind, sha), found in zip(rows, hashes, strict=True) if found]  # fmt: skip
+        found = {key: got for key, got in zip(work, hashes, strict=True) if got}
+        return [_File(n, name, kind, sha, found[key], _bits(found[key]))
+                for (n, _, name, kind, sha), key in zip(rows, keys, strict=True) if key in found]  # fmt: skip
 
     def _record(self, files: Sequence[_File]) -> str:
         """Keep each file's hashes by its sha256, so a later run can compare with what gets uploaded meanwhile."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ import skimage.data
 from PIL import Image, ImageEnhance
 
 import realavatar_nb as ra
+from realavatar_nb.media import near_duplicates
 from realavatar_nb.media.near_duplicates import NEAR_DUPLICATE_DISTANCE, UploadedHashes, carry_near_duplicates
 from realavatar_nb.media.validate import validate_folder
 from realavatar_nb.samples import make_video
@@ -78,6 +80,21 @@ def test_distinct_pictures_are_not_flagged(tmp_path: Path) -> None:
     assert flagged(report) == {}
     assert report.attrs["near_duplicates"]["hashed"] == 5
     assert set(report["message"]) == {"ok"}
+
+
+def test_byte_identical_copies_are_decoded_once_and_each_still_compared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    originals = distinct(tmp_path)
+    for n in range(3):
+        shutil.copyfile(originals["hopper"], tmp_path / f"hopper-copy-{n}.jpg")
+    decoded: list[str] = []
+    real = near_duplicates.file_hashes
+    monkeypatch.setattr(near_duplicates, "file_hashes", lambda path, kind: decoded.append(path) or real(path, kind))
+    report = validate_folder(tmp_path, progress=False, workers=1)
+    assert len(decoded) == 5  # the five distinct pictures; the copies share the original's hashes
+    assert report.attrs["near_duplicates"]["hashed"] == 8  # flagged below: every copy but the first by name
+    assert sorted(flagged(report)) == ["hopper-copy-1.jpg", "hopper-copy-2.jpg", "hopper.jpg"]
 
 
 def test_a_video_twin_is_found_by_its_keyframes_and_never_matched_with_a_photo(tmp_path: Path) -> None:
