@@ -17,7 +17,7 @@ processes against one.
 
 For context it also times two threads calling ``scan`` (the descriptor network holds the GIL,
 which is why ``scan_many`` uses processes), the first call's pool start-up, and what the face
-quality hints (``media.face_quality.measure``) add to a photo's scan.
+quality hints (``media.faces.quality.measure``) add to a photo's scan.
 
 Speed is measured, never asserted: the exit status is 0 whatever the figures (non-zero only on a
 crash). Every method runs over the same files in the same process, round-robin within each repeat,
@@ -215,8 +215,8 @@ def quality_cost(photo: Path, repeat: int = 50) -> tuple[float, float]:
     import numpy as np
 
     from realavatar_nb.media import faces
-    from realavatar_nb.media.face_pixels import open_image
-    from realavatar_nb.media.face_quality import measure
+    from realavatar_nb.media.faces.quality import measure
+    from realavatar_nb.media.pixels import open_image
 
     scan_s = min(_timed(lambda: faces.scan(photo)) for _ in range(3))
     picture = open_image(str(photo), draft=(faces.DETECT_MAX_SIDE, faces.DETECT_MAX_SIDE))

@@ -120,12 +120,12 @@ def _measure(path: str, faces: bool) -> InputFacts | None:
 
 def _faces_in(path: str, kind: str) -> int | None:
     """Return how many real faces a plain picture or clip shows, or ``None`` where faces cannot be looked for."""
-    from .media import faces
+    from .media.faces import detect
 
-    if not faces.available():
+    if not detect.available():
         return None
     try:
-        return faces.scan(path, kind=kind).faces
+        return detect.scan(path, kind=kind).faces
     except Exception:  # a picture the face pass cannot read: leave the judgement to upstream
         return None
 

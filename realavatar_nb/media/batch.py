@@ -18,7 +18,7 @@ from typing import Any, Final
 import pandas as pd
 
 from .._display import printable
-from .face_checks import SKIPPED, faces_skipped
+from .faces.checks import SKIPPED, faces_skipped
 from .report import Format, printable_cells, write_report
 
 __all__ = [

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 from .._display import printable
 from .._exceptions import InvalidArgumentError, LedgerError, MediaError
 from .containers import open_container, video_streams
-from .face_pixels import open_image
+from .pixels import open_image
 from .pool import run_each
 from .progress import make_progress
 

@@ -106,7 +106,7 @@ def summary_line(report: pd.DataFrame) -> str:
     A file whose faces were asked for and not checked (``FaceCheckSkipped``) may still be ``ok``:
     it is counted apart, so an unchecked face never reads as a pass.
     """
-    from .face_checks import SKIPPED, faces_skipped
+    from .faces.checks import SKIPPED, faces_skipped
 
     ok = int(report["ok"].sum()) if "ok" in report else 0
     line = f"{len(report)} files: {ok} ok, {len(report) - ok} with problems"

@@ -29,7 +29,7 @@ from .verdict import REPORT_COLUMNS, Validation, facts_from_row, judge, report_r
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .face_checks import FaceReferences
+    from .faces.checks import FaceReferences
 
 __all__ = [
     "CHECK_COLUMNS", "REPORT_COLUMNS", "Validation", "checks_frame", "facts_from_row", "validate", "validate_folder",
@@ -152,7 +152,7 @@ def validate_folder(
     report = _frame(rows, REPORT_COLUMNS)
     report.attrs["profile"] = rules.to_dict()
     if person is not None or people or reference is not None:
-        from .face_checks import check_faces
+        from .faces.checks import check_faces
 
         if photo is not None and not os.path.exists(photo) and isinstance(folder, str):
             photo = os.path.join(folder, photo)  # "alice/front.jpg" inside the folder

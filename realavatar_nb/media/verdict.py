@@ -18,8 +18,16 @@ from .paths import path_argument
 from .probe import Backend, Isolate, MediaInfo, probe
 from .rules import Check, Profile, evaluate, fixable, get_profile, problems_of
 
-__all__ = ["REPORT_COLUMNS", "Validation", "facts_from_row", "judge", "report_row", "validate"]
+__all__ = ["FACE_COLUMNS", "REPORT_COLUMNS", "Validation", "facts_from_row", "judge", "report_row", "validate"]
 
+# Filled when faces are checked (validate_folder(person=…) / people=True): media/faces/checks.py.
+FACE_COLUMNS: Final[dict[str, str]] = {
+    "faces": "Int64",  # faces found (the most in any sampled frame of a video)
+    "face_distance": "Float64",  # to the person's reference face; < 0.5 same, ≥ 0.6 FaceMismatch
+    "face_check": "string",  # faces | tag | not checked: … | n/a ("" when not asked for)
+    "face_boxes": "string",  # "left,top,right,bottom" per face found, ";"-joined (full-resolution pixels)
+    "warnings": "string",  # codes that warn without failing, joined by ";" (FACE_WARNINGS)
+}
 REPORT_COLUMNS: Final[dict[str, str]] = {
     "path": "object",  # the real os path (a non-UTF-8 name keeps its surrogate escapes)
     "name": "string",  # path relative to the folder, printable
@@ -45,12 +53,7 @@ REPORT_COLUMNS: Final[dict[str, str]] = {
     "sha256": "string",
     "backend": "string",
     "profile": "string",
-    # Filled when faces are checked (validate_folder(person=…) / people=True); see media/face_checks.py.
-    "faces": "Int64",
-    "face_distance": "Float64",
-    "face_check": "string",
-    "face_boxes": "string",
-    "warnings": "string",
+    **FACE_COLUMNS,
 }
 # How a check's value reads in a message: a label and a unit.
 _LABELS: Final[dict[str, tuple[str, str]]] = {

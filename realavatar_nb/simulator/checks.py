@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .._exceptions import MediaError
-from ..media import faces
+from ..media.faces import detect
 from ..media.tags import read_tag
 from ..media.validate import validate
 
@@ -73,14 +73,14 @@ def check_file(
         if tag.get("person") and person and tag["person"] != person:
             return FACE_MISMATCH
         return None, None
-    if result.kind in ("image", "video") and faces.available():
+    if result.kind in ("image", "video") and detect.available():
         return _real_faces(path, result.kind, group_face)
     return None, None
 
 
 def _real_faces(path: str, kind: str, group_face: GroupFace | None) -> tuple[str | None, str | None]:
     try:
-        scan = faces.scan(path, kind)
+        scan = detect.scan(path, kind)
     except MediaError:
         # The file already passed the media rules, so upstream could use it; a frame the face
         # scanner cannot decode is no face failure. The extra vanishing mid-run lands here too.
@@ -93,6 +93,6 @@ def _real_faces(path: str, kind: str, group_face: GroupFace | None) -> tuple[str
         return None, None
     # inferred: upstream compares with the face of the liveness capture, which the emulator does
     # not have; the group's reference is the first real face accepted into it (``group_face``).
-    if faces.distance(scan.descriptor, group_face(scan.descriptor)) >= faces.MATCH_DISTANCE:
+    if detect.distance(scan.descriptor, group_face(scan.descriptor)) >= detect.MATCH_DISTANCE:
         return FACE_MISMATCH
     return None, None

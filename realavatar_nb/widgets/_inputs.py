@@ -143,11 +143,11 @@ def load(item: InputItem) -> InputView:
     kind = _kind(item)
     try:
         if kind == "Image":
-            from ..media.face_pixels import open_image
+            from ..media.pixels import open_image
 
             return InputView(item, picture=_img(open_image(item.path, draft=(SIZE * 2, SIZE * 2)), item.label))
         if kind == "Video":
-            from ..media.face_pixels import sampled_frames
+            from ..media.pixels import sampled_frames
 
             frames = sampled_frames(item.path, max_frames=1)
             try:
@@ -169,7 +169,7 @@ def load(item: InputItem) -> InputView:
 
 def still(path: str, size: int, alt: str) -> str:
     """Return a picture file as an ``<img>`` (data-URI PNG) no larger than ``size`` (blocking)."""
-    from ..media.face_pixels import open_image
+    from ..media.pixels import open_image
 
     return _img(open_image(path, draft=(size * 2, size * 2)), alt, size)
 

@@ -21,7 +21,7 @@ from traitlets import Enum, Int, Unicode, observe
 from .._display import printable
 from .._exceptions import MediaError, RealAvatarError
 from .._types import MediaKind
-from ..media.face_checks import SKIPPED, faces_skipped
+from ..media.faces.checks import SKIPPED, faces_skipped
 from ..media.fix import fix as fix_report
 from ..media.paths import FOLDER_PATH, path_argument
 from ..media.validate import validate_folder
@@ -31,7 +31,7 @@ from ._thumbs import face_thumbnails
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..media.face_checks import FaceReferences
+    from ..media.faces.checks import FaceReferences
 
 __all__ = ["AssetValidator"]
 

@@ -197,7 +197,7 @@ def test_fixable_codes_are_all_upstream_media_codes() -> None:
 
 
 def test_every_size_and_shape_problem_is_one_a_sizing_plan_can_fix() -> None:
-    from realavatar_nb.media.geometry import GEOMETRY_CODES
+    from realavatar_nb.media.fix.geometry import GEOMETRY_CODES
 
     sized = {c for c in FIXABLE_CODES if c.startswith(("Width", "Height", "AspectRatio", "PixelCount"))}
     assert sized == GEOMETRY_CODES

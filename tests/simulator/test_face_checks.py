@@ -16,14 +16,14 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from realavatar_nb.media import faces
+from realavatar_nb.media.faces import detect
 from realavatar_nb.samples import make_image
 from realavatar_nb.simulator import SimConfig, State
 from realavatar_nb.simulator.checks import check_file
 
 from .conftest import FakeClock, host, press
 
-needs_faces = pytest.mark.skipif(not faces.available(), reason=faces.unavailable_reason() or "")
+needs_faces = pytest.mark.skipif(not detect.available(), reason=detect.unavailable_reason() or "")
 
 P = "/crun/api/v1/client/job"
 KEY = {"x-api-key": "crun-key-1"}
@@ -74,13 +74,13 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the files the face scanner was asked to read."""
     seen: list[str] = []
-    real = faces.scan
+    real = detect.scan
 
-    def spy(path: Any, kind: str | None = None) -> faces.FaceScan:
+    def spy(path: Any, kind: str | None = None) -> detect.FaceScan:
         seen.append(Path(path).name)
         return real(path, kind)
 
-    monkeypatch.setattr(faces, "scan", spy)
+    monkeypatch.setattr(detect, "scan", spy)
     return seen
 
 
@@ -165,7 +165,7 @@ def test_without_the_faces_extra_a_real_face_passes_unchecked_as_before(
     scans: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(faces, "available", lambda: False)
+    monkeypatch.setattr(detect, "available", lambda: False)
     group = _group(http)
     upload = _uploaded(http, app, clock, group)
     assert upload(photos["hopper"]) == ("Active", None)
@@ -179,14 +179,14 @@ def test_two_first_faces_checked_at_once_cannot_both_become_the_reference(
 ) -> None:
     # Both scans finish together before either claims the group's face: the worst case for a race.
     together = threading.Barrier(2, timeout=30)
-    real = faces.scan
+    real = detect.scan
 
-    def in_step(path: Any, kind: str | None = None) -> faces.FaceScan:
+    def in_step(path: Any, kind: str | None = None) -> detect.FaceScan:
         found = real(path, kind)
         together.wait()
         return found
 
-    monkeypatch.setattr(faces, "scan", in_step)
+    monkeypatch.setattr(detect, "scan", in_step)
     group = _group(http)
     both = [_upload(http, group, photos["hopper"]), _upload(http, group, photos["collins"])]
     outcomes = sorted(_outcome(http, app, clock, asset) for asset in both)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from realavatar_nb.media import faces
+from realavatar_nb.media.faces import detect
 from realavatar_nb.samples import make_image
 from realavatar_nb.widgets.validator import AssetValidator
 
@@ -23,7 +23,7 @@ def _validated(widget: AssetValidator) -> pd.DataFrame:
 def test_files_whose_faces_could_not_be_checked_are_counted_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(faces, "available", lambda: False)  # no faces extra: no photo can be scanned
+    monkeypatch.setattr(detect, "available", lambda: False)  # no faces extra: no photo can be scanned
     for name in ("front.jpg", "side.jpg"):
         make_image(tmp_path / "carol" / name, width=600, height=800)
     widget = AssetValidator(tmp_path / "carol", person="carol", workers=1)

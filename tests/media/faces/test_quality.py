@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from realavatar_nb.media import face_quality, faces
-from realavatar_nb.media.face_checks import FACE_WARNINGS
-from realavatar_nb.media.face_quality import QUALITY_WARNINGS, FaceQuality, quality_warnings
+from realavatar_nb.media.faces import detect
+from realavatar_nb.media.faces import quality as face_quality
+from realavatar_nb.media.faces.checks import FACE_WARNINGS
+from realavatar_nb.media.faces.quality import QUALITY_WARNINGS, FaceQuality, quality_warnings
 from realavatar_nb.media.validate import validate_folder
 
-from .face_media import GREY, FaceMedia, collins, face_media, hopper  # noqa: F401  (a fixture)
+from ..face_media import GREY, FaceMedia, collins, face_media, hopper  # noqa: F401  (a fixture)
 
 GOOD = FaceQuality(
     face_px=187, face_share=0.37, sharpness=950.0, brightness=139.0, clipped=0.0, roll_deg=-3.0, yaw_deg=2.0
@@ -87,7 +88,7 @@ def test_every_hint_states_the_measured_value_and_the_threshold() -> None:
 
 @pytest.mark.parametrize("person", ["hopper", "collins"])
 def test_the_original_photos_are_measured_as_good_faces(face_media: FaceMedia, person: str) -> None:  # noqa: F811
-    quality = faces.scan(face_media.originals[person]).quality
+    quality = detect.scan(face_media.originals[person]).quality
     assert quality is not None
     assert quality_warnings(quality) == []
     assert abs(quality.roll_deg) < 5 and abs(quality.yaw_deg) < 5  # both look at the camera
@@ -97,17 +98,17 @@ def test_the_original_photos_are_measured_as_good_faces(face_media: FaceMedia, p
 @pytest.mark.parametrize("name", ["small", "blurred", "dark", "blown", "tilted", "turned"])
 def test_a_degraded_photo_earns_exactly_its_hint(degraded: dict[str, tuple[Path, str]], name: str) -> None:
     path, code = degraded[name]
-    result = faces.scan(path)
+    result = detect.scan(path)
     assert result.faces == 1 and result.quality is not None
     assert [c for c, _ in quality_warnings(result.quality)] == [code]
 
 
 def test_turning_the_other_way_flips_the_sign_of_yaw_and_roll(degraded: dict[str, tuple[Path, str]]) -> None:
-    turned, tilted = (faces.scan(degraded[n][0]).quality for n in ("turned", "tilted"))
+    turned, tilted = (detect.scan(degraded[n][0]).quality for n in ("turned", "tilted"))
     assert turned is not None and tilted is not None
     mirrored = degraded["turned"][0].with_name("turned-mirrored.jpg")
     ImageOps.mirror(Image.open(degraded["turned"][0])).save(mirrored, quality=92)
-    other = faces.scan(mirrored).quality
+    other = detect.scan(mirrored).quality
     assert other is not None
     assert turned.yaw_deg > face_quality.MAX_YAW_DEG and other.yaw_deg < -face_quality.MAX_YAW_DEG
     assert tilted.roll_deg < -face_quality.MAX_ROLL_DEG  # turned counter-clockwise: the right eye rises
@@ -116,7 +117,7 @@ def test_turning_the_other_way_flips_the_sign_of_yaw_and_roll(degraded: dict[str
 def test_shipped_variants_small_and_blown_out_warn_and_the_rest_do_not(face_media: FaceMedia) -> None:  # noqa: F811
     warned = {}
     for name, (_, path) in face_media.singles.items():
-        quality = faces.scan(path).quality
+        quality = detect.scan(path).quality
         assert quality is not None, name
         warned[name] = [c for c, _ in quality_warnings(quality)]
     # Collins's face is 45 px wide at half size, and a 1.4× brightness blows out 36% of it (calibration table).
@@ -126,7 +127,7 @@ def test_shipped_variants_small_and_blown_out_warn_and_the_rest_do_not(face_medi
 
 
 def test_a_clip_is_judged_by_its_typical_frame(face_media: FaceMedia) -> None:  # noqa: F811
-    result = faces.scan(face_media.videos["hopper"][1])
+    result = detect.scan(face_media.videos["hopper"][1])
     assert result.quality is not None and result.frames == 3
     assert quality_warnings(result.quality) == []
     assert result.quality.face_px >= 187  # 720×900 zooming in: a larger face than the 512×600 photo's

@@ -13,12 +13,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from .._exceptions import FixError
+from ..._exceptions import FixError
+from ..heif import register_heif
+from ..probe import MediaInfo
+from ..rules import KindLimits, Range
+from ..tags import EXIF_IMAGE_DESCRIPTION, PNG_TAG_KEY, TAG_PREFIX
 from .geometry import GEOMETRY_CODES, SizePlan, plan_size
-from .heif import register_heif
-from .probe import MediaInfo
-from .rules import KindLimits, Range
-from .tags import EXIF_IMAGE_DESCRIPTION, PNG_TAG_KEY, TAG_PREFIX
 
 if TYPE_CHECKING:
     from PIL import Image

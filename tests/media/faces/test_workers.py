@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from realavatar_nb._exceptions import MediaError
-from realavatar_nb.media import face_checks, face_workers, faces
-from realavatar_nb.media.face_checks import SKIPPED, faces_skipped
-from realavatar_nb.media.face_workers import FaceWorkersWarning
+from realavatar_nb.media.faces import checks, detect, workers
+from realavatar_nb.media.faces.checks import SKIPPED, faces_skipped
+from realavatar_nb.media.faces.workers import FaceWorkersWarning
 from realavatar_nb.media.report import summary_line, write_report
 from realavatar_nb.media.validate import validate_folder
 
-from .face_media import collins, fit, hopper, side_by_side, write_clip
+from ..face_media import collins, fit, hopper, side_by_side, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,14 +39,14 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def expected(folder: Path) -> dict[str, faces.FaceScan]:
-    return {p.name: faces.scan(p) for p in sorted(folder.iterdir())}
+def expected(folder: Path) -> dict[str, detect.FaceScan]:
+    return {p.name: detect.scan(p) for p in sorted(folder.iterdir())}
 
 
 @pytest.fixture
 def fresh_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forget, for this test, whether worker processes could start here."""
-    monkeypatch.setattr(face_workers, "_cannot_start", [])
+    monkeypatch.setattr(workers, "_cannot_start", [])
 
 
 # --- a script whose workers cannot start -------------------------------------------------------------
@@ -128,17 +128,17 @@ def _broken() -> Any:
 
 
 def test_workers_that_cannot_start_are_given_up_and_faces_are_scanned_here(
-    folder: Path, expected: dict[str, faces.FaceScan], monkeypatch: pytest.MonkeyPatch, fresh_workers: None
+    folder: Path, expected: dict[str, detect.FaceScan], monkeypatch: pytest.MonkeyPatch, fresh_workers: None
 ) -> None:
     pool = _Pool(_broken)
-    monkeypatch.setattr(face_workers, "_pool", lambda workers, broken=None: (pool, True))
+    monkeypatch.setattr(workers, "_pool", lambda workers, broken=None: (pool, True))
     paths = sorted(folder.iterdir())
     with pytest.warns(FaceWorkersWarning, match="exited as they started"):
-        results = faces.scan_many(paths, workers=2)
+        results = detect.scan_many(paths, workers=2)
     assert results == [expected[p.name] for p in paths] and pool.shut
-    assert "exited as they started" in (face_workers.workers_unavailable() or "")
-    monkeypatch.setattr(face_workers, "_pool", lambda *a, **k: pytest.fail("a pool that cannot start was tried again"))
-    assert faces.scan_many(paths[:2], workers=2) == [expected[p.name] for p in paths[:2]]
+    assert "exited as they started" in (workers.workers_unavailable() or "")
+    monkeypatch.setattr(workers, "_pool", lambda *a, **k: pytest.fail("a pool that cannot start was tried again"))
+    assert detect.scan_many(paths[:2], workers=2) == [expected[p.name] for p in paths[:2]]
 
 
 def test_a_file_that_kills_workers_twice_is_never_scanned_in_the_calling_process(
@@ -150,14 +150,14 @@ def test_a_file_that_kills_workers_twice_is_never_scanned_in_the_calling_process
         pools.append(_Pool(_broken))  # workers that start, then die on every file
         return pools[-1], True
 
-    monkeypatch.setattr(face_workers, "_pool", pool)
-    monkeypatch.setattr(face_workers, "_started", lambda p: None)
-    monkeypatch.setattr(face_workers, "_scan_or_error", lambda path: pytest.fail(f"{path} scanned in this process"))
-    results = faces.scan_many([folder / "portrait.jpg", folder / "crop.jpg"], workers=2)
+    monkeypatch.setattr(workers, "_pool", pool)
+    monkeypatch.setattr(workers, "_started", lambda p: None)
+    monkeypatch.setattr(workers, "_scan_or_error", lambda path: pytest.fail(f"{path} scanned in this process"))
+    results = detect.scan_many([folder / "portrait.jpg", folder / "crop.jpg"], workers=2)
     assert all(isinstance(r, MediaError) and "died twice on this file" in str(r) for r in results)
     assert "portrait.jpg" in str(results[0]) and "crop.jpg" in str(results[1])
     assert [p.submitted for p in pools] == [2, 2]  # tried once more, in fresh workers, then given up
-    assert face_workers.workers_unavailable() is None  # they did start: later calls use workers again
+    assert workers.workers_unavailable() is None  # they did start: later calls use workers again
 
 
 # --- the caller's executor ----------------------------------------------------------------------------
@@ -195,7 +195,7 @@ class Memoizing(Executor):
 def test_validate_folder_scans_faces_on_the_executor_it_is_given(folder: Path) -> None:
     with Recording() as executor:
         report = validate_folder(folder, person="hopper", reference="portrait.jpg", executor=executor, progress=False)
-    assert executor.ran.count("realavatar_nb.media.face_workers.scan_as_of") == 3  # every photo, none locally
+    assert executor.ran.count("realavatar_nb.media.faces.workers.scan_as_of") == 3  # every photo, none locally
     by_name = report.set_index("name")
     assert (by_name["face_check"] == "faces").all() and by_name.loc["stray.jpg", "problems"] == "FaceMismatch"
 
@@ -206,21 +206,21 @@ def test_the_longest_scans_are_handed_out_first_and_results_keep_the_callers_ord
     fit(hopper(), 900, 1100).save(tmp_path / "c-large.jpg", quality=95)
     paths = sorted(tmp_path.iterdir())
     with Recording(max_workers=1) as executor:
-        results = faces.scan_many(paths, executor=executor)
+        results = detect.scan_many(paths, executor=executor)
     assert executor.files == ["b-clip.mp4", "c-large.jpg", "a-small.jpg"]  # a video's frames, then the most bytes
     assert [r.kind for r in results] == ["image", "video", "image"]  # type: ignore[union-attr]
-    assert results == [faces.scan(p) for p in paths]
+    assert results == [detect.scan(p) for p in paths]
 
 
 def test_an_executor_that_reuses_results_scans_a_changed_file_again(tmp_path: Path) -> None:
     photo = tmp_path / "portrait.jpg"
     hopper().save(photo, quality=92)
     executor = Memoizing()
-    assert faces.scan_many([photo], executor=executor)[0].faces == 1  # type: ignore[union-attr]
-    assert faces.scan_many([photo], executor=executor)[0].faces == 1  # type: ignore[union-attr]
+    assert detect.scan_many([photo], executor=executor)[0].faces == 1  # type: ignore[union-attr]
+    assert detect.scan_many([photo], executor=executor)[0].faces == 1  # type: ignore[union-attr]
     assert len(executor.store) == 1  # unchanged: the same task, answered from the store
     side_by_side(hopper(), collins()).save(photo, quality=92)
-    assert faces.scan_many([photo], executor=executor)[0].faces == 2  # type: ignore[union-attr]
+    assert detect.scan_many([photo], executor=executor)[0].faces == 2  # type: ignore[union-attr]
 
 
 class Losing(Executor):
@@ -233,22 +233,22 @@ class Losing(Executor):
 
 
 def test_files_an_executor_loses_or_refuses_are_scanned_in_the_calling_process(
-    folder: Path, expected: dict[str, faces.FaceScan]
+    folder: Path, expected: dict[str, detect.FaceScan]
 ) -> None:
     paths = sorted(folder.iterdir())
-    assert faces.scan_many(paths, executor=Losing(), workers=1) == [expected[p.name] for p in paths]
+    assert detect.scan_many(paths, executor=Losing(), workers=1) == [expected[p.name] for p in paths]
     closed = ThreadPoolExecutor(1)
     closed.shutdown()  # submit now raises RuntimeError
-    assert faces.scan_many(paths, executor=closed, workers=1) == [expected[p.name] for p in paths]
+    assert detect.scan_many(paths, executor=closed, workers=1) == [expected[p.name] for p in paths]
 
 
-def test_a_dask_executor_scans_faces_like_sequential_scans(folder: Path, expected: dict[str, faces.FaceScan]) -> None:
+def test_a_dask_executor_scans_faces_like_sequential_scans(folder: Path, expected: dict[str, detect.FaceScan]) -> None:
     from distributed import Client, LocalCluster
 
     paths = sorted(folder.iterdir())
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:  # fmt: skip
-        assert faces.scan_many(paths, executor=client.get_executor()) == [expected[p.name] for p in paths]
+        assert detect.scan_many(paths, executor=client.get_executor()) == [expected[p.name] for p in paths]
 
 
 # --- FaceCheckSkipped ---------------------------------------------------------------------------------
@@ -257,8 +257,8 @@ def test_a_dask_executor_scans_faces_like_sequential_scans(folder: Path, expecte
 def test_without_the_extra_each_photo_warns_that_its_face_was_not_checked(
     folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(faces, "available", lambda: False)
-    monkeypatch.setattr(faces, "unavailable_reason", lambda: "not checked: install realavatar-nb[faces]")
+    monkeypatch.setattr(detect, "available", lambda: False)
+    monkeypatch.setattr(detect, "unavailable_reason", lambda: "not checked: install realavatar-nb[faces]")
     report = validate_folder(folder, person="hopper", progress=False)
     assert (report["warnings"].str.contains(SKIPPED)).all() and report["ok"].all()
     assert all(m.startswith(f"{SKIPPED}: faces not checked (install realavatar-nb[faces]), then validate again")
@@ -272,14 +272,14 @@ def test_without_the_extra_each_photo_warns_that_its_face_was_not_checked(
 
 
 def test_a_file_the_scan_could_not_read_warns_with_the_reason(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = faces.scan_many
+    real = detect.scan_many
 
     def scan_many(paths: list[str], **options: Any) -> list[Any]:
         results = real(paths, **options)
         return [MediaError("crop.jpg: a face-scanning process died twice on this file") if "crop" in str(p) else r
                 for p, r in zip(paths, results, strict=True)]  # fmt: skip
 
-    monkeypatch.setattr(faces, "scan_many", scan_many)
+    monkeypatch.setattr(detect, "scan_many", scan_many)
     report = validate_folder(folder, person="hopper", reference="portrait.jpg", progress=False).set_index("name")
     crop = report.loc["crop.jpg"]
     assert crop["warnings"] == SKIPPED and crop["face_check"].startswith("not checked: crop.jpg: a face-scanning")
@@ -290,6 +290,6 @@ def test_a_file_the_scan_could_not_read_warns_with_the_reason(folder: Path, monk
 
 def test_a_fixed_copy_keeps_its_face_warnings_and_their_sentences() -> None:
     message = "FpsTooLow: 15 fps; FaceBlurred: face sharpness 12, needs ≥ 60; NoFace: no face found; the asset must"
-    assert face_checks._face_sentences(message) == [
+    assert checks._face_sentences(message) == [
         "FaceBlurred: face sharpness 12, needs ≥ 60", "NoFace: no face found; the asset must",
     ]  # fmt: skip

@@ -14,11 +14,10 @@ import pandas as pd
 import pytest
 
 from realavatar_nb._exceptions import FixError, InvalidArgumentError, MediaToolMissingError
-from realavatar_nb.media import fix as fix_module
-from realavatar_nb.media import fix_av
-from realavatar_nb.media.fix import FIX_COLUMNS, fix
-from realavatar_nb.media.fix_names import Output, output_names, relative_name
-from realavatar_nb.media.geometry import SizePlan, plan_size
+from realavatar_nb.media.fix import FIX_COLUMNS, conform, fix
+from realavatar_nb.media.fix import av as fix_av
+from realavatar_nb.media.fix.geometry import SizePlan, plan_size
+from realavatar_nb.media.fix.names import Output, output_names, relative_name
 from realavatar_nb.media.rules import KindLimits, Range, get_profile
 from realavatar_nb.media.validate import REPORT_COLUMNS, validate, validate_folder
 from realavatar_nb.samples import make_audio, make_image, make_video, read_tag
@@ -597,7 +596,7 @@ def test_a_copy_that_still_fails_is_reported_not_hidden(tmp_path: Path, monkeypa
         Path(dest).write_bytes(Path(source).read_bytes())
         return ["did nothing"]
 
-    monkeypatch.setattr(fix_module, "write_image", careless)
+    monkeypatch.setattr(conform, "write_image", careless)
     row = fix(tmp_path / "src", tmp_path / "out", progress=False).iloc[0]
     assert not row["ok"] and not bool(row["fixed"])
     assert row["action"] == "did nothing; the written copy still fails validation: WidthTooSmall;HeightTooSmall"

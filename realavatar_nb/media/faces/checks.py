@@ -10,7 +10,7 @@ provider returns that capture. A local reference is the best stand-in, not the s
 report says which reference each person was judged against.
 
 A scanned face that is one person's also earns quality hints, as warnings with the measured value
-and the threshold (``media.face_quality``): ``FaceTooSmall``, ``FaceBlurred``, ``FaceTooDark``,
+and the threshold (``media.faces.quality``): ``FaceTooSmall``, ``FaceBlurred``, ``FaceTooDark``,
 ``FaceOverexposed``, ``FaceTurned``, upstream's "upload clear, front-facing images" made local.
 
 Synthetic media carry a ``realavatar:person=…;faces=…`` tag (``media.tags``): for them the tag
@@ -27,10 +27,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from .._display import printable
-from .._exceptions import MediaError
-from .face_quality import QUALITY_WARNINGS, FaceQuality, quality_warnings
-from .tags import read_tag
+from ..._display import printable
+from ..._exceptions import MediaError
+from ..tags import read_tag
+from . import detect  # dlib itself loads only when a face is really scanned
+from .quality import QUALITY_WARNINGS, FaceQuality, quality_warnings
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -38,17 +39,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "FACE_COLUMNS", "FACE_WARNINGS", "REFERENCE_NOTE", "SKIPPED", "FaceReferences", "carry_face_checks", "check_faces",
+    "FACE_WARNINGS", "REFERENCE_NOTE", "SKIPPED", "FaceReferences", "carry_face_checks", "check_faces",
     "faces_skipped",
 ]  # fmt: skip
 
-FACE_COLUMNS: Final[dict[str, str]] = {
-    "faces": "Int64",  # faces found (the most in any sampled frame of a video)
-    "face_distance": "Float64",  # to the person's reference face; < 0.5 same, ≥ 0.6 FaceMismatch
-    "face_check": "string",  # faces | tag | not checked: … | n/a ("" when not asked for)
-    "face_boxes": "string",  # "left,top,right,bottom" per face found, ";"-joined (full-resolution pixels)
-    "warnings": "string",  # codes that warn without failing, joined by ";" (FACE_WARNINGS)
-}
 FACE_PROBLEMS: Final = ("NoFace", "MultipleFaces", "FaceMismatch")
 SKIPPED: Final = "FaceCheckSkipped"  # faces were asked for and could not be checked: never a silent pass
 FACE_WARNINGS: Final = ("FaceBorderline", *QUALITY_WARNINGS, SKIPPED)
@@ -93,12 +87,6 @@ class _Seen:
         return self
 
 
-def _faces() -> Any:
-    from . import faces  # dlib loads only when a face is really scanned; carrying verdicts needs none
-
-    return faces
-
-
 def _person_of(name: str, person: str | None, people: bool) -> str | None:
     if people:
         # os.sep, not every backslash: a printable name shows a control character as "\\x1b".
@@ -120,16 +108,16 @@ def _look(report: pd.DataFrame, workers: int | None, executor: Executor | None) 
         if tag:
             count = int(tag["faces"]) if tag.get("faces", "").isdigit() else 1
             seen.append(_Seen("tag", faces=count, tag_person=tag.get("person")))
-        elif _faces().available():
+        elif detect.available():
             seen.append(_Seen("faces"))
             to_scan.append(n)
         else:
-            why = _faces().unavailable_reason() or "not checked"
+            why = detect.unavailable_reason() or "not checked"
             todo = "unset it and validate again" if "REALAVATAR_FACES" in why else "then validate again"
             seen.append(_Seen("").skipped(why, todo))
     if to_scan:
         paths = [str(report.iloc[n]["path"]) for n in to_scan]
-        scans = _faces().scan_many(paths, workers=workers, executor=executor)
+        scans = detect.scan_many(paths, workers=workers, executor=executor)
         for n, result in zip(to_scan, scans, strict=True):
             if isinstance(result, Exception):
                 todo = (
@@ -147,7 +135,7 @@ def _reference(
 ) -> tuple[tuple[float, ...] | None, str]:  # fmt: skip
     """Return the person's reference descriptor and where it came from (recorded when new)."""
     if reference is not None:
-        scan = _faces().scan(reference)
+        scan = detect.scan(reference)
         photo = printable(os.path.basename(reference))
         if scan.faces != 1 or scan.descriptor is None:
             raise MediaError(
@@ -161,7 +149,7 @@ def _reference(
         singles = [d for n in rows if seen[n].faces == 1 and (d := seen[n].descriptor) is not None]
         if not singles:
             return None, "no reference: no file in the folder shows exactly one face"
-        found = (_faces().median_descriptor(singles), f"median face of {len(singles)} files in {person}'s folder")
+        found = (detect.median_descriptor(singles), f"median face of {len(singles)} files in {person}'s folder")
     if references is not None:
         references.record_face_reference(person, found[0], found[1])
     return found
@@ -186,7 +174,7 @@ def check_faces(
     ``report.attrs["faces"]`` says, per person, which reference was used, how many files could not
     be checked (``skipped``), and why face workers could not start, when they could not (``workers``).
     """
-    from .face_workers import workers_unavailable
+    from .workers import workers_unavailable
 
     checked = report.copy()
     seen = _look(checked, workers, executor)
@@ -225,12 +213,11 @@ def _judge(seen: _Seen, person: str | None, reference: tuple[float, ...] | None,
             seen.problems.append("FaceMismatch")
             seen.details.append(f"FaceMismatch: this is {seen.tag_person}, not {person}")
     elif reference is not None and seen.descriptor is not None:
-        faces = _faces()
-        seen.distance = distance = faces.distance(seen.descriptor, reference)
-        if distance >= faces.MATCH_DISTANCE:
+        seen.distance = distance = detect.distance(seen.descriptor, reference)
+        if distance >= detect.MATCH_DISTANCE:
             seen.problems.append("FaceMismatch")
             seen.details.append(f"FaceMismatch: face {distance:.2f} from {person}'s reference ({source}), needs < 0.6")
-        elif distance >= faces.BORDERLINE_DISTANCE:
+        elif distance >= detect.BORDERLINE_DISTANCE:
             seen.warnings.append("FaceBorderline")
             seen.details.append(f"FaceBorderline: face {distance:.2f} from {person}'s reference; check it by eye")
     if seen.faces == 1 and seen.quality is not None and "FaceMismatch" not in seen.problems:

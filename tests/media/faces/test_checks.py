@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import realavatar_nb as ra
-from realavatar_nb.media import face_checks, faces
+from realavatar_nb.media.faces import checks, detect
 from realavatar_nb.media.validate import REPORT_COLUMNS, validate_folder
 from realavatar_nb.samples import demo_expected, make_demo_folder, make_image
 
@@ -58,7 +58,7 @@ def test_fixing_keeps_the_face_verdicts_of_the_originals(demo: Path, tmp_path: P
 def test_without_the_faces_extra_an_untagged_photo_says_not_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(faces, "available", lambda: False)
+    monkeypatch.setattr(detect, "available", lambda: False)
     make_image(tmp_path / "carol" / "plain.jpg", width=600, height=800)  # no tag: only a scan could tell
     report = validate_folder(tmp_path, people=True, progress=False)
     row = report.iloc[0]
@@ -87,7 +87,7 @@ def test_the_report_says_what_faces_were_compared_with(demo: Path) -> None:
 
 def test_the_ledger_is_a_reference_store(tmp_path: Path) -> None:
     ledger = ra.Ledger(tmp_path / "l.sqlite3")
-    store: face_checks.FaceReferences = ledger
+    store: checks.FaceReferences = ledger
     store.record_face_reference("alice", [0.5] * 128, "alice/front.jpg")
     assert store.face_reference("alice") == ((0.5,) * 128, "alice/front.jpg")
     ledger.close()
@@ -109,7 +109,7 @@ def test_real_people_are_told_apart_by_their_faces_and_the_stray_photo_is_caught
         row = report.loc[name]
         assert tuple(filter(None, str(row["problems"]).split(";"))) == codes, (name, row["message"])
         assert row["face_check"] == "faces" and int(row["faces"]) == 1
-        assert (row["face_distance"] >= faces.MATCH_DISTANCE) == bool(codes), (name, row["face_distance"])
+        assert (row["face_distance"] >= detect.MATCH_DISTANCE) == bool(codes), (name, row["face_distance"])
     assert report.loc["hopper/stray.jpg", "face_distance"] >= 0.6 > report.loc["hopper/mirror.jpg", "face_distance"]
     assert "median face of 9 files in hopper's folder" in report.attrs["faces"]["references"]["hopper"]
     assert ledger.face_reference("hopper") is not None and ledger.face_reference("collins") is not None
@@ -155,4 +155,4 @@ def test_a_two_person_video_fails_and_a_clip_of_the_person_passes(tmp_path: Path
     )
     assert not report.loc["both.mp4", "ok"]
     talk = report.loc["talk.mp4"]
-    assert talk["ok"] and int(talk["faces"]) == 1 and talk["face_distance"] < faces.BORDERLINE_DISTANCE
+    assert talk["ok"] and int(talk["faces"]) == 1 and talk["face_distance"] < detect.BORDERLINE_DISTANCE

@@ -1,6 +1,6 @@
 """Where face scans run: the caller's executor, worker processes of our own, or the calling process.
 
-``scan_all`` is what ``faces.scan_many`` does. A scan costs about 0.3 s of CPU and dlib's
+``scan_all`` is what ``detect.scan_many`` does. A scan costs about 0.3 s of CPU and dlib's
 descriptor holds the GIL, so files are spread over processes: the ``executor`` the caller passes
 (a ``dask.distributed`` client's ``get_executor()`` spreads them over a cluster), else a pool of
 spawned processes kept for later calls. A face check that cannot run must never read as a pass:
@@ -32,11 +32,11 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from typing import Final
 
-from .._display import printable
-from .._exceptions import MediaError
-from . import faces
-from .faces import FaceScan, FacesUnavailableError, scan
-from .sniff import AV_FORMATS, family_of_extension
+from ..._display import printable
+from ..._exceptions import MediaError
+from ..sniff import AV_FORMATS, family_of_extension
+from . import detect
+from .detect import FaceScan, FacesUnavailableError, scan
 
 __all__ = ["FaceWorkersWarning", "scan_all", "workers_unavailable"]
 
@@ -64,7 +64,7 @@ def _warm_worker() -> None:
     # workers end, so an idle worker must not die printing a KeyboardInterrupt traceback into the notebook.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Pay the model load while the pool starts, not on the first file; scan reports any failure itself.
-    with suppress(Exception), faces._borrowed():
+    with suppress(Exception), detect._borrowed():
         pass
 
 

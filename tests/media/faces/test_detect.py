@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from realavatar_nb._exceptions import MediaError
-from realavatar_nb.media import faces
-from realavatar_nb.media.faces import (
+from realavatar_nb.media.faces import detect
+from realavatar_nb.media.faces.detect import (
     BORDERLINE_DISTANCE,
     MATCH_DISTANCE,
     FaceBox,
@@ -23,7 +23,7 @@ from realavatar_nb.media.faces import (
     FacesUnavailableError,
 )
 
-from .face_media import EMPTY, PAIRS, SINGLES, FaceMedia, face_media, png_size  # noqa: F401  (a fixture)
+from ..face_media import EMPTY, PAIRS, SINGLES, FaceMedia, face_media, png_size  # noqa: F401  (a fixture)
 
 Scan = Callable[[Path], FaceScan]
 
@@ -40,11 +40,11 @@ def media(face_media: FaceMedia) -> FaceMedia:  # noqa: F811  (the builder's ses
 
 @pytest.fixture(scope="session")
 def scanned() -> Scan:
-    """Return ``faces.scan`` remembered per path, so each file is scanned once per session."""
+    """Return ``detect.scan`` remembered per path, so each file is scanned once per session."""
 
     @functools.cache
     def scan(path: Path) -> FaceScan:
-        return faces.scan(path)
+        return detect.scan(path)
 
     return scan
 
@@ -88,8 +88,8 @@ def test_low_score_hits_on_the_mission_patch_are_not_counted(
 ) -> None:
     photo = media.originals["collins"]
     assert scanned(photo).faces == 1
-    monkeypatch.setattr(faces, "MIN_SCORE", 0.0)  # every hit the detector makes, as dlib gives them
-    assert faces.scan(photo).faces > 1  # so the threshold is what keeps the count right
+    monkeypatch.setattr(detect, "MIN_SCORE", 0.0)  # every hit the detector makes, as dlib gives them
+    assert detect.scan(photo).faces > 1  # so the threshold is what keeps the count right
 
 
 # --- who it is ------------------------------------------------------------------------------------
@@ -107,15 +107,15 @@ def test_a_variant_is_near_its_own_photo_and_far_from_the_other_person(
     own = scanned(media.originals[person]).descriptor
     other = scanned(media.originals[OTHER[person]]).descriptor
     assert own is not None and other is not None
-    assert faces.distance(descriptor, own) < BORDERLINE_DISTANCE
-    assert faces.distance(descriptor, other) >= MATCH_DISTANCE
+    assert detect.distance(descriptor, own) < BORDERLINE_DISTANCE
+    assert detect.distance(descriptor, other) >= MATCH_DISTANCE
 
 
 def test_the_two_people_are_told_apart(media: FaceMedia, scanned: Scan) -> None:
     hopper, collins = (scanned(media.originals[p]).descriptor for p in ("hopper", "collins"))
     assert hopper is not None and collins is not None
-    assert faces.distance(hopper, collins) >= MATCH_DISTANCE
-    assert faces.distance(hopper, hopper) == 0.0
+    assert detect.distance(hopper, collins) >= MATCH_DISTANCE
+    assert detect.distance(hopper, hopper) == 0.0
 
 
 # --- where ------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def test_a_12_mp_photo_decoded_smaller_keeps_full_size_boxes_and_the_same_face(m
     rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
     by_hand = tuple(encoder.compute_face_descriptor(whole, predictor(whole, rect), 0))
     assert (result.width, result.height) == whole.shape[1::-1]
-    assert faces.distance(result.descriptor, by_hand) < 0.1  # type: ignore[arg-type]
+    assert detect.distance(result.descriptor, by_hand) < 0.1  # type: ignore[arg-type]
 
 
 def test_an_exif_rotated_photo_is_scanned_as_displayed(media: FaceMedia, scanned: Scan) -> None:
@@ -196,8 +196,8 @@ def test_a_one_person_clip_matches_their_photo(media: FaceMedia, scanned: Scan, 
     assert (result.kind, result.faces, result.frames) == ("video", 1, 3)  # 3 s sampled once a second
     photo, other = (scanned(media.originals[p]).descriptor for p in (person, OTHER[person]))
     assert result.descriptor is not None and photo is not None and other is not None
-    assert faces.distance(result.descriptor, photo) < BORDERLINE_DISTANCE
-    assert faces.distance(result.descriptor, other) >= MATCH_DISTANCE
+    assert detect.distance(result.descriptor, photo) < BORDERLINE_DISTANCE
+    assert detect.distance(result.descriptor, other) >= MATCH_DISTANCE
 
 
 def test_a_phone_clip_stored_sideways_is_scanned_upright(media: FaceMedia, scanned: Scan) -> None:
@@ -223,12 +223,12 @@ def _green(data: bytes) -> int:
 
 def test_a_thumbnail_is_a_small_picture_with_the_face_boxed_in_green(media: FaceMedia, scanned: Scan) -> None:
     pair = media.pairs["hopper+collins"]
-    data = faces.thumbnail(pair, scanned(pair))
+    data = detect.thumbnail(pair, scanned(pair))
     assert data.startswith(b"\x89PNG") and max(png_size(data)) == 160
     coffee = media.empty["coffee"]
-    assert _green(data) > 2 * _green(faces.thumbnail(coffee, scanned(coffee)))  # the boxes, not the picture
+    assert _green(data) > 2 * _green(detect.thumbnail(coffee, scanned(coffee)))  # the boxes, not the picture
     clip = media.videos["two"][1]
-    small = faces.thumbnail(clip, scanned(clip), size=96)
+    small = detect.thumbnail(clip, scanned(clip), size=96)
     assert png_size(small) == (96, 48) and _green(small) > 0
 
 
@@ -249,14 +249,14 @@ def test_scan_many_in_worker_processes_equals_scanning_one_by_one(
         missing,
         media.videos["two"][1],
     ]
-    results = faces.scan_many(paths, workers=2)
+    results = detect.scan_many(paths, workers=2)
     assert len(results) == len(paths)
     for path, result in zip(paths, results, strict=True):
         if path == missing:
             assert isinstance(result, MediaError) and "gone.jpg" in str(result)
         else:
             assert result == scanned(path)  # bit for bit: same floats, same boxes, same order
-    assert faces.scan_many(paths[:2], workers=1) == [scanned(p) for p in paths[:2]]
+    assert detect.scan_many(paths[:2], workers=1) == [scanned(p) for p in paths[:2]]
 
 
 def test_scan_is_safe_from_several_threads_at_once(media: FaceMedia, scanned: Scan) -> None:
@@ -264,7 +264,7 @@ def test_scan_is_safe_from_several_threads_at_once(media: FaceMedia, scanned: Sc
     results: dict[int, FaceScan] = {}
 
     def work(n: int) -> None:
-        results[n] = faces.scan(paths[n])
+        results[n] = detect.scan(paths[n])
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(len(paths))]
     for thread in threads:
@@ -289,7 +289,7 @@ def test_a_file_that_cannot_be_decoded_raises_a_clear_media_error(
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(MediaError, match=says) as caught:
-        faces.scan(path)
+        detect.scan(path)
     assert name in str(caught.value) and not isinstance(caught.value, FacesUnavailableError)
 
 
@@ -297,10 +297,10 @@ def test_a_file_that_cannot_be_decoded_raises_a_clear_media_error(
 
 
 def test_median_descriptor_is_element_wise_and_refuses_none() -> None:
-    assert faces.median_descriptor([(0.0, 5.0), (1.0, 3.0), (9.0, 4.0)]) == (1.0, 4.0)
-    assert faces.distance((0.0, 0.0), (3.0, 4.0)) == 5.0
+    assert detect.median_descriptor([(0.0, 5.0), (1.0, 3.0), (9.0, 4.0)]) == (1.0, 4.0)
+    assert detect.distance((0.0, 0.0), (3.0, 4.0)) == 5.0
     with pytest.raises(ValueError):
-        faces.median_descriptor([])
+        detect.median_descriptor([])
 
 
 # --- without the extra ------------------------------------------------------------------------------
@@ -315,13 +315,13 @@ def test_without_the_extra_scan_says_what_to_install_and_reports_not_checked(tmp
         import sys
         sys.modules["dlib"] = None
         from realavatar_nb._exceptions import MediaError
-        from realavatar_nb.media import faces
-        assert not faces.available(), "available() with dlib blocked"
-        print(faces.unavailable_reason())
-        for call in (lambda: faces.scan(sys.argv[1]), lambda: faces.scan_many([sys.argv[1]])):
+        from realavatar_nb.media.faces import detect
+        assert not detect.available(), "available() with dlib blocked"
+        print(detect.unavailable_reason())
+        for call in (lambda: detect.scan(sys.argv[1]), lambda: detect.scan_many([sys.argv[1]])):
             try:
                 call()
-            except faces.FacesUnavailableError as exc:
+            except detect.FacesUnavailableError as exc:
                 assert isinstance(exc, MediaError)
                 print(exc)
             else:
@@ -340,9 +340,9 @@ def test_without_the_extra_scan_says_what_to_install_and_reports_not_checked(tmp
 
 def test_faces_can_be_turned_off_by_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("REALAVATAR_FACES", "off")
-    assert not faces.available()
-    assert (faces.unavailable_reason() or "").startswith("not checked")
+    assert not detect.available()
+    assert (detect.unavailable_reason() or "").startswith("not checked")
     with pytest.raises(FacesUnavailableError, match="REALAVATAR_FACES"):
-        faces.scan(tmp_path / "any.jpg")
+        detect.scan(tmp_path / "any.jpg")
     monkeypatch.delenv("REALAVATAR_FACES")
-    assert faces.available() and faces.unavailable_reason() is None
+    assert detect.available() and detect.unavailable_reason() is None

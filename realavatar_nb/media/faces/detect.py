@@ -9,9 +9,9 @@ it ``available()`` is False and ``scan`` raises ``FacesUnavailableError`` naming
 Measured on 2 cores: the detector releases the GIL but the descriptor network holds it (two
 threads compute descriptors no faster than one), so ``scan_many`` spreads files over worker
 processes, or the caller's executor (``bench/faces.py``: 1.85–1.88× one worker; threads
-1.57–1.63×; where they run is ``media.face_workers``). ``scan`` itself is safe from any thread:
+1.57–1.63×; where they run is ``media.faces.workers``). ``scan`` itself is safe from any thread:
 each concurrent caller borrows its own set of models. Each scan also measures the main face's
-quality (``FaceScan.quality``: size, sharpness, exposure, pose; ``media.face_quality``).
+quality (``FaceScan.quality``: size, sharpness, exposure, pose; ``media.faces.quality``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import io
 import math
 import os
 import statistics
@@ -29,11 +30,11 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._display import printable
-from .._exceptions import MediaError, MediaToolMissingError
-from .face_pixels import open_image, sampled_frames, thumbnail
-from .face_quality import FaceQuality, measure, median_quality
-from .sniff import AUDIO_FORMATS, HEAD_BYTES, IMAGE_FORMATS, family_of_extension, sniff
+from ..._display import printable
+from ..._exceptions import MediaError, MediaToolMissingError
+from ..pixels import open_image, sampled_frames
+from ..sniff import AUDIO_FORMATS, HEAD_BYTES, IMAGE_FORMATS, family_of_extension, sniff
+from .quality import FaceQuality, measure, median_quality
 
 __all__ = [
     "BORDERLINE_DISTANCE", "DETECT_MAX_SIDE", "MATCH_DISTANCE", "MIN_SCORE", "FaceBox", "FaceScan",
@@ -308,10 +309,10 @@ def scan_many(
     ``get_executor()`` included) to scan on. Without one, ``workers`` processes (default: one per
     core) scan in parallel and stay up for the next call; ``workers=1``, or a call from a worker
     process, scans here in turn. Workers that cannot start, and files an executor loses, are scanned
-    in this process (``media.face_workers``). The results equal sequential ``scan`` calls.
+    in this process (``media.faces.workers``). The results equal sequential ``scan`` calls.
     Raises ``FacesUnavailableError`` without the extra.
     """
-    from .face_workers import scan_all
+    from .workers import scan_all
 
     _require()
     return scan_all([os.fspath(p) for p in paths], workers=workers, executor=executor)
@@ -333,3 +334,27 @@ def median_descriptor(descriptors: Iterable[Sequence[float]]) -> tuple[float, ..
     if len({len(r) for r in rows}) != 1:
         raise ValueError("descriptors differ in length")
     return tuple(float(statistics.median(column)) for column in zip(*rows, strict=True))
+
+
+def thumbnail(path: str | os.PathLike[str], scan: FaceScan, *, size: int = 160) -> bytes:
+    """Return a PNG at most ``size`` px a side of the file (a video: the frame the boxes refer to), boxes in green."""
+    from PIL import Image, ImageDraw
+
+    spath = os.fspath(path)
+    if scan.kind == "video":
+        with closing(sampled_frames(spath, max_frames=1, start_s=scan.time_s or 0.0)) as frames:
+            picture = next((picture for _, picture in frames), None)
+        if picture is None:
+            raise MediaError(f"{printable(os.path.basename(spath))}: no video frame could be decoded")
+    else:
+        picture = open_image(spath, draft=(size, size))
+    picture.thumbnail((size, size), Image.Resampling.LANCZOS)
+    fx, fy = picture.width / max(1, scan.width), picture.height / max(1, scan.height)
+    draw = ImageDraw.Draw(picture)
+    for box in scan.boxes:
+        left, top = box.left * fx, box.top * fy
+        corners = (left, top, max(left, box.right * fx - 1), max(top, box.bottom * fy - 1))
+        draw.rectangle(corners, outline=(0, 200, 0), width=max(1, round(size / 80)))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Final
 
-from .._display import printable
-from .._exceptions import FixError
-from .sniff import compatible, family_of_extension
+from ..._display import printable
+from ..._exceptions import FixError
+from ..sniff import compatible, family_of_extension
 
 __all__ = ["CANONICAL_EXTENSIONS", "Output", "output_names", "refuse_overwrites", "relative_name"]
 

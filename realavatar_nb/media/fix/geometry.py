@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from .._types import GEOMETRY_PROBLEM_CODES
-from .rules import KindLimits, Range
+from ..._types import GEOMETRY_PROBLEM_CODES
+from ..rules import KindLimits, Range
 
 __all__ = ["GEOMETRY_CODES", "MAX_UPSCALE", "SizePlan", "plan_size"]
 

@@ -1,26 +1,21 @@
-"""Pixels as a person sees them, for the face scan: EXIF-rotated photos, display-matrix-rotated video frames.
+"""Pixels as a person sees them: EXIF-rotated photos, display-matrix-rotated video frames.
 
-The HOG detector finds upright faces only, so a photo stored sideways (EXIF orientation) and a
-phone clip stored sideways (a display matrix) are turned upright before anything looks at them;
-``thumbnail`` draws what a scan found on a small copy.
+The face scan's HOG detector finds upright faces only, and near-duplicate hashes must not tell a
+sideways copy from its original, so a photo stored sideways (EXIF orientation) and a phone clip
+stored sideways (a display matrix) are turned upright before anything looks at them.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Generator
-from contextlib import closing
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from .._display import printable
 from .._exceptions import MediaError
 from .containers import open_container, video_streams
 
-if TYPE_CHECKING:
-    from .faces import FaceScan
-
-__all__ = ["open_image", "sampled_frames", "short_error", "thumbnail"]
+__all__ = ["open_image", "sampled_frames", "short_error"]
 
 _SEEK_GAP: Final = 10.0  # seconds to the next sample beyond which seeking beats decoding through
 
@@ -102,27 +97,3 @@ def sampled_frames(path: str, *, max_frames: int, start_s: float = 0.0) -> Gener
 def short_error(exc: BaseException) -> str:
     text = str(getattr(exc, "strerror", None) or exc).strip()
     return printable((text.splitlines()[0] if text else type(exc).__name__)[:160])  # it may quote the file's name
-
-
-def thumbnail(path: str | os.PathLike[str], scan: FaceScan, *, size: int = 160) -> bytes:
-    """Return a PNG at most ``size`` px a side of the file (a video: the frame the boxes refer to), boxes in green."""
-    from PIL import Image, ImageDraw
-
-    spath = os.fspath(path)
-    if scan.kind == "video":
-        with closing(sampled_frames(spath, max_frames=1, start_s=scan.time_s or 0.0)) as frames:
-            picture = next((picture for _, picture in frames), None)
-        if picture is None:
-            raise MediaError(f"{printable(os.path.basename(spath))}: no video frame could be decoded")
-    else:
-        picture = open_image(spath, draft=(size, size))
-    picture.thumbnail((size, size), Image.Resampling.LANCZOS)
-    fx, fy = picture.width / max(1, scan.width), picture.height / max(1, scan.height)
-    draw = ImageDraw.Draw(picture)
-    for box in scan.boxes:
-        left, top = box.left * fx, box.top * fy
-        corners = (left, top, max(left, box.right * fx - 1), max(top, box.bottom * fy - 1))
-        draw.rectangle(corners, outline=(0, 200, 0), width=max(1, round(size / 80)))
-    out = io.BytesIO()
-    picture.save(out, "PNG")
-    return out.getvalue()

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final
 
-from .._display import printable
-from .._exceptions import FixError, MediaToolMissingError
-from .containers import open_container
+from ..._display import printable
+from ..._exceptions import FixError, MediaToolMissingError
+from ..containers import open_container
+from ..probe import MediaInfo
+from ..rules import KindLimits, Range
 from .geometry import SizePlan, plan_size
-from .probe import MediaInfo
-from .rules import KindLimits, Range
 
 __all__ = ["AVCopy", "find_ffmpeg", "write_audio", "write_video"]
 

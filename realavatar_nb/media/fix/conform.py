@@ -18,17 +18,17 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from .._display import printable
-from .._exceptions import FixError, InvalidArgumentError
-from .fix_av import AVCopy, find_ffmpeg, write_audio, write_video
-from .fix_image import LOSSLESS_FORMATS, has_alpha, too_large_to_decode, write_image
-from .fix_names import Output, output_names, refuse_overwrites, split_name
-from .paths import FOLDER_PATH, path_argument, shown_argument
-from .pool import run_each
-from .probe import MediaInfo
-from .progress import ProgressArg, make_progress
-from .rules import FIXABLE_CODES, Profile, fixable, get_profile
-from .validate import REPORT_COLUMNS, facts_from_row, validate_folder, with_profile
+from ..._display import printable
+from ..._exceptions import FixError, InvalidArgumentError
+from ..paths import FOLDER_PATH, path_argument, shown_argument
+from ..pool import run_each
+from ..probe import MediaInfo
+from ..progress import ProgressArg, make_progress
+from ..rules import FIXABLE_CODES, Profile, fixable, get_profile
+from ..validate import REPORT_COLUMNS, facts_from_row, validate_folder, with_profile
+from .av import AVCopy, find_ffmpeg, write_audio, write_video
+from .image import LOSSLESS_FORMATS, has_alpha, too_large_to_decode, write_image
+from .names import Output, output_names, refuse_overwrites, split_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -303,8 +303,8 @@ def fix(
     needs_ffmpeg = any(job.work in ("video", "audio") for job in jobs)
     binary = find_ffmpeg(ffmpeg) if needs_ffmpeg else None
     outcomes = _run_jobs(jobs, rules, binary, executor, workers, progress)
-    from .face_checks import carry_face_checks
-    from .near_duplicates import carry_near_duplicates
+    from ..faces.checks import carry_face_checks
+    from ..near_duplicates import carry_near_duplicates
 
     # Faces and near-duplicates were judged on the originals, per person: their verdicts carry over.
     fixed = carry_face_checks(_result(jobs, records, outcomes, rules, executor, workers), report)
