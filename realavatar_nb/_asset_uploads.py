@@ -86,7 +86,6 @@ class AssetUploads:
         get_asset: Callable[[str], Awaitable[Asset]],
         list_group: Callable[[str], Awaitable[list[Asset]]],
         clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
         upload: str = "url",
     ) -> None:
         if upload not in UPLOAD_CHOICES:
@@ -99,7 +98,6 @@ class AssetUploads:
         self._get_asset = get_asset
         self._list_group = list_group
         self._clock = clock  # wall-clock time: upload leases are compared across processes sharing one ledger
-        self._sleep = sleep
         self._unrecorded: list[tuple[int, Asset]] = []  # answers the ledger could not take (disk full)
 
     async def upload(
@@ -142,7 +140,7 @@ class AssetUploads:
                     f"holds it still. Rerun the same call later: it will reuse that upload."
                 )
             pause = min(0.05 * 2 ** min(looks, 5), 1.0)
-            await self._sleep(pause)
+            await self._channel.sleep(pause)
             waited, looks = waited + pause, looks + 1
 
     async def upload_many(

@@ -104,7 +104,7 @@ class AsyncClient:
         self._assets = Assets(self._channel, self.ledger, self.ledger_name, clock=clock or time.time)
         self._uploads = AssetUploads(
             self._channel, self.ledger, self.ledger_name, stager=end.stager, get_asset=self.get_asset,
-            list_group=self.list_assets, clock=clock or time.time, sleep=sleep, upload=upload,
+            list_group=self.list_assets, clock=clock or time.time, upload=upload,
         )  # fmt: skip
         self._jobs = Jobs(self._channel, self.ledger, self.ledger_name, end.stager)
         self._grid = Grid(self._jobs, self.get_asset)
