@@ -214,16 +214,16 @@ def quality_cost(photo: Path, repeat: int = 50) -> tuple[float, float]:
     """Return (seconds the quality hints add to one photo's scan, seconds of the whole scan), best of ``repeat``."""
     import numpy as np
 
-    from realavatar_nb.media import faces
+    from realavatar_nb.media.faces import detect
     from realavatar_nb.media.faces.quality import measure
     from realavatar_nb.media.pixels import open_image
 
-    scan_s = min(_timed(lambda: faces.scan(photo)) for _ in range(3))
-    picture = open_image(str(photo), draft=(faces.DETECT_MAX_SIDE, faces.DETECT_MAX_SIDE))
+    scan_s = min(_timed(lambda: detect.scan(photo)) for _ in range(3))
+    picture = open_image(str(photo), draft=(detect.DETECT_MAX_SIDE, detect.DETECT_MAX_SIDE))
     ratio = float(picture.info.get("ra_scale", 1.0))
-    box = [round(v / ratio) for v in astuple(faces.scan(photo).boxes[0])[:4]]
+    box = [round(v / ratio) for v in astuple(detect.scan(photo).boxes[0])[:4]]
     region = np.asarray(picture)
-    with faces._borrowed() as models:  # the landmarks the scan computes anyway, for the descriptor
+    with detect._borrowed() as models:  # the landmarks the scan computes anyway, for the descriptor
         landmarks = models.predictor(region, models.dlib.rectangle(box[0], box[1], box[2] - 1, box[3] - 1))
     cost = min(_timed(lambda: measure(region, tuple(box), landmarks, picture.size, ratio)) for _ in range(repeat))
     return cost, scan_s
