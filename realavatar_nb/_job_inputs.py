@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from ._exceptions import AssetFailedError, GenerationRefusedError, InvalidRequestError, NotFoundError
 from ._ledger import Ledger
+from ._media_facts import input_facts
 from ._models import Asset
 from ._staging import Stager
 from .generation import GenerationRequest, InputFacts, Reference
@@ -54,8 +55,8 @@ class JobInputs:
     async def measure(self, request: GenerationRequest, *, faces: bool = True) -> dict[int, InputFacts]:
         """Return what can be measured locally of each input: its asset's source file, or the file given."""
         jobs = {i: path for i, ref in enumerate(request.references) if (path := self._local_file(ref))}
-        facts = await asyncio.gather(*(asyncio.to_thread(_measure, path, not request.references[i].is_asset and faces)
-                                       for i, path in jobs.items()))  # fmt: skip
+        scan_faces = {i: faces and not request.references[i].is_asset for i in jobs}  # an asset: judged at upload
+        facts = await asyncio.gather(*(asyncio.to_thread(input_facts, path, scan_faces[i]) for i, path in jobs.items()))
         return {i: f for i, f in zip(jobs, facts, strict=True) if f is not None}
 
     def _local_file(self, ref: Reference) -> str | None:
@@ -105,29 +106,6 @@ async def _looked_at(i: int, ref: Reference, get_asset: Callable[[str], Awaitabl
         raise InvalidRequestError(f"Asset {asset.id} is still {asset.status}: await client.wait_active first.")
     kind = ref.kind or (asset.asset_type if asset.asset_type in ("Image", "Video", "Audio") else "Image")
     return Reference(asset, role=ref.role, kind=kind)  # type: ignore[arg-type]
-
-
-def _measure(path: str, faces: bool) -> InputFacts | None:
-    from .media.probe import probe
-
-    info = probe(path, hash=False)
-    if info.error is not None:
-        return None
-    found = _faces_in(path, info.kind) if faces and info.kind in ("image", "video") else None
-    size = (info.width, info.height) if info.width and info.height else None
-    return InputFacts(seconds=info.duration_s, bytes=info.size_bytes, size=size, faces=found)
-
-
-def _faces_in(path: str, kind: str) -> int | None:
-    """Return how many real faces a plain picture or clip shows, or ``None`` where faces cannot be looked for."""
-    from .media.faces import detect
-
-    if not detect.available():
-        return None
-    try:
-        return detect.scan(path, kind=kind).faces
-    except Exception:  # a picture the face pass cannot read: leave the judgement to upstream
-        return None
 
 
 def _data_url(path: str) -> str:

@@ -1,6 +1,7 @@
-"""What the client needs to know of a file before uploading it: its asset type and its sha256.
+"""What the client needs to know of a local file: before an upload, its asset type and sha256
+(``file_facts``); before a generation, an input's length, size and faces (``input_facts``).
 
-This is the client's one door into ``media/``: ``file_facts`` is the only name it calls there, and
+This module is the client's one door into ``media/`` (``tests/test_layers.py`` holds it so), and
 ``media/`` imports nothing of the client. ``media`` loads only when a fact is first asked for, so
 ``import realavatar_nb`` stays light.
 """
@@ -12,8 +13,9 @@ import os
 
 from ._exceptions import ConfigurationError, InvalidRequestError
 from ._types import ASSET_TYPE_OF_KIND
+from .generation import InputFacts
 
-__all__ = ["file_facts", "file_sha256"]
+__all__ = ["file_facts", "file_sha256", "input_facts"]
 
 
 def file_facts(source: str, asset_type: str | None = None) -> tuple[str, str]:
@@ -37,6 +39,30 @@ def file_sha256(path: str) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def input_facts(path: str, faces: bool) -> InputFacts | None:
+    """Return a generation input's length, size and (when ``faces``) face count, or ``None`` if unreadable."""
+    from .media.probe import probe
+
+    info = probe(path, hash=False)
+    if info.error is not None:
+        return None
+    found = _faces_in(path, info.kind) if faces and info.kind in ("image", "video") else None
+    size = (info.width, info.height) if info.width and info.height else None
+    return InputFacts(seconds=info.duration_s, bytes=info.size_bytes, size=size, faces=found)
+
+
+def _faces_in(path: str, kind: str) -> int | None:
+    """Return how many real faces a plain picture or clip shows, or ``None`` where faces cannot be looked for."""
+    from .media.faces import detect
+
+    if not detect.available():
+        return None
+    try:
+        return detect.scan(path, kind=kind).faces
+    except Exception:  # a picture the face pass cannot read: leave the judgement to upstream
+        return None
 
 
 def _probed(path: str) -> tuple[str, str]:
