@@ -180,6 +180,11 @@ def _client(sb: Sandbox, dialect: str, ledger_path: Path, **kwargs: Any) -> ra.A
                           api_key=f"uploads-{dialect}-{ledger_path.parent.name}", **kwargs)  # fmt: skip
 
 
+async def no_wait(seconds: float) -> None:
+    """The client's sleep for the faulty emulator: its backoffs and polls yield without waiting real time."""
+    await asyncio.sleep(0)
+
+
 async def _group(client: ra.AsyncClient) -> str:
     session = await client.create_verification(person="alice", consent=ra.Consent("Alice", "upload-once test"))
     verification = await client.wait_verified(session, timeout=30)
@@ -277,7 +282,7 @@ def test_lost_answers_at_a_listing_provider_are_settled_by_name_without_a_second
     files = pairs[::2]
 
     async def run() -> tuple[str, list[Any]]:
-        async with _client(faulty, dialect, tmp_path / "ledger.sqlite3") as client:
+        async with _client(faulty, dialect, tmp_path / "ledger.sqlite3", sleep=no_wait) as client:
             group = await _group(client)
             results = await client.upload_assets(group, files, person="alice")
             again = [await client.upload_asset(group, f, person="alice") for f in files]  # a rerun: all reused
@@ -296,7 +301,7 @@ def test_a_lost_answer_where_nothing_can_list_is_settled_by_resolve_upload(
     files = pairs[::2]
 
     async def run() -> tuple[str, list[Any], list[Any]]:
-        async with _client(faulty, dialect, tmp_path / "ledger.sqlite3") as client:
+        async with _client(faulty, dialect, tmp_path / "ledger.sqlite3", sleep=no_wait) as client:
             group = await _group(client)
             first = await client.upload_assets(group, files, person="alice")
             lost = [f for f, r in zip(files, first, strict=True) if isinstance(r, ra.OutcomeUnknownError)]
@@ -331,9 +336,6 @@ def test_an_unreadable_list_after_a_lost_answer_keeps_the_row_for_a_later_look(t
             return httpx.Response(200, text="<html>502 Bad Gateway</html>")
         creates.append(request)
         raise httpx.ReadError("connection reset after the request was sent", request=request)
-
-    async def no_wait(seconds: float) -> None:
-        await asyncio.sleep(0)
 
     async def run() -> BaseException:
         ledger = ra.Ledger(tmp_path / "ledger.sqlite3")
