@@ -3,9 +3,10 @@
 ``import realavatar_nb as ra`` is light: pandas, PyAV, Pillow and ipywidgets load only when a
 name that needs them (``ra.validate_folder``, ``ra.fix`` …) is first used.
 
-Layering: the client (``AsyncClient`` and the modules it fronts) learns a file's asset type and
-sha256 through one function, ``_media_facts.file_facts``, its only door into ``media/``; ``media/``
-imports nothing of the client.
+Layering: the client (``AsyncClient`` and the modules it fronts) learns what it needs of a local
+file through one module, ``_media_facts`` (``file_facts`` before an upload, ``input_facts`` before
+a generation), its only door into ``media/``; ``media/`` imports nothing of the client.
+``tests/test_layers.py`` holds these rules and the rest of DESIGN.md's layers.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ summarise reports. Two groups have their own folders: ``faces/`` (the face pre-c
 ``fix/`` (conforming copies).
 
 Nothing here imports the client, the ledger or the adapters; the ledger reaches ``faces`` and
-``near_duplicates`` through small protocols, and the client reads a file's type and hash through
-one named function (``_media_facts``).
+``near_duplicates`` through small protocols, and the client reads what it needs of a file through
+one module, ``_media_facts`` (``tests/test_layers.py``).
 """
 
 from __future__ import annotations
