@@ -54,9 +54,7 @@ def _area(module: str) -> str:
 
 def _imports(path: Path) -> list[tuple[int, str]]:
     """Return (line, module) for every ``realavatar_nb`` module the file imports, relative ones resolved."""
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    package = parts if parts[-1] == "__init__" else parts[:-1]
-    package = [p for p in package if p != "__init__"]
+    package = list(path.relative_to(PACKAGE.parent).parent.parts)  # what a relative import starts from
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
